@@ -1,0 +1,15 @@
+/**
+ * The DoLake Durable Object: one writer for a warehouse's tables. Thin by design: it wires
+ * sockets, alarms and storage to plain modules (src/ingest, src/buffer, src/catalog, ...).
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.js";
+import { errorResponse } from "../http/errors.js";
+
+/** The DoLake Durable Object class (bound as DOLAKE). */
+export class DoLake extends DurableObject<Env> {
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    return errorResponse(404, "NoSuchRouteException", `No route for ${request.method} ${url.pathname}`);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The one BigInt-safe JSON codec. Every JSON that can carry 64-bit integers (wire frames,
+ * Iceberg metadata, REST bodies) goes through here.
+ *
+ * - parse: integers beyond Number.MAX_SAFE_INTEGER become `bigint`; non-integral numbers with
+ *   more significant digits than a double holds become `JsonNumber` (their text), so nothing a
+ *   producer sends is rounded. Uses JSON.parse's source-text access (V8 >= 11.4), only when the
+ *   text has a run of 16+ digits, so the common case runs at native JSON.parse speed.
+ * - stringify: `bigint` and `JsonNumber` are written as exact JSON numbers (JSON.rawJSON).
+ */
+
+/** A JSON number kept as its text because no JS number holds it exactly. */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+  /** The nearest double. */
+  valueOf(): number {
+    return Number(this.text);
+  }
+  toJSON(): unknown {
+    return rawJSON(this.text);
+  }
+}
+
+/** Any JSON value as this codebase holds it. */
+export type JsonValue = null | boolean | number | bigint | string | JsonNumber | JsonValue[] | JsonObject;
+/** A JSON object. */
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+type ReviverContext = { source?: string };
+const LONG_DIGITS = /\d{16}/;
+const INTEGRAL = /^-?\d+$/;
+
+function significantDigits(source: string): number {
+  const mantissa = source.replace(/^-/, "").split(/[eE]/)[0] ?? "";
+  return mantissa.replace(".", "").replace(/^0+/, "").length;
+}
+
+function revive(_key: string, value: unknown, context?: ReviverContext): unknown {
+  if (typeof value !== "number" || context?.source === undefined) return value;
+  const source = context.source;
+  if (INTEGRAL.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
+  return significantDigits(source) > 15 ? new JsonNumber(source) : value;
+}
+
+/** Parses JSON text; big integers come back as bigint. Throws SyntaxError on bad JSON. */
+export function parseJson(text: string): JsonValue {
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text) as JsonValue;
+  return JSON.parse(text, revive as (key: string, value: unknown) => unknown) as JsonValue;
+}
+
+const rawJSON: (text: string) => unknown = (JSON as unknown as { rawJSON: (t: string) => unknown }).rawJSON;
+
+function replace(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? rawJSON(value.toString()) : value;
+}
+
+/** Writes JSON text; bigint and JsonNumber are exact. */
+export function stringifyJson(value: unknown, space?: number): string {
+  return JSON.stringify(value, replace, space);
+}

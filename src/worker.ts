@@ -1,0 +1,26 @@
+/**
+ * The DoLake Worker: answers /health itself, authenticates everything else, and routes each
+ * request to the DoLake Durable Object that owns the warehouse. Nothing here assumes a single
+ * DoLake: the object is chosen by warehouse name, so more warehouses mean more objects.
+ */
+import type { Env } from "./env.js";
+import { checkBearer } from "./http/auth.js";
+
+export { DoLake } from "./do/dolake.js";
+
+/** Version reported by /health. */
+export const VERSION = "0.1.0";
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/health" && request.method === "GET") {
+      return Response.json({ status: "ok", version: VERSION });
+    }
+    const denied = checkBearer(request, env.LAKE_TOKEN);
+    if (denied) return denied;
+    const warehouse = env.WAREHOUSE || "warehouse";
+    const stub = env.DOLAKE.get(env.DOLAKE.idFromName(warehouse));
+    return stub.fetch(request);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,33 @@
+// Two projects: "unit" runs pure logic in Node (codecs, transforms, schema inference, and the
+// checks that need Node-only readers such as avsc); "workerd" runs everything that touches
+// Durable Objects, WebSockets, alarms or R2 inside the real Workers runtime.
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          environment: "node",
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.jsonc" },
+            miniflare: {
+              bindings: { LAKE_TOKEN: "test-token", DOLAKE_CONFIG: "" },
+            },
+          }),
+        ],
+        test: {
+          name: "workerd",
+          include: ["test/workerd/**/*.test.ts"],
+        },
+      },
+    ],
+  },
+});
