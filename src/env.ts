@@ -10,6 +10,8 @@ export interface Env {
   LAKE_TOKEN?: string;
   /** Warehouse name: R2 key prefix of all tables. */
   WAREHOUSE?: string;
+  /** Bucket name served by the S3-compatible API. */
+  BUCKET_NAME?: string;
   /** Optional JSON overriding DEFAULT_CONFIG. */
   DOLAKE_CONFIG?: string;
 }

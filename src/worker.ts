@@ -5,6 +5,7 @@
  */
 import type { Env } from "./env.js";
 import { checkBearer } from "./http/auth.js";
+import { handleS3Request, isS3Request } from "./s3/index.js";
 
 export { DoLake } from "./do/dolake.js";
 
@@ -17,6 +18,8 @@ export default {
     if (url.pathname === "/health" && request.method === "GET") {
       return Response.json({ status: "ok", version: VERSION });
     }
+    // S3 requests carry SigV4 signatures instead of the bearer token; the S3 module verifies them.
+    if (isS3Request(request, env)) return handleS3Request(request, env);
     const denied = checkBearer(request, env.LAKE_TOKEN);
     if (denied) return denied;
     const warehouse = env.WAREHOUSE || "warehouse";
