@@ -1,0 +1,141 @@
+/**
+ * WebSocket frames <-> protocol messages. A binary frame is one ClientMessage/ServerMessage in
+ * the protobuf binary encoding; a text frame is the published JSON form ({"type": ..., ...}).
+ * The server answers in the encoding the frame came in.
+ */
+import { create, type DescMessage, fromBinary, getOption, hasOption, type Message, toBinary } from "@bufbuild/protobuf";
+import {
+  type ClientMessage,
+  ClientMessageSchema,
+  type ServerMessage,
+  ServerMessageSchema,
+} from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { json_type } from "../../gen/dolake/cdc/v1/options_pb.js";
+import { parseJson, stringifyJson } from "../util/json.js";
+import { messageFromJson, messageToJson, PublishedJsonError } from "./published-json.js";
+
+/** How a frame was encoded; answers use the same. */
+export type Encoding = "binary" | "json";
+
+/** A frame that could not be read as a client message. */
+export class FrameError extends Error {
+  constructor(
+    message: string,
+    /** What could be read of the frame, for the nack. */
+    readonly partial: { sequenceNumber?: bigint; correlationId?: string } = {},
+  ) {
+    super(message);
+  }
+}
+
+interface EnvelopeCase {
+  localName: string;
+  jsonName: string;
+  desc: DescMessage;
+}
+
+function envelopeCases(envelope: DescMessage): Map<string, EnvelopeCase> {
+  const byType = new Map<string, EnvelopeCase>();
+  for (const f of envelope.fields) {
+    const desc = f.message!;
+    const type = hasOption(desc, json_type) ? getOption(desc, json_type) : f.name;
+    byType.set(type, { localName: f.localName, jsonName: f.jsonName, desc });
+  }
+  return byType;
+}
+
+const clientCases = envelopeCases(ClientMessageSchema);
+const serverCases = envelopeCases(ServerMessageSchema);
+const serverTypeByCase = new Map([...serverCases].map(([type, c]) => [c.localName, { type, desc: c.desc }]));
+const clientTypeByCase = new Map([...clientCases].map(([type, c]) => [c.localName, { type, desc: c.desc }]));
+
+/** Reads an envelope from its published JSON form ({"type": ...}) or its proto3 JSON form ({"cdcBatch": {...}}). */
+function envelopeFromJson<T extends Message>(envelope: DescMessage, cases: Map<string, EnvelopeCase>, obj: unknown): T {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new FrameError("frame: expected a JSON object");
+  const record = obj as Record<string, unknown>;
+  const partial = {
+    sequenceNumber: typeof record.sequenceNumber === "number" || typeof record.sequenceNumber === "bigint" ? BigInt(record.sequenceNumber) : undefined,
+    correlationId: typeof record.correlationId === "string" ? record.correlationId : undefined,
+  };
+  try {
+    if ("type" in record) {
+      const type = record.type;
+      const c = typeof type === "string" ? cases.get(type) : undefined;
+      if (!c) throw new FrameError(`frame: unknown message type ${JSON.stringify(type)}; expected one of ${[...cases.keys()].join(", ")}`, partial);
+      const inner = messageFromJson(c.desc, record, type as string, "type");
+      return create(envelope, { message: { case: c.localName, value: inner } } as never) as unknown as T;
+    }
+    const keys = Object.keys(record);
+    const c = [...cases.values()].find((x) => x.jsonName === keys[0] || x.localName === keys[0]);
+    if (keys.length !== 1 || !c) throw new FrameError('frame: missing "type"', partial);
+    const inner = messageFromJson(c.desc, record[keys[0]!], keys[0]!);
+    return create(envelope, { message: { case: c.localName, value: inner } } as never) as unknown as T;
+  } catch (e) {
+    if (e instanceof PublishedJsonError) throw new FrameError(e.message, partial);
+    throw e;
+  }
+}
+
+/** Decodes one frame from a producer. Throws FrameError naming the problem. */
+export function decodeClientFrame(data: string | ArrayBuffer | Uint8Array): { message: ClientMessage; encoding: Encoding } {
+  if (typeof data === "string") {
+    let obj: unknown;
+    try {
+      obj = parseJson(data);
+    } catch (e) {
+      throw new FrameError(`frame: invalid JSON (${(e as Error).message})`);
+    }
+    return { message: envelopeFromJson<ClientMessage>(ClientMessageSchema, clientCases, obj), encoding: "json" };
+  }
+  let message: ClientMessage;
+  try {
+    message = fromBinary(ClientMessageSchema, data instanceof Uint8Array ? data : new Uint8Array(data));
+  } catch (e) {
+    throw new FrameError(`frame: malformed protobuf (${(e as Error).message})`);
+  }
+  if (message.message.case === undefined) throw new FrameError("frame: empty ClientMessage (no message set)");
+  return { message, encoding: "binary" };
+}
+
+/** The published JSON object of an envelope message. */
+function envelopeToJsonObject(message: ClientMessage | ServerMessage, table: Map<string, { type: string; desc: DescMessage }>) {
+  const c = message.message;
+  const entry = c.case ? table.get(c.case) : undefined;
+  if (!entry || !c.value) throw new Error("envelope has no message set");
+  return { type: entry.type, ...messageToJson(entry.desc, c.value as Message) };
+}
+
+/** Encodes a server message for the given encoding. */
+export function encodeServerMessage(message: ServerMessage, encoding: Encoding): string | Uint8Array {
+  if (encoding === "binary") return toBinary(ServerMessageSchema, message);
+  return stringifyJson(envelopeToJsonObject(message, serverTypeByCase));
+}
+
+/** Encodes a client message (producers use this). */
+export function encodeClientMessage(message: ClientMessage, encoding: Encoding): string | Uint8Array {
+  if (encoding === "binary") return toBinary(ClientMessageSchema, message);
+  return stringifyJson(envelopeToJsonObject(message, clientTypeByCase));
+}
+
+/** Decodes a server frame (producers use this). */
+export function decodeServerFrame(data: string | ArrayBuffer | Uint8Array): ServerMessage {
+  if (typeof data === "string") {
+    let obj: unknown;
+    try {
+      obj = parseJson(data);
+    } catch (e) {
+      throw new FrameError(`frame: invalid JSON (${(e as Error).message})`);
+    }
+    return envelopeFromJson<ServerMessage>(ServerMessageSchema, serverCases, obj);
+  }
+  return fromBinary(ServerMessageSchema, data instanceof Uint8Array ? data : new Uint8Array(data));
+}
+
+/** The published JSON object of a client message (for golden vectors and logs). */
+export function clientMessageToJson(message: ClientMessage) {
+  return envelopeToJsonObject(message, clientTypeByCase);
+}
+/** The published JSON object of a server message. */
+export function serverMessageToJson(message: ServerMessage) {
+  return envelopeToJsonObject(message, serverTypeByCase);
+}
