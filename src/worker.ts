@@ -6,11 +6,10 @@
 import type { Env } from "./env.js";
 import { checkBearer } from "./http/auth.js";
 import { handleS3Request, isS3Request } from "./s3/index.js";
+import { VERSION } from "./version.js";
 
 export { DoLake } from "./do/dolake.js";
 
-/** Version reported by /health. */
-export const VERSION = "0.1.0";
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {

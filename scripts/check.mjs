@@ -1,0 +1,8 @@
+// `npm run check`: every check in one command — generate-diff, lint, typecheck, tests.
+import { run } from "./lib.mjs";
+
+run("node", ["scripts/generate.mjs"]);
+run("git", ["diff", "--exit-code", "--", "gen/"]);
+run("node", ["scripts/lint.mjs"]);
+run("tsc", ["-p", "tsconfig.json", "--noEmit"]);
+run("node", ["scripts/test.mjs"]);

@@ -1,0 +1,2 @@
+/** DoLake version, reported by /health. */
+export const VERSION = "0.1.0";
