@@ -91,6 +91,10 @@ export interface Snapshot {
   "manifest-list": string;
   summary: SnapshotSummary;
   "schema-id"?: number;
+  /** v3 row lineage: first row id of this snapshot's new rows. */
+  "first-row-id"?: bigint;
+  /** v3 row lineage: upper bound of rows given ids by this snapshot. */
+  "added-rows"?: bigint;
 }
 
 /** A branch or tag. */
@@ -129,6 +133,14 @@ export interface PartitionStatisticsFile {
   "file-size-in-bytes": bigint;
 }
 
+/** A table encryption key (v3), as the spec's EncryptedKey. */
+export interface EncryptedKey {
+  "key-id": string;
+  "encrypted-key-metadata": string;
+  "encrypted-by-id"?: string;
+  properties?: Record<string, string>;
+}
+
 /** Table metadata, format v2. */
 export interface TableMetadata {
   "format-version": 1 | 2 | 3;
@@ -153,6 +165,7 @@ export interface TableMetadata {
   statistics?: StatisticsFile[];
   "partition-statistics"?: PartitionStatisticsFile[];
   "next-row-id"?: bigint;
+  "encryption-keys"?: EncryptedKey[];
 }
 
 /**
@@ -181,7 +194,9 @@ export type TableUpdate =
   | { action: "set-partition-statistics"; "partition-statistics": PartitionStatisticsFile }
   | { action: "remove-partition-statistics"; "snapshot-id": bigint }
   | { action: "remove-partition-specs"; "spec-ids": number[] }
-  | { action: "remove-schemas"; "schema-ids": number[] };
+  | { action: "remove-schemas"; "schema-ids": number[] }
+  | { action: "add-encryption-key"; "encryption-key": EncryptedKey }
+  | { action: "remove-encryption-key"; "key-id": string };
 
 /** A commit requirement, as the REST spec's TableRequirement (discriminated by `type`). */
 export type TableRequirement =
