@@ -1,0 +1,152 @@
+/**
+ * Writes rows of an Iceberg schema to one Parquet file with hyparquet-writer, and gathers the
+ * column metrics the manifest needs (Iceberg spec "Manifests" fields 108-130; how Java derives
+ * them is in shared/iceberg/WRITER-FACTS.md §6): column sizes from the footer's column chunks,
+ * value/null/NaN counts and lower/upper bounds computed here from the values themselves, with
+ * Java's default truncate(16) for string/binary bounds.
+ *
+ * Compression: SNAPPY (default, hyparquet-writer's own), GZIP (fflate, synchronous, pure JS),
+ * or none. ZSTD is not supported: hyparquet-writer needs a synchronous compressor and there is
+ * no pure-JS zstd encoder fit for workerd. Row groups are bounded by `rowGroupRows`; the file
+ * is assembled in memory (one flush's file).
+ */
+import { gzipSync } from "fflate";
+import { ByteWriter, ParquetWriter } from "hyparquet-writer";
+import type { ColumnChunk } from "hyparquet";
+import type { NestedField } from "../iceberg/metadata/types.js";
+import { emptyMetrics, type FileMetrics } from "../iceberg/data-file.js";
+import { comparePrimitive, parsePrimitive, type Primitive, type PrimitiveValue } from "../iceberg/primitive.js";
+import { toSingleValue, truncateBound } from "../iceberg/single-value.js";
+import { parquetSchema } from "./schema.js";
+
+/** Parquet compression codecs this writer offers. */
+export type ParquetCompression = "snappy" | "gzip" | "none";
+
+/** Options for writeParquet. */
+export interface ParquetWriteOptions {
+  /** Default "snappy". */
+  compression?: ParquetCompression;
+  /** Rows per row group (default 100_000). */
+  rowGroupRows?: number;
+  /** Extra key/value metadata for the footer. */
+  kvMetadata?: Record<string, string>;
+}
+
+/** A row: column name -> value (see src/iceberg/primitive.ts for the JS shape of each type). */
+export type Row = Record<string, PrimitiveValue | null | undefined>;
+
+/** A written Parquet file and the facts a manifest entry needs about it. */
+export interface ParquetFile extends FileMetrics {
+  bytes: Uint8Array;
+  recordCount: bigint;
+  /** Row-group start offsets, ascending (manifest field 132). */
+  splitOffsets: bigint[];
+}
+
+const CODECS = { snappy: "SNAPPY", gzip: "GZIP", none: "UNCOMPRESSED" } as const;
+
+interface ColumnStats {
+  field: NestedField;
+  p: Primitive;
+  nulls: bigint;
+  nans: bigint;
+  min: PrimitiveValue | undefined;
+  max: PrimitiveValue | undefined;
+}
+
+/** Writes the rows as one Parquet file with Iceberg field ids, and returns its metrics. */
+export function writeParquet(fields: NestedField[], rows: readonly Row[], options: ParquetWriteOptions = {}): ParquetFile {
+  const compression = options.compression ?? "snappy";
+  const codec = CODECS[compression];
+  if (!codec) throw new TypeError(`unsupported Parquet compression: ${String(compression)}`);
+  const rowGroupRows = options.rowGroupRows ?? 100_000;
+  if (!(rowGroupRows > 0)) throw new RangeError("rowGroupRows must be positive");
+  const schema = parquetSchema(fields);
+  const stats: ColumnStats[] = fields.map((field) => ({ field, p: parsePrimitive(field.type), nulls: 0n, nans: 0n, min: undefined, max: undefined }));
+
+  const writer = new ByteWriter();
+  const pq = new ParquetWriter({
+    writer,
+    schema,
+    codec,
+    compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
+    statistics: true,
+    kvMetadata: Object.entries(options.kvMetadata ?? {}).map(([key, value]) => ({ key, value })),
+    createdBy: "DoLake (hyparquet-writer)",
+  });
+  // One write() per row group keeps the column copies bounded to a row group.
+  for (let start = 0; start < rows.length; start += rowGroupRows) {
+    const chunk = rows.slice(start, start + rowGroupRows);
+    const columnData = stats.map((s) => ({ name: s.field.name, data: columnValues(s, chunk) }));
+    void pq.write({ columnData, rowGroupSize: chunk.length });
+  }
+  void pq.finish();
+  const bytes = new Uint8Array(writer.getBuffer());
+  return { bytes, recordCount: BigInt(rows.length), splitOffsets: pq.row_groups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, pq.row_groups.map((rg) => rg.columns)) };
+}
+
+function chunkStart(c: ColumnChunk): bigint {
+  const md = c.meta_data!;
+  return md.dictionary_page_offset !== undefined && md.dictionary_page_offset < md.data_page_offset ? md.dictionary_page_offset : md.data_page_offset;
+}
+
+function columnValues(s: ColumnStats, rows: readonly Row[]): (PrimitiveValue | null)[] {
+  const { field, p } = s;
+  const out = new Array<PrimitiveValue | null>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![field.name];
+    if (v === null || v === undefined) {
+      if (field.required) throw new TypeError(`column ${field.name} is required but row ${i} has no value`);
+      s.nulls++;
+      out[i] = null;
+      continue;
+    }
+    checkType(field.name, p, v);
+    out[i] = v;
+    if ((p.kind === "float" || p.kind === "double") && Number.isNaN(v)) {
+      s.nans++;
+      continue;
+    }
+    if (s.min === undefined || comparePrimitive(p, v, s.min) < 0) s.min = v;
+    if (s.max === undefined || comparePrimitive(p, v, s.max) > 0) s.max = v;
+  }
+  return out;
+}
+
+function checkType(name: string, p: Primitive, v: PrimitiveValue): void {
+  const want: Record<string, string> = {
+    boolean: "boolean", int: "number", date: "number", float: "number", double: "number",
+    long: "bigint", time: "bigint", timestamp: "bigint", timestamptz: "bigint", decimal: "bigint",
+    string: "string", uuid: "string",
+  };
+  const expected = want[p.kind];
+  const ok = expected ? typeof v === expected : v instanceof Uint8Array;
+  if (!ok) throw new TypeError(`column ${name} (${p.kind}) cannot hold ${typeof v} ${String(v).slice(0, 40)}`);
+  if (p.kind === "int" || p.kind === "date") {
+    if (!Number.isInteger(v) || (v as number) < -0x80000000 || (v as number) > 0x7fffffff) throw new TypeError(`column ${name} (${p.kind}) cannot hold ${String(v)}`);
+  }
+}
+
+function metrics(stats: ColumnStats[], groups: ColumnChunk[][]): FileMetrics {
+  const m = emptyMetrics();
+  stats.forEach((s, col) => {
+    const id = s.field.id;
+    let size = 0n;
+    let values = 0n;
+    for (const g of groups) {
+      size += g[col]!.meta_data!.total_compressed_size;
+      values += g[col]!.meta_data!.num_values;
+    }
+    m.columnSizes.set(id, size);
+    m.valueCounts.set(id, values);
+    m.nullValueCounts.set(id, s.nulls);
+    if (s.p.kind === "float" || s.p.kind === "double") m.nanValueCounts.set(id, s.nans);
+    if (s.min !== undefined && s.max !== undefined) {
+      const lower = truncateBound(s.p, s.min, false);
+      const upper = truncateBound(s.p, s.max, true);
+      if (lower !== null) m.lowerBounds.set(id, toSingleValue(s.p, lower));
+      if (upper !== null) m.upperBounds.set(id, toSingleValue(s.p, upper));
+    }
+  });
+  return m;
+}
