@@ -1,0 +1,88 @@
+/**
+ * Path-style S3 addressing: which requests belong to the S3 API, and the parsed form each
+ * operation handler receives. A request is S3 when its first path segment is the bucket name
+ * (env.BUCKET_NAME); DoLake's own routes (/health, /ws, /v1, /status, /metrics, /flush) never are.
+ */
+import type { Env } from "../env.js";
+import { parseQuery } from "./sigv4.js";
+import type { VerifiedRequest } from "./verify.js";
+import { S3Error } from "./xml.js";
+
+/** Bucket name served when BUCKET_NAME is not set (matches wrangler.jsonc). */
+export const DEFAULT_BUCKET_NAME = "dolake-warehouse";
+
+/** Longest key S3 and R2 accept, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
+/** Paths that belong to DoLake itself, whatever the bucket is called. */
+const RESERVED = new Set(["health", "ws", "v1", "status", "metrics", "flush"]);
+
+/** One S3 request after routing and signature verification. */
+export interface S3Request {
+  /** The incoming request. */
+  request: Request;
+  /** The R2 bucket behind the API. */
+  bucket: R2Bucket;
+  /** The bucket name clients address. */
+  bucketName: string;
+  /** Object key, decoded; "" for bucket-level requests. */
+  key: string;
+  /** Query parameters, decoded (first value of each name). */
+  params: Map<string, string>;
+  /** The verified signature. */
+  auth: VerifiedRequest;
+}
+
+/** The bucket name this deployment serves. */
+export function bucketName(env: Env): string {
+  return env.BUCKET_NAME || DEFAULT_BUCKET_NAME;
+}
+
+/** The first path segment of a URL path, undecoded. */
+function firstSegment(pathname: string): string {
+  const rest = pathname.slice(1);
+  const slash = rest.indexOf("/");
+  return slash < 0 ? rest : rest.slice(0, slash);
+}
+
+/** True when a request is addressed to the S3 API: its first path segment is the bucket name. */
+export function isS3Path(pathname: string, env: Env): boolean {
+  const first = firstSegment(pathname);
+  if (RESERVED.has(first)) return false;
+  return first === bucketName(env);
+}
+
+/** Splits /<bucket>/<key> into the decoded key; throws S3Error on a malformed or overlong key. */
+export function objectKey(pathname: string): string {
+  const rest = pathname.slice(1);
+  const slash = rest.indexOf("/");
+  if (slash < 0) return "";
+  let key: string;
+  try {
+    key = decodeURIComponent(rest.slice(slash + 1));
+  } catch {
+    throw new S3Error(400, "InvalidURI", "Couldn't parse the specified URI.");
+  }
+  if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) throw new S3Error(400, "KeyTooLongError", "Your key is too long");
+  return key;
+}
+
+/** Query parameters of a URL as a map of decoded names to decoded values (first wins). */
+export function queryParams(url: URL): Map<string, string> {
+  const raw = url.search.startsWith("?") ? url.search.slice(1) : url.search;
+  const params = new Map<string, string>();
+  let pairs: [string, string][];
+  try {
+    pairs = parseQuery(raw);
+  } catch {
+    throw new S3Error(400, "InvalidURI", "Couldn't parse the specified URI.");
+  }
+  for (const [k, v] of pairs) if (!params.has(k)) params.set(k, v);
+  return params;
+}
+
+/** A short random request id for x-amz-request-id and error bodies. */
+export function newRequestId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
+}
