@@ -1,0 +1,46 @@
+// Shared by the S3 API tests: requests are signed by aws4fetch, a SigV4 signer we did not write,
+// with the key pair the deployment derives from LAKE_TOKEN, and sent to the Worker itself.
+import { SELF, env } from "cloudflare:test";
+import { AwsClient } from "aws4fetch";
+import { s3Credentials } from "../../../src/s3/credentials.js";
+
+/** Base URL of the bucket, path-style. */
+export const BUCKET_URL = "http://lake.test/dolake-warehouse";
+
+/** An aws4fetch client holding the deployment's S3 keys. */
+export async function client(): Promise<AwsClient> {
+  const keys = await s3Credentials(env);
+  return new AwsClient({ ...keys, service: "s3", region: "auto" });
+}
+
+/** Signs and sends one request to the Worker. */
+export async function s3(path: string, init: RequestInit & { aws?: Record<string, unknown> } = {}): Promise<Response> {
+  const signed = await (await client()).sign(`${BUCKET_URL}${path}`, init);
+  return SELF.fetch(signed);
+}
+
+/** Sends a request already signed (or deliberately not). */
+export function send(request: Request): Promise<Response> {
+  return SELF.fetch(request);
+}
+
+/** Text of one XML element in a response body. */
+export function xmlValue(xml: string, tag: string): string | undefined {
+  return new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1];
+}
+
+/** Texts of every occurrence of an XML element. */
+export function xmlValues(xml: string, tag: string): string[] {
+  return [...xml.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, "g"))].map((m) => m[1]!);
+}
+
+/** Bytes 0..n-1 of a repeating pattern, for range checks. */
+export function pattern(n: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => i % 251);
+}
+
+/** Hex SHA-256, to compare large bodies without a byte-by-byte diff. */
+export async function digest(data: ArrayBuffer | Uint8Array): Promise<string> {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
