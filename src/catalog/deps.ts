@@ -1,0 +1,44 @@
+/**
+ * What the catalog logic runs on, built from the Durable Object's CatalogContext: the SQLite
+ * store, the R2 bucket, where the warehouse is, and a clock. Tests build one directly.
+ */
+import type { CatalogContext } from "./index.js";
+import type { Warehouse } from "./names.js";
+import { SqlCatalogStore, type CatalogStore } from "./store.js";
+
+/** Default bucket name in `s3://` locations when BUCKET_NAME is not set. */
+export const DEFAULT_BUCKET_NAME = "dolake-warehouse";
+
+/** The catalog logic's dependencies. */
+export interface CatalogDeps {
+  store: CatalogStore;
+  bucket: R2Bucket;
+  warehouse: Warehouse;
+  /** Epoch ms. */
+  now(): bigint;
+}
+
+const cache = new WeakMap<DurableObjectStorage, CatalogStore>();
+
+/** The dependencies for a context (the store is made once per storage). */
+export function depsOf(ctx: CatalogContext): CatalogDeps {
+  let store = cache.get(ctx.storage);
+  if (!store) {
+    store = new SqlCatalogStore(ctx.storage);
+    cache.set(ctx.storage, store);
+  }
+  return {
+    store,
+    bucket: ctx.bucket,
+    warehouse: { bucketName: ctx.env.BUCKET_NAME || DEFAULT_BUCKET_NAME, warehouse: ctx.warehouse },
+    now: () => BigInt(Date.now()),
+  };
+}
+
+/** Either a Durable Object's CatalogContext or ready-made dependencies. */
+export type CatalogTarget = CatalogContext | CatalogDeps;
+
+/** Dependencies from either form (so the CDC writer can pass its CatalogContext as is). */
+export function asDeps(target: CatalogTarget): CatalogDeps {
+  return "store" in target ? target : depsOf(target);
+}
