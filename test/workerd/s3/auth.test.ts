@@ -1,9 +1,9 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { AwsClient } from "aws4fetch";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../../src/env.js";
 import { s3Credentials } from "../../../src/s3/credentials.js";
-import { BUCKET_URL, client, s3, xmlValue } from "./helpers.js";
+import { BUCKET_URL, client, env, s3, xmlValue } from "./helpers.js";
 
 /** An ISO 8601 basic timestamp `minutes` from now. */
 function amzDate(minutes: number): string {

@@ -1,8 +1,12 @@
 // Shared by the S3 API tests: requests are signed by aws4fetch, a SigV4 signer we did not write,
 // with the key pair the deployment derives from LAKE_TOKEN, and sent to the Worker itself.
-import { SELF, env } from "cloudflare:test";
+import { SELF, env as testEnv } from "cloudflare:test";
 import { AwsClient } from "aws4fetch";
+import type { Env } from "../../../src/env.js";
 import { s3Credentials } from "../../../src/s3/credentials.js";
+
+/** The Worker's bindings, typed as the Worker sees them. */
+export const env = testEnv as unknown as Env;
 
 /** Base URL of the bucket, path-style. */
 export const BUCKET_URL = "http://lake.test/dolake-warehouse";

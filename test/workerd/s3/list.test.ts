@@ -1,6 +1,5 @@
-import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { s3, xmlValue, xmlValues } from "./helpers.js";
+import { env, s3, xmlValue, xmlValues } from "./helpers.js";
 
 const KEYS = ["lst/a/1.parquet", "lst/a/2.parquet", "lst/a/b/3.parquet", "lst/c.json", "lst/d e/f.avro", "lst/z"];
 

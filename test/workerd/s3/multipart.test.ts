@@ -1,6 +1,5 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { digest, pattern, s3, xmlValue } from "./helpers.js";
+import { digest, env, pattern, s3, xmlValue } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,5 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { digest, pattern, s3, xmlValue } from "./helpers.js";
+import { digest, env, pattern, s3, xmlValue } from "./helpers.js";
 
 describe("S3 objects", () => {
   it("PutObject, GetObject, HeadObject, DeleteObject round trip with S3 headers", async () => {
