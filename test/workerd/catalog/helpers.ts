@@ -40,10 +40,10 @@ export const SCHEMA = {
   ],
 };
 
-/** Creates a namespace and a table in it; returns the path of the table and the load result. */
+/** Creates a table (and its namespace unless it exists); returns the path of the table and the load result. */
 export async function makeTable(ns = uniqueName(), table = "t"): Promise<{ ns: string; path: string; created: ApiResponse }> {
   const nsRes = await api("POST", "/v1/namespaces", { namespace: [ns], properties: {} });
-  if (nsRes.status !== 200) throw new Error(`namespace create failed: ${nsRes.status}`);
+  if (nsRes.status !== 200 && nsRes.status !== 409) throw new Error(`namespace create failed: ${nsRes.status}`);
   const created = await api("POST", `/v1/namespaces/${ns}/tables`, {
     name: table,
     schema: SCHEMA,
