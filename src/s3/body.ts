@@ -129,7 +129,8 @@ function withExpectations(source: ReadableStream<Uint8Array>, expectations: Expe
       if (held) controller.enqueue(held);
     },
   });
-  return { readable: source.pipeThrough(transform), failure: () => failure };
+  source.pipeTo(transform.writable).catch(() => undefined);
+  return { readable: transform.readable, failure: () => failure };
 }
 
 /** A stream with no bytes. */

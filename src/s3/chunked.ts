@@ -187,7 +187,9 @@ export function decodeAwsChunked(body: ReadableStream<Uint8Array>, options: Chun
       await finish(controller);
     },
   });
-  return { readable: body.pipeThrough(transform), failure: () => failure };
+  // Piped by hand so an aborted upload ends here instead of as an unhandled rejection.
+  body.pipeTo(transform.writable).catch(() => undefined);
+  return { readable: transform.readable, failure: () => failure };
 }
 
 /** Two byte arrays joined. */
