@@ -1,0 +1,61 @@
+/**
+ * The changelog table `<table>__changelog`: every change of every flush, appended, so history
+ * survives the mirror's deletes. Its schema is fixed (row images are JSON text, so a source
+ * schema change never changes it):
+ *
+ * | id | column | type | |
+ * |---|---|---|---|
+ * | 1 | operation | string, required | INSERT, UPDATE or DELETE |
+ * | 2 | sequence | long, required | the producer's sequence number |
+ * | 3 | source | string, required | the producer (source Durable Object) id |
+ * | 4 | commit_timestamp | timestamptz, required | when DoLake committed the flush |
+ * | 5 | source_timestamp | timestamptz, required | the change's timestamp at the source |
+ * | 6 | row_id | string, required | the row's primary key as the producer sent it |
+ * | 7 | before | string | row image before the change, JSON |
+ * | 8 | after | string | row image after the change, JSON |
+ * | 9 | metadata | string | the event's metadata, JSON |
+ */
+import { stringifyJson } from "../util/json.js";
+import type { CdcChange } from "./cdc-plan.js";
+import type { Schema } from "./metadata/types.js";
+import type { Row } from "../parquet/writer.js";
+
+/** Suffix of the changelog table's name. */
+export const CHANGELOG_SUFFIX = "__changelog";
+
+/** The changelog table name of a mirror table. */
+export function changelogTableName(table: string): string {
+  return `${table}${CHANGELOG_SUFFIX}`;
+}
+
+/** The changelog schema (schema id 0). */
+export const CHANGELOG_SCHEMA: Schema = {
+  type: "struct",
+  "schema-id": 0,
+  fields: [
+    { id: 1, name: "operation", required: true, type: "string" },
+    { id: 2, name: "sequence", required: true, type: "long" },
+    { id: 3, name: "source", required: true, type: "string" },
+    { id: 4, name: "commit_timestamp", required: true, type: "timestamptz" },
+    { id: 5, name: "source_timestamp", required: true, type: "timestamptz" },
+    { id: 6, name: "row_id", required: true, type: "string" },
+    { id: 7, name: "before", required: false, type: "string" },
+    { id: 8, name: "after", required: false, type: "string" },
+    { id: 9, name: "metadata", required: false, type: "string" },
+  ],
+};
+
+/** The changelog row of one change committed at `commitMs` (epoch ms). */
+export function changelogRow(c: CdcChange, commitMs: bigint): Row {
+  return {
+    operation: c.operation,
+    sequence: c.sequence,
+    source: c.source,
+    commit_timestamp: commitMs * 1000n,
+    source_timestamp: c.timestamp * 1000n,
+    row_id: c.rowId,
+    before: c.before === null ? null : stringifyJson(c.before),
+    after: c.after === null ? null : stringifyJson(c.after),
+    metadata: c.metadata === null ? null : stringifyJson(c.metadata),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Position delete files (Iceberg spec "Position Delete Files"): rows of (file_path, pos) with the
+ * reserved field ids 2147483546 and 2147483545, sorted by file_path then pos, written as Parquet.
+ * `referenced_data_file` is set when the file targets a single data file.
+ */
+import type { DataFile } from "./data-file.js";
+import type { NestedField } from "./metadata/types.js";
+import type { PartitionTuple } from "./partition.js";
+import { writeParquet, type ParquetWriteOptions } from "../parquet/writer.js";
+import { compareCodePoints } from "./primitive.js";
+
+/** Reserved field id of `file_path` in position delete files. */
+export const DELETE_FILE_PATH_ID = 2147483546;
+/** Reserved field id of `pos` in position delete files. */
+export const DELETE_POS_ID = 2147483545;
+
+/** The position delete row schema (without the optional `row` column, which nobody writes). */
+export const POSITION_DELETE_FIELDS: NestedField[] = [
+  { id: DELETE_FILE_PATH_ID, name: "file_path", required: true, type: "string", doc: "Path of a file in which a deleted row is stored" },
+  { id: DELETE_POS_ID, name: "pos", required: true, type: "long", doc: "Ordinal position of a deleted row in the data file" },
+];
+
+/** One deleted row position. */
+export interface DeletedPosition {
+  filePath: string;
+  pos: bigint;
+}
+
+/** Writes a position delete file for positions of one partition; returns its bytes and manifest entry fields. */
+export function writePositionDeletes(
+  path: string,
+  partition: PartitionTuple,
+  positions: DeletedPosition[],
+  options: ParquetWriteOptions = {},
+): { bytes: Uint8Array; dataFile: DataFile } {
+  const sorted = [...positions].sort((a, b) => compareCodePoints(a.filePath, b.filePath) || (a.pos < b.pos ? -1 : a.pos > b.pos ? 1 : 0));
+  const rows = sorted.map((p) => ({ file_path: p.filePath, pos: p.pos }));
+  const out = writeParquet(POSITION_DELETE_FIELDS, rows, options);
+  const targets = new Set(sorted.map((p) => p.filePath));
+  const { bytes, recordCount, splitOffsets, ...metrics } = out;
+  return {
+    bytes,
+    dataFile: {
+      content: 1,
+      filePath: path,
+      fileFormat: "PARQUET",
+      partition,
+      recordCount,
+      fileSizeInBytes: BigInt(bytes.length),
+      splitOffsets,
+      sortOrderId: null,
+      referencedDataFile: targets.size === 1 ? sorted[0]!.filePath : null,
+      ...metrics,
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * One snapshot for one table (Iceberg spec "Snapshots", "Manifest Lists", "Sequence Numbers";
+ * the append checklist is shared/iceberg/WRITER-FACTS §11): given files already written, writes
+ * the new data and delete manifests and the manifest list (carrying over every manifest of the
+ * parent snapshot), and returns the REST requirements and updates plus the resulting metadata.
+ * Writing metadata.json and swapping the pointer is the catalog's job.
+ */
+import type { ObjectStore } from "./object-store.js";
+import { applyUpdates } from "./metadata/apply.js";
+import type { Schema, Snapshot, SnapshotSummary, TableMetadata, TableRequirement, TableUpdate } from "./metadata/types.js";
+import { bindSpec } from "./avro-schema.js";
+import { EntryStatus, type DataFile, type ManifestEntry, type ManifestFile } from "./data-file.js";
+import { writeManifest } from "./manifest.js";
+import { readManifestList, summarizeManifest, writeManifestList } from "./manifest-list.js";
+
+/** A table's commit as the catalog receives it. */
+export interface TableCommit {
+  /** True when this commit creates the table (requirement assert-create). */
+  created: boolean;
+  requirements: TableRequirement[];
+  updates: TableUpdate[];
+  /** The metadata after applying `updates` (what the next metadata.json holds). */
+  metadata: TableMetadata;
+  snapshot: Snapshot;
+}
+
+/** What commitSnapshot needs. */
+export interface SnapshotInput {
+  /** Current metadata, or the fresh metadata of a table being created. */
+  base: TableMetadata;
+  /** Updates that create the table (empty for an existing table). */
+  createUpdates: TableUpdate[];
+  /** A new schema to add and make current before the snapshot, if the schema evolved. */
+  evolvedSchema?: { schema: Schema; lastColumnId: number };
+  dataFiles: DataFile[];
+  deleteFiles: DataFile[];
+  store: ObjectStore;
+  keyFor: (location: string) => string;
+  now: bigint;
+  snapshotId: bigint;
+  uuid: () => string;
+  /** Extra summary properties (strings). */
+  summary?: Record<string, string>;
+  /** Paths of files written, appended to as manifests and the list are written. */
+  written: string[];
+}
+
+/** The current snapshot id of metadata, or null (Java's -1 included). */
+export function currentSnapshotId(m: TableMetadata): bigint | null {
+  const id = m.refs.main?.["snapshot-id"] ?? m["current-snapshot-id"];
+  return id === undefined || id === -1n ? null : id;
+}
+
+/** Builds, writes and describes one snapshot. */
+export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit> {
+  const { store, keyFor, now, snapshotId } = input;
+  const schemaUpdates: TableUpdate[] = input.evolvedSchema
+    ? [{ action: "add-schema", schema: input.evolvedSchema.schema, "last-column-id": input.evolvedSchema.lastColumnId }, { action: "set-current-schema", "schema-id": -1 }]
+    : [];
+  const staged = schemaUpdates.length ? applyUpdates(input.base, schemaUpdates, now) : input.base;
+  const schema = staged.schemas.find((s) => s["schema-id"] === staged["current-schema-id"])!;
+  const spec = staged["partition-specs"].find((s) => s["spec-id"] === staged["default-spec-id"])!;
+  const bound = bindSpec(spec, schema);
+  const parentId = currentSnapshotId(input.base);
+  const parent = parentId === null ? undefined : input.base.snapshots.find((s) => s["snapshot-id"] === parentId);
+  const seq = input.base["last-sequence-number"] + 1n;
+  const commitUuid = input.uuid();
+  const metaDir = `${staged.location}/metadata`;
+
+  const manifests: ManifestFile[] = [];
+  const groups = [
+    { content: "data" as const, files: input.dataFiles },
+    { content: "deletes" as const, files: input.deleteFiles },
+  ];
+  for (const g of groups) {
+    if (g.files.length === 0) continue;
+    const entries: ManifestEntry[] = g.files.map((dataFile) => ({ status: EntryStatus.ADDED, snapshotId, sequenceNumber: null, fileSequenceNumber: null, dataFile }));
+    const bytes = writeManifest({ schema, spec, content: g.content, entries });
+    const path = `${metaDir}/${commitUuid}-m${manifests.length}.avro`;
+    await store.put(keyFor(path), bytes);
+    input.written.push(path);
+    const place = { manifestPath: path, manifestLength: BigInt(bytes.length), partitionSpecId: spec["spec-id"], content: g.content === "data" ? (0 as const) : (1 as const), snapshotId, sequenceNumber: seq };
+    manifests.push(summarizeManifest(place, entries, bound));
+  }
+  const createdManifests = manifests.length;
+  if (parent) {
+    const prev = await store.get(keyFor(parent["manifest-list"]));
+    if (!prev) throw new Error(`manifest list of snapshot ${parentId} is missing: ${parent["manifest-list"]}`);
+    manifests.push(...readManifestList(prev));
+  }
+  const listPath = `${metaDir}/snap-${snapshotId}-1-${commitUuid}.avro`;
+  await store.put(keyFor(listPath), writeManifestList({ snapshotId, parentSnapshotId: parentId, sequenceNumber: seq, manifests }));
+  input.written.push(listPath);
+
+  const snapshot: Snapshot = {
+    "snapshot-id": snapshotId,
+    "sequence-number": seq,
+    "timestamp-ms": now,
+    "manifest-list": listPath,
+    summary: snapshotSummary(parent?.summary, input.dataFiles, input.deleteFiles, createdManifests, manifests.length - createdManifests, input.summary),
+    "schema-id": schema["schema-id"],
+  };
+  if (parentId !== null) snapshot["parent-snapshot-id"] = parentId;
+  const snapshotUpdates: TableUpdate[] = [
+    { action: "add-snapshot", snapshot },
+    { action: "set-snapshot-ref", "ref-name": "main", type: "branch", "snapshot-id": snapshotId },
+  ];
+  const metadata = applyUpdates(staged, snapshotUpdates, now);
+  const created = input.createUpdates.length > 0;
+  const requirements: TableRequirement[] = created
+    ? [{ type: "assert-create" }]
+    : [
+        { type: "assert-table-uuid", uuid: input.base["table-uuid"] },
+        { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": parentId },
+        ...(schemaUpdates.length ? [{ type: "assert-current-schema-id" as const, "current-schema-id": input.base["current-schema-id"] }, { type: "assert-last-assigned-field-id" as const, "last-assigned-field-id": input.base["last-column-id"] }] : []),
+      ];
+  return { created, requirements, updates: [...input.createUpdates, ...schemaUpdates, ...snapshotUpdates], metadata, snapshot };
+}
+
+/** Snapshot summary with Java's keys (spec "Snapshots": summary; running totals from the parent). */
+export function snapshotSummary(parent: SnapshotSummary | undefined, data: DataFile[], deletes: DataFile[], manifestsCreated: number, manifestsKept: number, extra: Record<string, string> = {}): SnapshotSummary {
+  const sum = (fs: DataFile[], f: (d: DataFile) => bigint) => fs.reduce((n, d) => n + f(d), 0n);
+  const added = {
+    "added-data-files": BigInt(data.length),
+    "added-records": sum(data, (d) => d.recordCount),
+    "added-files-size": sum(data, (d) => d.fileSizeInBytes) + sum(deletes, (d) => d.fileSizeInBytes),
+    "added-delete-files": BigInt(deletes.length),
+    "added-position-delete-files": BigInt(deletes.length),
+    "added-position-deletes": sum(deletes, (d) => d.recordCount),
+  };
+  const totals: [string, bigint][] = [
+    ["total-records", added["added-records"]],
+    ["total-files-size", added["added-files-size"]],
+    ["total-data-files", added["added-data-files"]],
+    ["total-delete-files", added["added-delete-files"]],
+    ["total-position-deletes", added["added-position-deletes"]],
+    ["total-equality-deletes", 0n],
+  ];
+  const operation = deletes.length === 0 ? "append" : data.length === 0 ? "delete" : "overwrite";
+  const out: SnapshotSummary = { operation };
+  for (const [k, v] of Object.entries(added)) if (v > 0n || k === "added-records" || k === "added-data-files") out[k] = String(v);
+  const partitions = new Set([...data, ...deletes].map((d) => JSON.stringify(d.partition, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))));
+  out["changed-partition-count"] = String(partitions.size);
+  for (const [k, v] of totals) {
+    const prev = parent ? parent[k] : "0";
+    // Java drops a running total the parent lacks (e.g. written by an engine that omits it).
+    if (prev !== undefined && /^\d+$/.test(prev)) out[k] = String(BigInt(prev) + v);
+  }
+  out["manifests-created"] = String(manifestsCreated);
+  out["manifests-kept"] = String(manifestsKept);
+  return { ...out, ...extra, operation };
+}

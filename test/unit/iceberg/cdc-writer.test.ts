@@ -1,0 +1,165 @@
+// The CDC writer end to end over an in-memory store: mirror semantics (collapse, upsert, position
+// deletes), changelog, schema evolution, commit requirements and summaries, partitioned tables.
+import { describe, expect, it } from "vitest";
+import { writeCdcFlush, type CdcChange, type CdcFlushInput, type CdcWriterOptions, type RowLocation } from "../../../src/iceberg/cdc-writer.js";
+import { MemoryObjectStore } from "../../../src/iceberg/object-store.js";
+import { SchemaConflictError } from "../../../src/iceberg/schema-infer.js";
+import type { TableMetadata } from "../../../src/iceberg/metadata/types.js";
+import type { JsonObject } from "../../../src/util/json.js";
+import { readParquet, readTable } from "./table-reader.js";
+
+class MapIndex {
+  readonly map = new Map<string, RowLocation>();
+  lookup(ids: string[]): Map<string, RowLocation> {
+    return new Map(ids.flatMap((id) => (this.map.has(id) ? [[id, this.map.get(id)!] as const] : [])));
+  }
+  apply(r: { upserts: Map<string, RowLocation>; deletes: string[] }): void {
+    for (const id of r.deletes) this.map.delete(id);
+    for (const [id, loc] of r.upserts) this.map.set(id, loc);
+  }
+}
+
+let seq = 0n;
+function change(operation: CdcChange["operation"], rowId: string, after: JsonObject | null, before: JsonObject | null = null): CdcChange {
+  seq++;
+  return { operation, rowId, sequence: seq, timestamp: 1_700_000_000_000n + seq, source: "do-1", before, after, metadata: null };
+}
+
+function harness(options: Partial<CdcWriterOptions> = {}) {
+  const store = new MemoryObjectStore();
+  const index = new MapIndex();
+  let mirror: TableMetadata | undefined;
+  let changelog: TableMetadata | undefined;
+  let snap = (1n << 62n) + 100n; // ids above 2^53
+  let now = 1_800_000_000_000n;
+  return {
+    store,
+    index,
+    get mirror() {
+      return mirror;
+    },
+    get changelog() {
+      return changelog;
+    },
+    async flush(changes: CdcChange[]) {
+      const input: CdcFlushInput = {
+        mirror, changelog, changes, store, index,
+        options: { location: "s3://bucket/wh/ns/orders", ...options },
+        clock: () => (now += 1000n), newSnapshotId: () => (snap += 1n),
+      };
+      const r = await writeCdcFlush(input);
+      if (r.mirror) mirror = r.mirror.metadata;
+      if (r.changelog) changelog = r.changelog.metadata;
+      index.apply(r.index);
+      return r;
+    },
+  };
+}
+
+const byId = (rows: Record<string, unknown>[]) => Object.fromEntries(rows.map((r) => [String(r.id), r]));
+
+describe("writeCdcFlush", () => {
+  it("creates both tables on the first flush and mirrors inserts", async () => {
+    const h = harness();
+    const r = await h.flush([change("INSERT", "1", { id: 1, name: "a" }), change("INSERT", "2", { id: 2, name: "b" })]);
+    expect(r.mirror!.created).toBe(true);
+    expect(r.mirror!.requirements).toEqual([{ type: "assert-create" }]);
+    expect(r.mirror!.updates.map((u) => u.action)).toEqual(["assign-uuid", "upgrade-format-version", "add-schema", "set-current-schema", "add-spec", "set-default-spec", "add-sort-order", "set-default-sort-order", "set-location", "set-properties", "add-snapshot", "set-snapshot-ref"]);
+    expect(r.mirror!.snapshot["sequence-number"]).toBe(1n);
+    expect(r.mirror!.snapshot.summary).toMatchObject({ operation: "append", "added-records": "2", "total-records": "2", "total-data-files": "1" });
+    expect(r.changelog!.metadata.location).toBe("s3://bucket/wh/ns/orders__changelog");
+    expect(h.mirror!.schemas[0]!.fields).toEqual([
+      { id: 1, name: "id", required: false, type: "long" },
+      { id: 2, name: "name", required: false, type: "string" },
+    ]);
+    expect(byId(await readTable(h.store, h.mirror!))).toEqual({ "1": { id: 1n, name: "a" }, "2": { id: 2n, name: "b" } });
+    expect(r.index.upserts.get("2")).toEqual({ filePath: expect.stringMatching(/^s3:\/\/bucket\/wh\/ns\/orders\/data\/.*\.parquet$/), pos: 1n });
+    expect(r.filesWritten.length).toBe(6); // 2 x (data file, manifest, manifest list)
+    for (const f of r.filesWritten) expect(h.store.objects.has(f.replace("s3://bucket/", ""))).toBe(true);
+  });
+
+  it("collapses changes per row, writes position deletes, and evolves the schema", async () => {
+    const h = harness();
+    const first = await h.flush([change("INSERT", "1", { id: 1, name: "a" }), change("INSERT", "2", { id: 2, name: "b" }), change("INSERT", "3", { id: 3, name: "c" })]);
+    const oldLoc = first.index.upserts.get("2")!;
+    const r = await h.flush([
+      change("UPDATE", "2", { id: 2, name: "b2" }),
+      change("UPDATE", "2", { id: 2, name: "b3", tags: ["x"] }), // collapses to this one
+      change("DELETE", "3", null, { id: 3 }),
+      change("INSERT", "4", { id: 4, name: "d", price: 1.5 }),
+      change("UPDATE", "5", { id: 5, name: "e" }), // never seen: inserted
+      change("DELETE", "99", null), // unknown: no-op
+      change("INSERT", "6", { id: 6 }),
+      change("DELETE", "6", null), // born and gone in one flush: nothing written
+    ]);
+    const m = r.mirror!;
+    expect(m.created).toBe(false);
+    expect(m.requirements).toContainEqual({ type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": first.mirror!.snapshot["snapshot-id"] });
+    expect(m.updates.map((u) => u.action)).toEqual(["add-schema", "set-current-schema", "add-snapshot", "set-snapshot-ref"]);
+    expect(m.snapshot["sequence-number"]).toBe(2n);
+    expect(m.snapshot["parent-snapshot-id"]).toBe(first.mirror!.snapshot["snapshot-id"]);
+    expect(m.snapshot.summary).toMatchObject({ operation: "overwrite", "added-records": "3", "added-position-deletes": "2", "total-records": "6", "total-position-deletes": "2", "total-delete-files": "1", "manifests-kept": "1" });
+    const schema = m.metadata.schemas.find((s) => s["schema-id"] === m.metadata["current-schema-id"])!;
+    expect(schema.fields.map((f) => [f.id, f.name, f.type])).toEqual([[1, "id", "long"], [2, "name", "string"], [3, "tags", "string"], [4, "price", "double"]]);
+    expect(m.metadata["last-column-id"]).toBe(4);
+    expect(byId(await readTable(h.store, h.mirror!))).toEqual({
+      "1": { id: 1n, name: "a", tags: null, price: null },
+      "2": { id: 2n, name: "b3", tags: '["x"]', price: null },
+      "4": { id: 4n, name: "d", tags: null, price: 1.5 },
+      "5": { id: 5n, name: "e", tags: null, price: null },
+    });
+    expect(r.index.deletes).toEqual(["3"]);
+    expect([...r.index.upserts.keys()].sort()).toEqual(["2", "4", "5"]);
+    const deleteFile = r.filesWritten.find((f) => f.endsWith("-deletes.parquet"))!;
+    expect(await readParquet(h.store, deleteFile)).toEqual([
+      { file_path: oldLoc.filePath, pos: 1n },
+      { file_path: oldLoc.filePath, pos: 2n },
+    ]);
+    // time travel: the first snapshot still shows the first state
+    expect(Object.keys(byId(await readTable(h.store, h.mirror!, first.mirror!.snapshot["snapshot-id"])))).toEqual(["1", "2", "3"]);
+    // the changelog has every change, in order
+    const log = (await readTable(h.store, h.changelog!)).sort((a, b) => Number((a.sequence as bigint) - (b.sequence as bigint)));
+    expect(log.map((l) => [l.operation, l.row_id])).toEqual([
+      ["INSERT", "1"], ["INSERT", "2"], ["INSERT", "3"],
+      ["UPDATE", "2"], ["UPDATE", "2"], ["DELETE", "3"], ["INSERT", "4"], ["UPDATE", "5"], ["DELETE", "99"], ["INSERT", "6"], ["DELETE", "6"],
+    ]);
+    expect(log[3]!.after).toBe('{"id":2,"name":"b2"}');
+    expect(h.changelog!.snapshots).toHaveLength(2);
+  });
+
+  it("refuses an incompatible change with SchemaConflictError and writes nothing", async () => {
+    const h = harness();
+    await h.flush([change("INSERT", "1", { id: 1, qty: 3 })]);
+    const before = h.store.objects.size;
+    const err = await h.flush([change("INSERT", "2", { id: 2, qty: 1.5 })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaConflictError);
+    expect((err as SchemaConflictError).column).toBe("qty");
+    expect(h.store.objects.size).toBe(before);
+  });
+
+  it("keeps 64-bit values exact and widens a new column seen as long then double", async () => {
+    const h = harness();
+    const big = 9007199254740993n;
+    await h.flush([change("INSERT", "1", { id: big, x: 1 }), change("INSERT", "2", { id: 2, x: 2.5 })]);
+    expect(h.mirror!.schemas[0]!.fields.find((f) => f.name === "x")!.type).toBe("double");
+    expect(byId(await readTable(h.store, h.mirror!))[String(big)]).toEqual({ id: big, x: 1 });
+  });
+
+  it("writes delete files in the partition of the data file they target", async () => {
+    const h = harness({ partitionBy: [{ column: "id", transform: "bucket[4]" }] });
+    await h.flush([1, 2, 3, 4, 5, 6].map((i) => change("INSERT", String(i), { id: i, v: "a" })));
+    expect(h.mirror!["partition-specs"][0]!.fields).toEqual([{ "source-id": 1, "field-id": 1000, name: "id_bucket", transform: "bucket[4]" }]);
+    const r = await h.flush([change("UPDATE", "3", { id: 3, v: "b" }), change("DELETE", "6", null)]);
+    const rows = byId(await readTable(h.store, h.mirror!));
+    expect(Object.keys(rows).sort()).toEqual(["1", "2", "3", "4", "5"]);
+    expect(rows["3"]!.v).toBe("b");
+    for (const f of r.filesWritten.filter((p) => p.endsWith(".parquet") && !p.includes("__changelog"))) expect(f).toMatch(/\/data\/id_bucket=\d\//);
+  });
+
+  it("commits only the changelog when the mirror has nothing to change", async () => {
+    const h = harness();
+    const r = await h.flush([change("DELETE", "42", null)]);
+    expect(r.mirror).toBeNull();
+    expect(r.changelog!.snapshot.summary["added-records"]).toBe("1");
+  });
+});
