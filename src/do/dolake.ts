@@ -1,14 +1,61 @@
 /**
  * The DoLake Durable Object: one writer for a warehouse's tables. Thin by design: it wires
- * sockets, alarms and storage to plain modules (src/ingest, src/buffer, src/catalog, ...).
+ * WebSockets (hibernatable), alarms and storage to plain modules — src/ingest (the session rules),
+ * src/buffer (durable buffer), src/flush (flush orchestration), src/catalog (Iceberg REST).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env.js";
+import { NackReason, type ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { DurableBuffer } from "../buffer/durable-buffer.js";
 import { handleCatalogRequest } from "../catalog/index.js";
+import { ConfigError, type DoLakeConfig, resolveConfig } from "../config.js";
+import type { Env } from "../env.js";
 import { errorResponse } from "../http/errors.js";
+import { Ingest, type SessionState } from "../ingest/ingest.js";
+import { Metrics } from "../ingest/metrics.js";
+import { NACK_REASONS_JSON, nackMessage } from "../ingest/nack.js";
+import { Refusal } from "../ingest/refusal.js";
+import { TokenBucket } from "../ingest/token-bucket.js";
+import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
+import { FlushScheduler } from "./flush-scheduler.js";
+import { routeOperations } from "./operations.js";
 
 /** The DoLake Durable Object class (bound as DOLAKE). */
 export class DoLake extends DurableObject<Env> {
+  readonly config: DoLakeConfig;
+  readonly buffer: DurableBuffer;
+  readonly metrics = new Metrics();
+  readonly ingest: Ingest;
+  readonly flushes: FlushScheduler;
+  private newConnections: TokenBucket;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.buffer = new DurableBuffer(ctx.storage);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS dolake_config (id INTEGER PRIMARY KEY CHECK (id = 1), overrides TEXT NOT NULL)");
+    const stored = ctx.storage.sql.exec<{ overrides: string }>("SELECT overrides FROM dolake_config").toArray()[0]?.overrides;
+    this.config = resolveConfig(stored, resolveConfig(env.DOLAKE_CONFIG));
+    this.flushes = new FlushScheduler(this);
+    this.ingest = new Ingest({
+      buffer: this.buffer,
+      config: this.config,
+      metrics: this.metrics,
+      now: () => Date.now(),
+      otherConnections: (sourceId) => this.connectionsOf(sourceId),
+      flushSoon: () => this.flushes.soon(),
+      timeUntilFlush: () => this.flushes.timeUntilFlush(),
+      circuitState: () => this.flushes.breaker.state(Date.now()),
+    });
+    this.newConnections = new TokenBucket(this.config.connectionsPerSecond, this.config.connectionsPerSecond, Date.now());
+  }
+
+  /** Bucket of new connections per second (replaced when the config changes). */
+  private connectionBucket(): TokenBucket {
+    if (this.newConnections.capacity !== this.config.connectionsPerSecond) {
+      this.newConnections = new TokenBucket(this.config.connectionsPerSecond, this.config.connectionsPerSecond, Date.now());
+    }
+    return this.newConnections;
+  }
+
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/v1/")) {
@@ -19,6 +66,164 @@ export class DoLake extends DurableObject<Env> {
         env: this.env,
       });
     }
-    return errorResponse(404, "NoSuchRouteException", `No route for ${request.method} ${url.pathname}`);
+    if (url.pathname === "/ws") return this.openSocket(request);
+    return (await routeOperations(this, request, url)) ?? errorResponse(404, "NoSuchRouteException", `No route for ${request.method} ${url.pathname}`);
   }
+
+  /**
+   * Applies runtime overrides (PATCH /config) on top of DOLAKE_CONFIG and stores them, so they
+   * survive restarts. Mutates the one config object every module holds.
+   */
+  updateConfig(json: string): void {
+    const stored = this.ctx.storage.sql.exec<{ overrides: string }>("SELECT overrides FROM dolake_config").toArray()[0]?.overrides;
+    let patch: unknown;
+    try {
+      patch = JSON.parse(json || "{}");
+    } catch (e) {
+      throw new ConfigError(`config patch is not JSON: ${(e as Error).message}`);
+    }
+    if (patch === null || typeof patch !== "object" || Array.isArray(patch)) throw new ConfigError("config patch must be a JSON object");
+    const merged = { ...(stored ? (JSON.parse(stored) as object) : {}), ...patch };
+    const next = resolveConfig(merged, resolveConfig(this.env.DOLAKE_CONFIG));
+    this.ctx.storage.sql.exec(
+      "INSERT INTO dolake_config (id, overrides) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET overrides = excluded.overrides",
+      JSON.stringify(merged),
+    );
+    Object.assign(this.config, next);
+    this.ingest.resetRateLimits();
+  }
+
+  /** The object's storage (SQLite, alarms). */
+  get storage(): DurableObjectStorage {
+    return this.ctx.storage;
+  }
+
+  /** Every open socket. */
+  sockets(): WebSocket[] {
+    return this.ctx.getWebSockets();
+  }
+
+  /** Open sockets bound to `sourceId`. */
+  connectionsOf(sourceId: string, except?: WebSocket): number {
+    let n = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws !== except && (ws.deserializeAttachment() as SessionState | null)?.sourceId === sourceId) n++;
+    }
+    return n;
+  }
+
+  /** Sockets bound to any source, by source id. */
+  socketsBySource(): Map<string, WebSocket[]> {
+    const out = new Map<string, WebSocket[]>();
+    for (const ws of this.ctx.getWebSockets()) {
+      const id = (ws.deserializeAttachment() as SessionState | null)?.sourceId;
+      if (!id) continue;
+      const list = out.get(id) ?? [];
+      list.push(ws);
+      out.set(id, list);
+    }
+    return out;
+  }
+
+  private openSocket(request: Request): Response {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(426, "UpgradeRequiredException", "GET /ws needs a WebSocket upgrade (Upgrade: websocket)");
+    }
+    const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
+    const { 0: client, 1: socket } = new WebSocketPair();
+    const now = Date.now();
+    let refusal: Refusal | undefined;
+    if (!this.connectionBucket().take(now)) {
+      refusal = new Refusal(NackReason.LOAD_SHEDDING, `more than ${this.config.connectionsPerSecond} new connections/s`);
+    } else if (this.ctx.getWebSockets(`ip:${ip}`).length >= this.config.maxConnectionsPerIp) {
+      refusal = new Refusal(NackReason.IP_LIMIT, `${ip} already has ${this.config.maxConnectionsPerIp} connections (maxConnectionsPerIp)`);
+    }
+    if (refusal) {
+      // Never a silently dropped socket: accept, say why (JSON: the encoding is not known yet), close.
+      socket.accept();
+      this.metrics.nack(NACK_REASONS_JSON[refusal.reason]);
+      socket.send(encodeServerMessage(nackMessage(refusal, this.config, now, 0n, ""), "json"));
+      socket.close(1008, NACK_REASONS_JSON[refusal.reason]);
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    this.ctx.acceptWebSocket(socket, [`ip:${ip}`]);
+    const session: SessionState = { ip, connectedAt: now };
+    socket.serializeAttachment(session);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const started = performance.now();
+    const encoding: Encoding = typeof data === "string" ? "json" : "binary";
+    const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;
+    this.metrics.bytesReceived += bytes;
+    const send = (m: ServerMessage) => ws.send(encodeServerMessage(m, encoding));
+    if (bytes > this.config.maxPayloadSize) {
+      const e = new Refusal(NackReason.PAYLOAD_TOO_LARGE, `frame of ${bytes} bytes exceeds maxPayloadSize ${this.config.maxPayloadSize}`, {
+        maxSize: this.config.maxPayloadSize,
+      });
+      this.metrics.nack(NACK_REASONS_JSON[e.reason]);
+      send(nackMessage(e, this.config, Date.now(), 0n, ""));
+      return;
+    }
+    let decoded;
+    try {
+      decoded = decodeClientFrame(data);
+    } catch (e) {
+      if (!(e instanceof FrameError)) throw e;
+      this.metrics.nack("invalid_format");
+      const r = new Refusal(NackReason.INVALID_FORMAT, e.message);
+      send(nackMessage(r, this.config, Date.now(), e.partial.sequenceNumber ?? 0n, e.partial.correlationId ?? ""));
+      return;
+    }
+    const session = (ws.deserializeAttachment() as SessionState | null) ?? { connectedAt: Date.now() };
+    let outcome;
+    try {
+      outcome = this.ingest.handle(session, decoded.message, { bytes, raw: typeof data === "string" ? undefined : new Uint8Array(data) }, ws);
+    } catch (e) {
+      // Nothing of the batch was applied (the append is one transaction); the producer may retry.
+      console.error("ingest failed", e);
+      this.metrics.nack("internal_error");
+      const m = decoded.message.message;
+      const seq = m.case === "cdcBatch" ? m.value.sequenceNumber : 0n;
+      send(nackMessage(new Refusal(NackReason.INTERNAL_ERROR, "internal error; nothing of the batch was applied"), this.config, Date.now(), seq, ""));
+      return;
+    }
+    if (session.encoding !== encoding) {
+      session.encoding = encoding;
+      outcome.sessionChanged = true;
+    }
+    if (outcome.sessionChanged) ws.serializeAttachment(session);
+    if (this.buffer.stats().batchCount > 0) this.flushes.ensureAlarm();
+    for (const reply of outcome.replies) send(reply);
+    if (decoded.message.message.case === "cdcBatch") this.metrics.ackLatencyMs.observe(performance.now() - started);
+    if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
+    if (outcome.flush) send(await this.flushes.flushNow(outcome.flush.correlationId));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(): Promise<void> {
+    // The runtime closes the socket; sessions hold no state that needs cleanup.
+  }
+
+  override async alarm(): Promise<void> {
+    await this.flushes.onAlarm();
+  }
+}
+
+/** UTF-8 byte length of a string, without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : c >= 0x800 ? 0 : 1;
+  }
+  return n;
 }

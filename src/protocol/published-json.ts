@@ -17,7 +17,7 @@ import {
 } from "@bufbuild/protobuf";
 import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { json_value } from "../../gen/dolake/cdc/v1/options_pb.js";
-import type { JsonObject, JsonValue } from "../util/json.js";
+import { JsonNumber, type JsonObject, type JsonValue } from "../util/json.js";
 import { JsonValueError, rowFromJson, rowToJson, valueFromJson, valueToJson } from "./json-value.js";
 
 /** A JSON form that does not fit the message; the message names the field and the problem. */
@@ -101,7 +101,7 @@ function scalarFromJson(type: ScalarType, v: unknown, path: string): unknown {
     case ScalarType.DOUBLE:
     case ScalarType.FLOAT:
       if (typeof v === "number") return v;
-      if (typeof v === "bigint") return Number(v);
+      if (typeof v === "bigint" || v instanceof JsonNumber) return Number(v);
       if (v === "NaN" || v === "Infinity" || v === "-Infinity") return Number(v);
       throw fail("a number");
     case ScalarType.BOOL:

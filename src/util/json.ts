@@ -32,16 +32,24 @@ type ReviverContext = { source?: string };
 const LONG_DIGITS = /\d{16}/;
 const INTEGRAL = /^-?\d+$/;
 
-function significantDigits(source: string): number {
-  const mantissa = source.replace(/^-/, "").split(/[eE]/)[0] ?? "";
-  return mantissa.replace(".", "").replace(/^0+/, "").length;
+/** A decimal literal reduced to sign, significant digits and the exponent of its first digit. */
+function canonicalDecimal(source: string): string {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(source);
+  if (!m) return source;
+  const [, sign, int = "", frac = "", exp = "0"] = m;
+  const all = int + frac;
+  const lead = all.length - all.replace(/^0+/, "").length;
+  const digits = all.replace(/^0+/, "").replace(/0+$/, "");
+  if (digits === "") return "0";
+  return `${sign}${digits}e${Number(exp) + int.length - lead}`;
 }
 
 function revive(_key: string, value: unknown, context?: ReviverContext): unknown {
   if (typeof value !== "number" || context?.source === undefined) return value;
   const source = context.source;
   if (INTEGRAL.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
-  return significantDigits(source) > 15 ? new JsonNumber(source) : value;
+  // Keep the text only when the double does not hold the same decimal (e.g. 0.1234567890123456789).
+  return canonicalDecimal(source) === canonicalDecimal(String(value)) ? value : new JsonNumber(source);
 }
 
 /** Parses JSON text; big integers come back as bigint. Throws SyntaxError on bad JSON. */

@@ -138,3 +138,19 @@ describe("server frames", () => {
     expect(equals(ServerMessageSchema, bin, nack)).toBe(true);
   });
 });
+
+describe("BigInt-safe JSON", () => {
+  it.each([
+    ["2.2351741790771484e-8", "number"],
+    ["0.1", "number"],
+    ["1.10", "number"],
+    ["123.4560000000000000", "number"],
+    ["0.12345678901234567890123", "JsonNumber"],
+    ["9007199254740993", "bigint"],
+    ["9007199254740991", "number"],
+  ])("parses %s as a %s", (text, kind) => {
+    const v = parseJson(`[${text}, 1234567890123456789]`) as unknown[];
+    const got = v[0] instanceof JsonNumber ? "JsonNumber" : typeof v[0];
+    expect(got).toBe(kind);
+  });
+});

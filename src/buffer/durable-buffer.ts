@@ -1,0 +1,261 @@
+/**
+ * The durable buffer: CDC batches in the Durable Object's SQLite, with each source's high-water
+ * mark. Invariant: a batch is acked only after `append` returned, i.e. after it and the new
+ * high-water mark were committed in one SQLite transaction (the DO's output gate also holds the
+ * ack until the write is durable). Flushes remove batches in the same transaction that swaps the
+ * Iceberg table pointers (see src/flush).
+ *
+ * 64-bit sequences are stored as SQLite INTEGERs (exact int64) and move in and out as decimal
+ * text (CAST), because the DO SQL API only carries JS numbers.
+ */
+
+/** SQLite payloads are chunked: a DO SQLite row holds at most 2 MB. */
+const CHUNK_BYTES = 1024 * 1024;
+
+/** What the buffer knows of a source. */
+export interface SourceState {
+  sourceId: string;
+  shardName: string;
+  /** Highest event sequence durably accepted. */
+  lastAckSequence: bigint;
+  /** Highest event sequence in a committed Iceberg snapshot. */
+  lastPersistedSequence: bigint;
+  /** sequenceNumber of the last accepted batch. */
+  lastBatchNumber: bigint;
+}
+
+/** A batch to append. */
+export interface NewBatch {
+  sourceId: string;
+  shardName: string;
+  batchNumber: bigint;
+  firstSequence: bigint;
+  lastSequence: bigint;
+  eventCount: number;
+  /** The batch as a ClientMessage (binary), decoded again at flush. */
+  payload: Uint8Array;
+  receivedAt: number;
+}
+
+/** A buffered batch, as a flush reads it. */
+export interface BufferedBatch {
+  id: number;
+  sourceId: string;
+  batchNumber: bigint;
+  firstSequence: bigint;
+  lastSequence: bigint;
+  eventCount: number;
+  sizeBytes: number;
+  receivedAt: number;
+  payload: Uint8Array;
+}
+
+/** Totals of what is buffered. */
+export interface BufferTotals {
+  batchCount: number;
+  eventCount: number;
+  bytes: number;
+  oldestAt: number | undefined;
+  newestAt: number | undefined;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS cdc_sources (
+  source_id TEXT PRIMARY KEY,
+  shard_name TEXT NOT NULL DEFAULT '',
+  last_ack_seq INTEGER NOT NULL DEFAULT 0,
+  last_persisted_seq INTEGER NOT NULL DEFAULT 0,
+  last_batch_number INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cdc_batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source_id TEXT NOT NULL,
+  batch_number INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  event_count INTEGER NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cdc_batch_chunks (
+  batch_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (batch_id, idx)
+);
+`;
+
+type Row = Record<string, SqlStorageValue>;
+const big = (v: SqlStorageValue | undefined): bigint => BigInt((v as string | number | null) ?? 0);
+
+/** The durable buffer over a Durable Object's SQLite storage. */
+export class DurableBuffer {
+  private readonly sql: SqlStorage;
+  private totals: BufferTotals;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+    this.sql.exec(SCHEMA);
+    this.totals = this.computeTotals();
+  }
+
+  private computeTotals(): BufferTotals {
+    const r = this.sql
+      .exec("SELECT COUNT(*) AS n, COALESCE(SUM(event_count),0) AS e, COALESCE(SUM(size_bytes),0) AS b, MIN(received_at) AS o, MAX(received_at) AS w FROM cdc_batches")
+      .one();
+    return {
+      batchCount: Number(r.n),
+      eventCount: Number(r.e),
+      bytes: Number(r.b),
+      oldestAt: r.o === null ? undefined : Number(r.o),
+      newestAt: r.w === null ? undefined : Number(r.w),
+    };
+  }
+
+  /** Totals of what is buffered now. */
+  stats(): BufferTotals {
+    return { ...this.totals };
+  }
+
+  /** The state of one source, if it ever sent an accepted batch. */
+  source(sourceId: string): SourceState | undefined {
+    const rows = this.sql
+      .exec<Row>(
+        "SELECT source_id, shard_name, CAST(last_ack_seq AS TEXT) AS a, CAST(last_persisted_seq AS TEXT) AS p, CAST(last_batch_number AS TEXT) AS b FROM cdc_sources WHERE source_id = ?",
+        sourceId,
+      )
+      .toArray();
+    return rows[0] ? toSource(rows[0]) : undefined;
+  }
+
+  /** Every known source. */
+  sources(): SourceState[] {
+    return this.sql
+      .exec<Row>(
+        "SELECT source_id, shard_name, CAST(last_ack_seq AS TEXT) AS a, CAST(last_persisted_seq AS TEXT) AS p, CAST(last_batch_number AS TEXT) AS b FROM cdc_sources ORDER BY source_id",
+      )
+      .toArray()
+      .map(toSource);
+  }
+
+  /**
+   * Appends a batch and raises its source's high-water mark to batch.lastSequence, in one
+   * transaction. The caller checked the sequence against `source()` in the same synchronous turn.
+   */
+  append(batch: NewBatch): number {
+    const size = batch.payload.byteLength;
+    const id = this.storage.transactionSync(() => {
+      const row = this.sql
+        .exec<Row>(
+          "INSERT INTO cdc_batches (source_id, batch_number, first_seq, last_seq, event_count, size_bytes, received_at) VALUES (?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?) RETURNING id",
+          batch.sourceId,
+          batch.batchNumber.toString(),
+          batch.firstSequence.toString(),
+          batch.lastSequence.toString(),
+          batch.eventCount,
+          size,
+          batch.receivedAt,
+        )
+        .one();
+      const batchId = Number(row.id);
+      for (let i = 0, idx = 0; i < size || idx === 0; i += CHUNK_BYTES, idx++) {
+        const chunk = batch.payload.subarray(i, Math.min(size, i + CHUNK_BYTES));
+        this.sql.exec("INSERT INTO cdc_batch_chunks (batch_id, idx, data) VALUES (?, ?, ?)", batchId, idx, chunk);
+      }
+      this.sql.exec(
+        `INSERT INTO cdc_sources (source_id, shard_name, last_ack_seq, last_batch_number, updated_at)
+         VALUES (?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), ?)
+         ON CONFLICT (source_id) DO UPDATE SET shard_name = excluded.shard_name, last_ack_seq = excluded.last_ack_seq,
+           last_batch_number = excluded.last_batch_number, updated_at = excluded.updated_at`,
+        batch.sourceId,
+        batch.shardName,
+        batch.lastSequence.toString(),
+        batch.batchNumber.toString(),
+        batch.receivedAt,
+      );
+      return batchId;
+    });
+    const t = this.totals;
+    t.batchCount += 1;
+    t.eventCount += batch.eventCount;
+    t.bytes += size;
+    t.oldestAt ??= batch.receivedAt;
+    t.newestAt = batch.receivedAt;
+    return id;
+  }
+
+  /** The oldest buffered batches, in arrival order, up to about maxBytes (at least one). */
+  take(maxBytes: number): BufferedBatch[] {
+    const metas = this.sql
+      .exec<Row>(
+        "SELECT id, source_id, CAST(batch_number AS TEXT) AS bn, CAST(first_seq AS TEXT) AS f, CAST(last_seq AS TEXT) AS l, event_count, size_bytes, received_at FROM cdc_batches ORDER BY id",
+      );
+    const out: BufferedBatch[] = [];
+    let bytes = 0;
+    for (const m of metas) {
+      if (out.length > 0 && bytes + Number(m.size_bytes) > maxBytes) break;
+      bytes += Number(m.size_bytes);
+      out.push({
+        id: Number(m.id),
+        sourceId: String(m.source_id),
+        batchNumber: big(m.bn),
+        firstSequence: big(m.f),
+        lastSequence: big(m.l),
+        eventCount: Number(m.event_count),
+        sizeBytes: Number(m.size_bytes),
+        receivedAt: Number(m.received_at),
+        payload: new Uint8Array(0),
+      });
+    }
+    for (const b of out) b.payload = this.payload(b.id, b.sizeBytes);
+    return out;
+  }
+
+  private payload(batchId: number, size: number): Uint8Array {
+    const out = new Uint8Array(size);
+    let offset = 0;
+    for (const r of this.sql.exec<Row>("SELECT data FROM cdc_batch_chunks WHERE batch_id = ? ORDER BY idx", batchId)) {
+      const chunk = new Uint8Array(r.data as ArrayBuffer);
+      out.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return out;
+  }
+
+  /**
+   * Removes flushed batches and records what each source now has persisted. Must run inside the
+   * storage.transactionSync that commits the Iceberg pointers (all or nothing).
+   */
+  removeFlushed(batches: BufferedBatch[]): void {
+    const persisted = new Map<string, bigint>();
+    for (const b of batches) {
+      this.sql.exec("DELETE FROM cdc_batch_chunks WHERE batch_id = ?", b.id);
+      this.sql.exec("DELETE FROM cdc_batches WHERE id = ?", b.id);
+      const prev = persisted.get(b.sourceId) ?? 0n;
+      if (b.lastSequence > prev) persisted.set(b.sourceId, b.lastSequence);
+    }
+    for (const [sourceId, seq] of persisted) {
+      this.sql.exec(
+        "UPDATE cdc_sources SET last_persisted_seq = MAX(last_persisted_seq, CAST(? AS INTEGER)) WHERE source_id = ?",
+        seq.toString(),
+        sourceId,
+      );
+    }
+  }
+
+  /** Recomputes the in-memory totals (after a flush committed or rolled back). */
+  refreshTotals(): void {
+    this.totals = this.computeTotals();
+  }
+}
+
+function toSource(r: Row): SourceState {
+  return {
+    sourceId: String(r.source_id),
+    shardName: String(r.shard_name),
+    lastAckSequence: big(r.a),
+    lastPersistedSequence: big(r.p),
+    lastBatchNumber: big(r.b),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * DoLake configuration: the product docs' defaults (dolake-package-reference.md), overridable per
+ * deployment with the DOLAKE_CONFIG var (a JSON object of the keys below).
+ */
+
+/** Every knob, with the unit in its name or comment. */
+export interface DoLakeConfig {
+  /** Namespace that CDC tables are created in. */
+  namespace: string;
+  /** Flush when this many events are buffered. */
+  flushThresholdEvents: number;
+  /** Flush when this many bytes are buffered. */
+  flushThresholdBytes: number;
+  /** Flush when the oldest buffered batch is this old (ms); an alarm makes an idle buffer flush too. */
+  flushThresholdMs: number;
+  /** Durable buffer capacity (bytes): at 100% batches are refused with buffer_full. */
+  maxBufferSize: number;
+  /** Utilization (0..1) above which acks carry suggestedDelayMs. */
+  backpressureThreshold: number;
+  /** Per connection: token bucket refill, messages per second. */
+  messagesPerSecond: number;
+  /** Per connection: token bucket capacity (burst). */
+  burstCapacity: number;
+  /** Per source (all its connections): messages per second. */
+  sourceMessagesPerSecond: number;
+  /** Per source: token bucket capacity. */
+  sourceBurstCapacity: number;
+  /** New WebSocket connections per second, per DoLake object. */
+  connectionsPerSecond: number;
+  /** Largest frame, bytes. */
+  maxPayloadSize: number;
+  /** Largest single event, bytes. */
+  maxEventSize: number;
+  /** Largest batch, events. */
+  maxBatchEvents: number;
+  /** Open sockets per source id. */
+  maxConnectionsPerSource: number;
+  /** Open sockets per client IP. */
+  maxConnectionsPerIp: number;
+  /** Base delay of retry hints (ms). */
+  baseRetryDelayMs: number;
+  /** Largest retry hint (ms). */
+  maxRetryDelayMs: number;
+  /** Parquet compression. */
+  parquetCompression: "none" | "snappy" | "gzip" | "zstd";
+  /** Rows per Parquet row group. */
+  parquetRowGroupSize: number;
+  /** Target size of one data file (bytes). */
+  targetFileSizeBytes: number;
+  /** Largest portion of the buffer one flush step takes (bytes), bounding memory. */
+  maxFlushBytes: number;
+}
+
+/** The defaults. */
+export const DEFAULT_CONFIG: DoLakeConfig = {
+  namespace: "default",
+  flushThresholdEvents: 10_000,
+  flushThresholdBytes: 32 * 1024 * 1024,
+  flushThresholdMs: 60_000,
+  maxBufferSize: 128 * 1024 * 1024,
+  backpressureThreshold: 0.8,
+  messagesPerSecond: 100,
+  burstCapacity: 50,
+  sourceMessagesPerSecond: 200,
+  sourceBurstCapacity: 100,
+  connectionsPerSecond: 20,
+  maxPayloadSize: 4 * 1024 * 1024,
+  maxEventSize: 1024 * 1024,
+  maxBatchEvents: 10_000,
+  maxConnectionsPerSource: 5,
+  maxConnectionsPerIp: 30,
+  baseRetryDelayMs: 100,
+  maxRetryDelayMs: 30_000,
+  parquetCompression: "snappy",
+  parquetRowGroupSize: 100_000,
+  targetFileSizeBytes: 128 * 1024 * 1024,
+  maxFlushBytes: 16 * 1024 * 1024,
+};
+
+/** Thrown when DOLAKE_CONFIG is not a valid override. */
+export class ConfigError extends Error {}
+
+/** `base` (DEFAULT_CONFIG by default) with the overrides of a JSON text or object applied; unknown keys and wrong types are errors. */
+export function resolveConfig(overrides: string | undefined | Partial<DoLakeConfig>, base: DoLakeConfig = DEFAULT_CONFIG): DoLakeConfig {
+  if (overrides === undefined || overrides === "") return { ...base };
+  let parsed: unknown = overrides;
+  if (typeof overrides === "string") {
+    try {
+      parsed = JSON.parse(overrides);
+    } catch (e) {
+      throw new ConfigError(`DOLAKE_CONFIG is not JSON: ${(e as Error).message}`);
+    }
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError("DOLAKE_CONFIG must be a JSON object");
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(parsed)) {
+    const def = (DEFAULT_CONFIG as unknown as Record<string, unknown>)[key];
+    if (def === undefined) throw new ConfigError(`DOLAKE_CONFIG: unknown key "${key}"`);
+    if (typeof value !== typeof def) throw new ConfigError(`DOLAKE_CONFIG.${key}: expected a ${typeof def}`);
+    if (typeof value === "number" && !(value >= 0)) throw new ConfigError(`DOLAKE_CONFIG.${key}: must be >= 0`);
+    out[key] = value;
+  }
+  return out as unknown as DoLakeConfig;
+}

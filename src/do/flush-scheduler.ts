@@ -1,0 +1,141 @@
+/**
+ * When flushes run: on thresholds (soon), on age (a DO alarm, so an idle buffer still flushes),
+ * on flush_request and POST /flush. Flushes never overlap. Failures back off through the circuit
+ * breaker while events stay in the durable buffer.
+ */
+import { AckStatus, type ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { type FlushOutcome, flushBuffer } from "../flush/flusher.js";
+import { CircuitBreaker } from "../flush/circuit-breaker.js";
+import { createFlushSink } from "../flush/sink.js";
+import { encodeServerMessage } from "../protocol/frames.js";
+import { server } from "../protocol/server-message.js";
+import type { SessionState } from "../ingest/ingest.js";
+import type { DoLake } from "./dolake.js";
+
+/** Schedules and runs flushes for one DoLake object. */
+export class FlushScheduler {
+  readonly breaker = new CircuitBreaker();
+  private running: Promise<FlushOutcome> | undefined;
+  private alarmAt: number | undefined;
+  lastFlushTime = 0;
+  lastError = "";
+
+  constructor(private readonly lake: DoLake) {}
+
+  private get storage() {
+    return this.lake.storage;
+  }
+
+  /** Milliseconds until the age trigger fires (or the scheduled alarm, if sooner). */
+  timeUntilFlush(): number {
+    const oldest = this.lake.buffer.stats().oldestAt;
+    if (oldest === undefined) return 0;
+    const due = oldest + this.lake.config.flushThresholdMs;
+    return Math.max(0, Math.min(due, this.alarmAt ?? due) - Date.now());
+  }
+
+  private schedule(at: number): void {
+    if (this.alarmAt !== undefined && this.alarmAt <= at && this.alarmAt > Date.now() - 1000) return;
+    this.alarmAt = at;
+    void this.storage.setAlarm(at);
+  }
+
+  /** Makes sure an alarm will flush the buffer by its age deadline. */
+  ensureAlarm(): void {
+    const oldest = this.lake.buffer.stats().oldestAt;
+    if (oldest !== undefined) this.schedule(Math.max(oldest + this.lake.config.flushThresholdMs, this.breaker.retryAt()));
+  }
+
+  /** A threshold was crossed: flush as soon as the breaker allows. */
+  soon(): void {
+    this.schedule(Math.max(Date.now(), this.breaker.retryAt()));
+  }
+
+  /** The alarm: flush, then schedule the next one while anything is buffered. */
+  async onAlarm(): Promise<void> {
+    this.alarmAt = undefined;
+    if (this.breaker.allows(Date.now()) && this.lake.buffer.stats().batchCount > 0) {
+      await this.run().catch(() => undefined);
+    }
+    if (this.lake.buffer.stats().batchCount > 0) {
+      const failing = this.breaker.consecutiveFailures() > 0;
+      this.schedule(failing ? Math.max(this.breaker.retryAt(), Date.now() + 1000 * 2 ** Math.min(6, this.breaker.consecutiveFailures())) : 0);
+      if (!failing) this.ensureAlarm();
+    }
+  }
+
+  /** Flushes now (after any running flush) and returns the flush_result message. */
+  async flushNow(correlationId = ""): Promise<ServerMessage> {
+    try {
+      const outcome = await this.run();
+      return server("flushResult", {
+        timestamp: BigInt(Date.now()),
+        correlationId,
+        ok: true,
+        eventsFlushed: BigInt(outcome.eventsFlushed),
+        tables: outcome.tables,
+      });
+    } catch (e) {
+      return server("flushResult", {
+        timestamp: BigInt(Date.now()),
+        correlationId,
+        ok: false,
+        errorMessage: `flush failed; events stay in the durable buffer: ${(e as Error).message}`,
+      });
+    }
+  }
+
+  /** Runs one flush; concurrent callers wait for the running one and then flush again. */
+  run(): Promise<FlushOutcome> {
+    const previous = this.running ?? Promise.resolve(undefined);
+    const next = previous.catch(() => undefined).then(() => this.flushOnce());
+    this.running = next;
+    return next;
+  }
+
+  private async flushOnce(): Promise<FlushOutcome> {
+    const { lake } = this;
+    const started = Date.now();
+    try {
+      const outcome = await flushBuffer(this.storage, lake.buffer, createFlushSink(lake), lake.config.maxFlushBytes);
+      this.breaker.success();
+      this.lastError = "";
+      if (outcome.eventsFlushed > 0) {
+        lake.metrics.flushes += 1;
+        lake.metrics.eventsFlushed += outcome.eventsFlushed;
+        lake.metrics.flushDurationMs.observe(Date.now() - started);
+        this.lastFlushTime = Date.now();
+        this.announce(outcome);
+      }
+      return outcome;
+    } catch (e) {
+      this.breaker.failure(Date.now());
+      this.lastError = (e as Error).message;
+      lake.metrics.flushFailures += 1;
+      console.error("flush failed", e);
+      throw e;
+    }
+  }
+
+  /** Tells connected producers which of their events are now in committed snapshots. */
+  private announce(outcome: FlushOutcome): void {
+    const sockets = this.lake.socketsBySource();
+    for (const [sourceId, p] of outcome.persisted) {
+      for (const ws of sockets.get(sourceId) ?? []) {
+        const encoding = (ws.deserializeAttachment() as SessionState | null)?.encoding ?? "json";
+        const ack = server("ack", {
+          timestamp: BigInt(Date.now()),
+          sequenceNumber: p.batchNumber,
+          status: AckStatus.PERSISTED,
+          batchId: `${sourceId}:${p.batchNumber}`,
+          details: { persistedPath: outcome.persistedPath, lastAckSequence: p.sequence, eventsProcessed: 0 },
+        });
+        try {
+          ws.send(encodeServerMessage(ack, encoding));
+        } catch {
+          // socket closing; the producer learns its persisted mark on reconnect
+        }
+      }
+    }
+  }
+}

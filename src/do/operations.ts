@@ -1,0 +1,84 @@
+/** DoLake's own HTTP routes (openapi/dolake.yaml): /status, /metrics, /flush. */
+import type { FlushResult } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { CircuitBreakerState } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { ConfigError } from "../config.js";
+import { errorResponse } from "../http/errors.js";
+import type { DoLake } from "./dolake.js";
+
+const BREAKER: Record<number, string> = {
+  [CircuitBreakerState.CLOSED]: "closed",
+  [CircuitBreakerState.OPEN]: "open",
+  [CircuitBreakerState.HALF_OPEN]: "half-open",
+};
+
+/** Serves an operations route, or undefined when the path is not one. */
+export async function routeOperations(lake: DoLake, request: Request, url: URL): Promise<Response | undefined> {
+  const route = `${request.method} ${url.pathname}`;
+  switch (route) {
+    case "GET /status":
+      return Response.json(status(lake));
+    case "GET /metrics":
+      return new Response(metrics(lake), { headers: { "Content-Type": "text/plain; version=0.0.4" } });
+    case "GET /config":
+      return Response.json(lake.config);
+    case "PATCH /config": {
+      try {
+        lake.updateConfig(await request.text());
+      } catch (e) {
+        if (e instanceof ConfigError) return errorResponse(400, "BadRequestException", e.message);
+        throw e;
+      }
+      return Response.json(lake.config);
+    }
+    case "POST /flush": {
+      const msg = await lake.flushes.flushNow();
+      const r = msg.message.value as FlushResult;
+      const body = { ok: r.ok, eventsFlushed: Number(r.eventsFlushed), tables: r.tables, ...(r.errorMessage ? { errorMessage: r.errorMessage } : {}) };
+      return Response.json(body, { status: r.ok ? 200 : 503 });
+    }
+  }
+  return undefined;
+}
+
+function status(lake: DoLake) {
+  const t = lake.buffer.stats();
+  const now = Date.now();
+  const breaker = lake.flushes.breaker.state(now);
+  const bySource = lake.socketsBySource();
+  const sources = lake.buffer.sources().map((s) => ({
+    sourceDoId: s.sourceId,
+    sourceShardName: s.shardName,
+    lastAckSequence: Number(s.lastAckSequence),
+    lastPersistedSequence: Number(s.lastPersistedSequence),
+    connections: bySource.get(s.sourceId)?.length ?? 0,
+  }));
+  const state = breaker === CircuitBreakerState.OPEN ? "recovering" : lake.flushes.lastError ? "error" : t.eventCount > 0 ? "receiving" : "idle";
+  return {
+    state,
+    buffer: {
+      eventCount: t.eventCount,
+      batchCount: t.batchCount,
+      totalSizeBytes: t.bytes,
+      utilization: lake.ingest.utilization(),
+      ...(t.oldestAt !== undefined ? { oldestBatchTime: t.oldestAt, newestBatchTime: t.newestAt } : {}),
+    },
+    sources,
+    connectedSources: bySource.size,
+    ...(lake.flushes.lastFlushTime ? { lastFlushTime: lake.flushes.lastFlushTime } : {}),
+    ...(t.oldestAt !== undefined ? { nextFlushTime: now + lake.flushes.timeUntilFlush() } : {}),
+    circuitBreakerState: BREAKER[breaker] ?? "closed",
+    ...(lake.flushes.lastError ? { lastError: lake.flushes.lastError } : {}),
+  };
+}
+
+function metrics(lake: DoLake): string {
+  const t = lake.buffer.stats();
+  return lake.metrics.render({
+    dolake_buffer_events: t.eventCount,
+    dolake_buffer_batches: t.batchCount,
+    dolake_buffer_bytes: t.bytes,
+    dolake_buffer_utilization: lake.ingest.utilization(),
+    dolake_connected_sockets: lake.sockets().length,
+    dolake_circuit_breaker_open: lake.flushes.breaker.state(Date.now()) === CircuitBreakerState.OPEN ? 1 : 0,
+  });
+}
