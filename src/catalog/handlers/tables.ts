@@ -98,8 +98,9 @@ export function tableExists(req: RouteRequest): Response {
 
 /** DELETE /v1/namespaces/{namespace}/tables/{table}?purgeRequested=true */
 export async function dropTableRoute(req: RouteRequest): Promise<Response> {
-  const purge = req.url.searchParams.get("purgeRequested");
-  if (purge !== null && purge !== "true" && purge !== "false") throw new BadRequestError(`Invalid purgeRequested: ${purge}`);
+  // pyiceberg sends "True": booleans are read case-insensitively.
+  const purge = req.url.searchParams.get("purgeRequested")?.toLowerCase();
+  if (purge !== undefined && purge !== "true" && purge !== "false") throw new BadRequestError(`Invalid purgeRequested: ${purge}`);
   await dropTable(req.deps, identParam(req), purge === "true");
   return noContent();
 }
