@@ -182,7 +182,8 @@ class Builder {
     checkArgument(highest <= newLast, `Invalid schema: field id ${highest} is above the last column ID ${newLast}`);
     const key = { ...schema, "schema-id": 0 };
     const existing = m.schemas.find((s) => same({ ...s, "schema-id": 0 }, key));
-    const id = existing ? existing["schema-id"] : maxOf(m.schemas.map((s) => s["schema-id"] + 1), m["current-schema-id"]);
+    // A new schema gets the highest id + 1 (0 for the first one of a table being created).
+    const id = existing ? existing["schema-id"] : maxOf(m.schemas.map((s) => s["schema-id"] + 1), 0);
     if (!existing) m.schemas.push({ ...schema, "schema-id": id });
     m["last-column-id"] = newLast;
     this.lastAddedSchemaId = id;

@@ -196,3 +196,28 @@ describe("applyUpdates: table-level updates", () => {
     ]);
   });
 });
+
+describe("applyUpdates: a table built from nothing (create transaction)", () => {
+  it("gives the first schema, spec and sort order the ids clients expect", async () => {
+    const { emptyMetadata } = await import("../../../src/catalog/commit.js");
+    const base = emptyMetadata("s3://b/wh/ns/t", [], NOW);
+    const schema = { type: "struct" as const, "schema-id": 0, fields: [{ id: 1, name: "a", required: false, type: "int" }] };
+    const m = applyUpdates(
+      base,
+      [
+        { action: "add-schema", schema },
+        { action: "set-current-schema", "schema-id": 0 },
+        { action: "add-spec", spec: { "spec-id": 0, fields: [] } },
+        { action: "set-default-spec", "spec-id": 0 },
+        { action: "add-sort-order", "sort-order": { "order-id": 0, fields: [] } },
+        { action: "set-default-sort-order", "sort-order-id": 0 },
+      ],
+      NOW,
+    );
+    expect(m.schemas.map((s) => s["schema-id"])).toEqual([0]);
+    expect(m["current-schema-id"]).toBe(0);
+    expect(m["partition-specs"]).toEqual([{ "spec-id": 0, fields: [] }]);
+    expect(m["sort-orders"]).toEqual([{ "order-id": 0, fields: [] }]);
+    expect(m["last-column-id"]).toBe(1);
+  });
+});
