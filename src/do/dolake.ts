@@ -140,7 +140,8 @@ export class DoLake extends DurableObject<Env> {
     }
     if (refusal) {
       // Never a silently dropped socket: accept, say why (JSON: the encoding is not known yet), close.
-      socket.accept();
+      // Accepted as hibernatable too, so a refused socket never keeps the object busy.
+      this.ctx.acceptWebSocket(socket, ["refused"]);
       this.metrics.nack(NACK_REASONS_JSON[refusal.reason]);
       socket.send(encodeServerMessage(nackMessage(refusal, this.config, now, 0n, ""), "json"));
       socket.close(1008, NACK_REASONS_JSON[refusal.reason]);

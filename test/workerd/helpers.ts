@@ -19,11 +19,26 @@ export interface TestSocket {
   closed: Promise<{ code: number; reason: string }>;
 }
 
+const open = new Set<WebSocket>();
+
+/** Closes every socket the helpers opened (call in afterEach). */
+export function closeAll(): void {
+  for (const ws of open) {
+    try {
+      ws.close(1000, "test done");
+    } catch {
+      // already closed
+    }
+  }
+  open.clear();
+}
+
 /** Opens /ws through the Worker. */
 export async function openSocket(headers: Record<string, string> = {}): Promise<TestSocket> {
   const res = await SELF.fetch("http://lake/ws", { headers: { Upgrade: "websocket", ...AUTH, ...headers } });
   if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
   const ws = res.webSocket;
+  open.add(ws);
   const queue: Array<JsonObject & { type: string; binary: boolean }> = [];
   const waiters: Array<(m: JsonObject & { type: string; binary: boolean }) => void> = [];
   let closedResolve!: (v: { code: number; reason: string }) => void;

@@ -1,11 +1,13 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Operation } from "../../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { rowFromJson } from "../../../src/protocol/json-value.js";
-import { getJson, jsonBatch, openSocket } from "../helpers.js";
+import { closeAll, getJson, jsonBatch, openSocket } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
+
+afterEach(closeAll);
 
 describe("CDC session over /ws", () => {
   it("connects, acks a JSON batch only once it is in SQLite, and answers in JSON", async () => {
