@@ -7,6 +7,7 @@
 import { smallBody, uploadBody } from "./body.js";
 import { storeError, uploadMetadata } from "./objects.js";
 import type { S3Request } from "./request.js";
+import { uriEncode } from "./sigv4.js";
 import { S3Error, invalidArgument, xmlElements, xmlResponse, xmlText } from "./xml.js";
 
 /** Highest part number S3 allows. */
@@ -97,7 +98,7 @@ export async function completeMultipartUpload(req: S3Request): Promise<Response>
   }
   const url = new URL(req.request.url);
   return xmlResponse("CompleteMultipartUploadResult", [
-    ["Location", `${url.origin}/${req.bucketName}/${req.key}`],
+    ["Location", `${url.origin}/${req.bucketName}/${uriEncode(req.key, true)}`],
     ["Bucket", req.bucketName],
     ["Key", req.key],
     ["ETag", obj.httpEtag],

@@ -62,45 +62,62 @@ function objectHeaders(obj: R2Object, params: Map<string, string>): Headers {
   return headers;
 }
 
-/** GetObject and HeadObject. */
+/** GetObject and HeadObject: one R2 read for whole-object GETs and HEADs, head + read for ranges. */
 export async function getObject(req: S3Request, head: boolean): Promise<Response> {
   const { bucket, key, request } = req;
   const partNumber = req.params.get("partNumber");
   if (partNumber !== undefined && partNumber !== "1") throw new S3Error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable");
   const range = parseRange(request.headers.get("range"));
+  if (!head && !range) {
+    const obj = await bucket.get(key);
+    if (!obj) throw noSuchKey(key);
+    const failed = checkPreconditions(obj, request.headers);
+    if (failed) {
+      await obj.body.cancel();
+      return failed;
+    }
+    const headers = objectHeaders(obj, req.params);
+    headers.set("Content-Length", String(obj.size));
+    return new Response(obj.body, { status: 200, headers });
+  }
   const meta = await bucket.head(key);
   if (!meta) throw noSuchKey(key);
-  const failed = preconditionStatus(meta, request.headers);
-  if (failed === 304) return new Response(null, { status: 304, headers: { ETag: meta.httpEtag, "Last-Modified": meta.uploaded.toUTCString() } });
-  if (failed === 412) throw new S3Error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", { Condition: "If-Match" });
+  const failed = checkPreconditions(meta, request.headers);
+  if (failed) return failed;
+  // R2 refuses ranges that start past the end, so the range is resolved against the size first.
   const size = meta.size;
-  let r2Range: ByteRange | undefined = range;
-  if (range) {
-    if ("suffix" in range) {
-      if (range.suffix === 0) throw invalidRange(size);
-      r2Range = { suffix: Math.min(range.suffix, size) };
-    } else {
-      if (range.offset >= size) throw invalidRange(size);
-      r2Range = { offset: range.offset, length: Math.min(range.length ?? size - range.offset, size - range.offset) };
-    }
-    if (size === 0) r2Range = undefined;
+  const resolved = range && size > 0 ? resolveRange(range, size) : undefined;
+  const [start, end] = bounds(resolved, size);
+  let body: ReadableStream | null = null;
+  if (!head) {
+    // The etag condition makes the read atomic with the head: a concurrent overwrite is a 412, not mixed bytes.
+    const obj = await bucket.get(key, { range: resolved, onlyIf: { etagMatches: meta.etag } });
+    if (!obj) throw noSuchKey(key);
+    if (!("body" in obj)) throw new S3Error(412, "PreconditionFailed", "The object changed while it was being read");
+    body = obj.body;
   }
-  if (head) {
-    const headers = objectHeaders(meta, req.params);
-    const [start, end] = bounds(r2Range, size);
-    headers.set("Content-Length", String(end - start));
-    if (r2Range) headers.set("Content-Range", `bytes ${start}-${end - 1}/${size}`);
-    return new Response(null, { status: r2Range ? 206 : 200, headers });
-  }
-  // The etag condition makes the read atomic with the head above: a concurrent overwrite is a 412, not mixed bytes.
-  const obj = await bucket.get(key, { range: r2Range, onlyIf: { etagMatches: meta.etag } });
-  if (!obj) throw noSuchKey(key);
-  if (!("body" in obj)) throw new S3Error(412, "PreconditionFailed", "The object changed while it was being read");
-  const headers = objectHeaders(obj, req.params);
-  const [start, end] = bounds(r2Range, size);
+  const headers = objectHeaders(meta, req.params);
   headers.set("Content-Length", String(end - start));
-  if (r2Range) headers.set("Content-Range", `bytes ${start}-${end - 1}/${size}`);
-  return new Response(obj.body, { status: r2Range ? 206 : 200, headers });
+  if (resolved) headers.set("Content-Range", `bytes ${start}-${end - 1}/${size}`);
+  return new Response(body, { status: resolved ? 206 : 200, headers });
+}
+
+/** A 304 or 412 response when the request's conditional headers do not hold for the object. */
+function checkPreconditions(obj: R2Object, headers: Headers): Response | undefined {
+  const failed = preconditionStatus(obj, headers);
+  if (failed === 304) return new Response(null, { status: 304, headers: { ETag: obj.httpEtag, "Last-Modified": obj.uploaded.toUTCString() } });
+  if (failed === 412) throw new S3Error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", { Condition: "If-Match" });
+  return undefined;
+}
+
+/** Clamps a requested range to an object of `size` (> 0) bytes; throws 416 when it cannot be served. */
+function resolveRange(range: ByteRange, size: number): ByteRange {
+  if ("suffix" in range) {
+    if (range.suffix === 0) throw invalidRange(size);
+    return { suffix: Math.min(range.suffix, size) };
+  }
+  if (range.offset >= size) throw invalidRange(size);
+  return { offset: range.offset, length: Math.min(range.length ?? size - range.offset, size - range.offset) };
 }
 
 /** [start, end) of a resolved range within an object of `size` bytes. */
