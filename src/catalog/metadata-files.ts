@@ -1,7 +1,8 @@
 /**
  * metadata.json files in R2: naming (`<location>/metadata/<V>-<uuid>.metadata.json`, V padded
  * to 5 digits as Java and pyiceberg do), writing, reading, and a small in-memory cache of parsed
- * files (they are immutable, so a location is a perfect cache key).
+ * files (they are immutable, so a location is a perfect cache key). Metadata handed out from
+ * here is deep-frozen: derive new metadata with applyUpdates, never by mutation.
  */
 import { parseTableMetadata, stringifyTableMetadata } from "../iceberg/metadata/json.js";
 import type { TableMetadata } from "../iceberg/metadata/types.js";
@@ -33,7 +34,17 @@ export function keyOf(deps: CatalogDeps, location: string): string {
 const CACHE_SIZE = 32;
 const parsed = new Map<string, TableMetadata>();
 
+/** Freezes a value and everything in it: cached metadata is shared, so nobody may change it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 function remember(location: string, metadata: TableMetadata): void {
+  deepFreeze(metadata);
   parsed.delete(location);
   parsed.set(location, metadata);
   if (parsed.size > CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);

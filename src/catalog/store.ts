@@ -18,7 +18,7 @@ export interface TableRow {
   location: string;
 }
 
-/** Metadata larger than this is not cached in its SQLite row (rows are limited to 2 MB). */
+/** Metadata larger than this (UTF-8 bytes) is not cached in its SQLite row (values are limited to 2 MB). */
 export const MAX_CACHED_METADATA_BYTES = 1_500_000;
 
 /** What the catalog logic needs from storage. */
@@ -196,5 +196,8 @@ export class SqlCatalogStore implements CatalogStore {
 }
 
 function cacheable(json: string | null): string | null {
-  return json !== null && json.length <= MAX_CACHED_METADATA_BYTES ? json : null;
+  if (json === null) return null;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only measure exactly when it could matter.
+  if (json.length * 3 <= MAX_CACHED_METADATA_BYTES) return json;
+  return new TextEncoder().encode(json).length <= MAX_CACHED_METADATA_BYTES ? json : null;
 }
