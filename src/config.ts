@@ -49,6 +49,10 @@ export interface DoLakeConfig {
   targetFileSizeBytes: number;
   /** Largest portion of the buffer one flush step takes (bytes), bounding memory. */
   maxFlushBytes: number;
+  /** Partitioning of mirror tables at creation, by source table: [{column, transform}], e.g. {"events": [{"column": "ts", "transform": "day"}]}. */
+  partitionBy: Record<string, Array<{ column: string; transform: string; name?: string }>>;
+  /** Infer timestamptz columns from ISO-8601 strings with a zone (off: they stay strings). */
+  detectTimestamps: boolean;
 }
 
 /** The defaults. */
@@ -75,6 +79,8 @@ export const DEFAULT_CONFIG: DoLakeConfig = {
   parquetRowGroupSize: 100_000,
   targetFileSizeBytes: 128 * 1024 * 1024,
   maxFlushBytes: 16 * 1024 * 1024,
+  partitionBy: {},
+  detectTimestamps: false,
 };
 
 /** Thrown when DOLAKE_CONFIG is not a valid override. */

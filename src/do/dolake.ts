@@ -6,7 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { NackReason, type ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { DurableBuffer } from "../buffer/durable-buffer.js";
-import { handleCatalogRequest } from "../catalog/index.js";
+import { type CatalogContext, handleCatalogRequest } from "../catalog/index.js";
 import { ConfigError, type DoLakeConfig, resolveConfig } from "../config.js";
 import type { Env } from "../env.js";
 import { errorResponse } from "../http/errors.js";
@@ -59,12 +59,7 @@ export class DoLake extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/v1/")) {
-      return handleCatalogRequest(request, {
-        storage: this.ctx.storage,
-        bucket: this.env.LAKEHOUSE_BUCKET,
-        warehouse: this.env.WAREHOUSE || "warehouse",
-        env: this.env,
-      });
+      return handleCatalogRequest(request, this.catalogContext());
     }
     if (url.pathname === "/ws") return this.openSocket(request);
     return (await routeOperations(this, request, url)) ?? errorResponse(404, "NoSuchRouteException", `No route for ${request.method} ${url.pathname}`);
@@ -91,6 +86,11 @@ export class DoLake extends DurableObject<Env> {
     );
     Object.assign(this.config, next);
     this.ingest.resetRateLimits();
+  }
+
+  /** What the catalog runs on in this object. */
+  catalogContext(): CatalogContext {
+    return { storage: this.ctx.storage, bucket: this.env.LAKEHOUSE_BUCKET, warehouse: this.env.WAREHOUSE || "warehouse", env: this.env };
   }
 
   /** The object's storage (SQLite, alarms). */

@@ -1,14 +1,127 @@
 /**
- * The sink a flush writes to. Until the Iceberg writer is wired in, flushing fails with a clear
- * error and every event stays in the durable buffer (nothing is dropped, nothing is claimed).
+ * The Iceberg sink of a flush: for each source table, the CDC writer (src/iceberg/cdc-writer.ts)
+ * writes data, delete and manifest files to R2 and returns metadata updates for the mirror table
+ * and its `<table>__changelog`; the catalog (src/catalog) prepares both commits (new metadata.json
+ * on R2). `commit()` then swaps every pointer and applies the primary-key index changes inside the
+ * flush's one SQLite transaction. The catalog is the commit point shared with REST writers: a
+ * concurrent pyiceberg/Spark commit makes our swap fail with ConcurrentCommitError, and the flush
+ * is retried from the new state.
  */
-import type { FlushSink } from "./flusher.js";
+import { abandonPreparedCommit, applyPreparedCommit, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
+import { depsOf } from "../catalog/deps.js";
+import { keyOf } from "../catalog/metadata-files.js";
+import { freshTableLocation } from "../catalog/commit.js";
+import { ensureNamespace } from "../catalog/namespaces.js";
+import type { TableIdent } from "../catalog/names.js";
+import { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import type { CdcChange } from "../iceberg/cdc-writer.js";
+import { writeCdcFlush } from "../iceberg/cdc-writer.js";
+import { rowToJson } from "../protocol/json-value.js";
+import type { DoLake } from "../do/dolake.js";
+import type { BufferedChange, FlushSink, PreparedFlush } from "./flusher.js";
+import { SqlPrimaryKeyIndex } from "./pk-index.js";
+import { R2ObjectStore } from "./r2-store.js";
+
+/** Suffix of each source table's changelog table. */
+export const CHANGELOG_SUFFIX = "__changelog";
+
+const OPS: Record<number, CdcChange["operation"]> = {
+  [Operation.INSERT]: "INSERT",
+  [Operation.UPDATE]: "UPDATE",
+  [Operation.DELETE]: "DELETE",
+};
+
+/** A positive 63-bit snapshot id (usually above 2^53: bigint end to end). */
+export function newSnapshotId(): bigint {
+  const b = new BigUint64Array(1);
+  crypto.getRandomValues(b);
+  return (b[0]! & 0x7fff_ffff_ffff_ffffn) || 1n;
+}
+
+function toChange(c: BufferedChange): CdcChange {
+  const e = c.event;
+  return {
+    operation: OPS[e.operation]!,
+    rowId: e.rowId,
+    sequence: e.sequence,
+    timestamp: e.timestamp,
+    source: c.sourceId,
+    before: e.before ? rowToJson(e.before) : null,
+    after: e.after ? rowToJson(e.after) : null,
+    metadata: e.metadata ? rowToJson(e.metadata) : null,
+  };
+}
 
 /** The flush sink for a DoLake object. */
-export function createFlushSink(_lake: unknown): FlushSink {
+export function createFlushSink(lake: DoLake): FlushSink {
   return {
-    async prepare() {
-      throw new Error("the Iceberg table writer is not wired in yet");
+    async prepare(changesByTable: Map<string, BufferedChange[]>): Promise<PreparedFlush> {
+      const ctx = lake.catalogContext();
+      const deps = depsOf(ctx);
+      const config = lake.config;
+      const namespace = [config.namespace];
+      ensureNamespace(deps, namespace);
+      const store = new R2ObjectStore(ctx.bucket);
+      const prepared: PreparedCommit[] = [];
+      const indexWork: Array<{ index: SqlPrimaryKeyIndex; upserts: Map<string, import("../iceberg/cdc-writer.js").RowLocation>; deletes: string[] }> = [];
+      const tables: string[] = [];
+      let persistedPath = "";
+      try {
+        for (const [table, changes] of changesByTable) {
+          const ident: TableIdent = { namespace, name: table };
+          const changelogIdent: TableIdent = { namespace, name: `${table}${CHANGELOG_SUFFIX}` };
+          const mirror = await loadTable(deps, ident);
+          const changelog = await loadTable(deps, changelogIdent);
+          const tableKey = `${namespace.join(".")}.${table}`;
+          const index = new SqlPrimaryKeyIndex(lake.storage.sql, tableKey);
+          const result = await writeCdcFlush({
+            mirror: mirror?.metadata,
+            changelog: changelog?.metadata,
+            changes: changes.map(toChange),
+            store,
+            index,
+            options: {
+              location: mirror?.metadata.location ?? freshTableLocation(deps, ident),
+              changelogLocation: changelog?.metadata.location ?? freshTableLocation(deps, changelogIdent),
+              compression: config.parquetCompression === "zstd" ? "snappy" : config.parquetCompression,
+              targetFileSizeBytes: config.targetFileSizeBytes,
+              rowGroupRows: config.parquetRowGroupSize,
+              partitionBy: config.partitionBy[table],
+              detectTimestamps: config.detectTimestamps,
+              keyFor: (location) => keyOf(deps, location),
+            },
+            clock: () => BigInt(Date.now()),
+            newSnapshotId,
+          });
+          if (result.mirror) {
+            const p = await prepareCommit(deps, ident, result.mirror.requirements, result.mirror.updates);
+            prepared.push(p);
+            persistedPath = p.metadataLocation;
+            tables.push(tableKey);
+          }
+          if (result.changelog) {
+            prepared.push(await prepareCommit(deps, changelogIdent, result.changelog.requirements, result.changelog.updates));
+            tables.push(`${tableKey}${CHANGELOG_SUFFIX}`);
+          }
+          indexWork.push({ index, upserts: result.index.upserts, deletes: result.index.deletes });
+        }
+      } catch (e) {
+        await Promise.all(prepared.map((p) => abandonPreparedCommit(deps, p).catch(() => undefined)));
+        await store.deleteWritten();
+        throw e;
+      }
+      return {
+        tables,
+        persistedPath,
+        commit() {
+          for (const p of prepared) applyPreparedCommit(deps, p);
+          for (const w of indexWork) w.index.apply(w.upserts, w.deletes);
+        },
+        async abort() {
+          await Promise.all(prepared.map((p) => abandonPreparedCommit(deps, p).catch(() => undefined)));
+          await store.deleteWritten();
+        },
+      };
     },
   };
 }

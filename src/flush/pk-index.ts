@@ -1,0 +1,70 @@
+/**
+ * The primary-key index: for each mirror table, row id -> the data file and position holding the
+ * row's current version. UPDATE/DELETE become position deletes against that location. Lives in
+ * the Durable Object's SQLite and changes only inside the flush's commit transaction.
+ */
+import type { PrimaryKeyIndex, RowLocation } from "../iceberg/cdc-writer.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS cdc_pk_files (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  path TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS cdc_pk_index (
+  table_key TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  file_id INTEGER NOT NULL,
+  pos INTEGER NOT NULL,
+  PRIMARY KEY (table_key, row_id)
+) WITHOUT ROWID;
+`;
+
+/** DO SQL statements bind at most 100 parameters. */
+const LOOKUP_CHUNK = 90;
+
+/** The index of one table ("namespace.table"). */
+export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly tableKey: string,
+  ) {
+    sql.exec(SCHEMA);
+  }
+
+  /** Locations of the known row ids. */
+  lookup(rowIds: string[]): Map<string, RowLocation> {
+    const out = new Map<string, RowLocation>();
+    const unique = [...new Set(rowIds)];
+    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
+      const chunk = unique.slice(i, i + LOOKUP_CHUNK);
+      const rows = this.sql.exec<{ row_id: string; path: string; pos: string }>(
+        `SELECT i.row_id, f.path, CAST(i.pos AS TEXT) AS pos FROM cdc_pk_index i JOIN cdc_pk_files f ON f.id = i.file_id
+         WHERE i.table_key = ? AND i.row_id IN (${chunk.map(() => "?").join(",")})`,
+        this.tableKey,
+        ...chunk,
+      );
+      for (const r of rows) out.set(r.row_id, { filePath: r.path, pos: BigInt(r.pos) });
+    }
+    return out;
+  }
+
+  /** Applies a flush's index changes. Call inside the commit's transactionSync. */
+  apply(upserts: Map<string, RowLocation>, deletes: string[]): void {
+    const fileIds = new Map<string, number>();
+    for (const loc of upserts.values()) {
+      if (fileIds.has(loc.filePath)) continue;
+      this.sql.exec("INSERT OR IGNORE INTO cdc_pk_files (path) VALUES (?)", loc.filePath);
+      fileIds.set(loc.filePath, Number(this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", loc.filePath).one().id));
+    }
+    for (const id of deletes) this.sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id = ?", this.tableKey, id);
+    for (const [rowId, loc] of upserts) {
+      this.sql.exec(
+        "INSERT OR REPLACE INTO cdc_pk_index (table_key, row_id, file_id, pos) VALUES (?, ?, ?, CAST(? AS INTEGER))",
+        this.tableKey,
+        rowId,
+        fileIds.get(loc.filePath)!,
+        loc.pos.toString(),
+      );
+    }
+  }
+}

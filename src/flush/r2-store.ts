@@ -1,0 +1,44 @@
+/** The writers' ObjectStore over an R2 bucket, with retries and backoff on transient failures. */
+import type { ObjectStore } from "../iceberg/object-store.js";
+
+/** Retries of one R2 operation before the flush fails (and the circuit breaker counts it). */
+const ATTEMPTS = 3;
+
+async function withRetry<T>(what: string, op: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    try {
+      return await op();
+    } catch (e) {
+      last = e;
+      if (attempt + 1 < ATTEMPTS) await new Promise((r) => setTimeout(r, 50 * 4 ** attempt));
+    }
+  }
+  throw new Error(`R2 ${what} failed after ${ATTEMPTS} attempts: ${(last as Error)?.message ?? last}`);
+}
+
+/** An ObjectStore writing to R2. */
+export class R2ObjectStore implements ObjectStore {
+  /** Keys written through this store (for cleanup when a commit fails). */
+  readonly written: string[] = [];
+  constructor(private readonly bucket: R2Bucket) {}
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    await withRetry(`put ${key}`, () => this.bucket.put(key, bytes));
+    this.written.push(key);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    return withRetry(`get ${key}`, async () => {
+      const obj = await this.bucket.get(key);
+      return obj ? new Uint8Array(await obj.arrayBuffer()) : null;
+    });
+  }
+
+  /** Deletes what this store wrote (best effort; unreferenced files are harmless). */
+  async deleteWritten(): Promise<void> {
+    for (let i = 0; i < this.written.length; i += 1000) {
+      await this.bucket.delete(this.written.slice(i, i + 1000)).catch(() => undefined);
+    }
+  }
+}
