@@ -18,7 +18,7 @@ import { endpointOf, matchRoute, type Route } from "./routes.js";
 
 export { abandonPreparedCommit, applyPreparedCommit, ConcurrentCommitError, loadTable, prepareCommit } from "./commit.js";
 export type { LoadedTable, PreparedCommit } from "./commit.js";
-export { createTable, createTableIfMissing, type CreateTableInput } from "./tables.js";
+export { createTable, createTableIfMissing, unregisterTable, type CreateTableInput } from "./tables.js";
 export { ensureNamespace } from "./namespaces.js";
 export type { Namespace, TableIdent } from "./names.js";
 export { BadRequestError, CommitFailedError } from "../iceberg/metadata/errors.js";
@@ -53,6 +53,8 @@ export const ROUTES: readonly Route[] = [
   { method: "DELETE", path: "namespaces/:namespace/tables/:table", handler: tables.dropTableRoute },
   { method: "POST", path: "namespaces/:namespace/register", handler: tables.registerTableRoute },
   { method: "POST", path: "namespaces/:namespace/tables/:table/metrics", handler: commits.reportMetricsRoute },
+  { method: "POST", path: "namespaces/:namespace/tables/:table/unregister", handler: tables.unregisterTableRoute },
+  { method: "GET", path: "namespaces/:namespace/tables/:table/credentials", handler: tables.loadCredentialsRoute },
   { method: "POST", path: "tables/rename", handler: commits.renameTableRoute },
   { method: "POST", path: "transactions/commit", handler: commits.commitTransactionRoute, commit: true },
 ];

@@ -4,7 +4,7 @@
  */
 import { newTableMetadata, type NewTableInput } from "../iceberg/metadata/new-table.js";
 import type { TableMetadata } from "../iceberg/metadata/types.js";
-import { checkLocationFree, freshTableLocation, loadTable, validateMetadata, type LoadedTable } from "./commit.js";
+import { checkLocationFree, ConcurrentCommitError, freshTableLocation, loadTable, validateMetadata, type LoadedTable } from "./commit.js";
 import { asDeps, type CatalogDeps, type CatalogTarget } from "./deps.js";
 import { BadRequestError, noSuchNamespace, noSuchTable, tableExists } from "./errors.js";
 import { deleteOrphan, keyOf, nextMetadataLocation, readMetadataFile, writeMetadataFile } from "./metadata-files.js";
@@ -112,6 +112,18 @@ export async function dropTable(deps: CatalogDeps, ident: TableIdent, purge: boo
     return;
   }
   await purgePrefix(deps, `${keyOf(deps, row.location)}/`);
+}
+
+/** Removes a table from the catalog, leaving every file in place; returns its last state. */
+export async function unregisterTable(deps: CatalogDeps, ident: TableIdent): Promise<LoadedTable> {
+  const table = await loadTable(deps, ident);
+  if (!table) throw noSuchTable(ident);
+  deps.store.transaction(() => {
+    // Only the state returned may be the one unregistered: a commit in between must not be lost.
+    if (deps.store.getTable(ident)?.metadataLocation !== table.metadataLocation) throw new ConcurrentCommitError(`Table ${formatIdent(ident)} changed while unregistering; retry`);
+    deps.store.deleteTable(ident);
+  });
+  return table;
 }
 
 /** Deletes every R2 object under a key prefix, 1000 at a time. */

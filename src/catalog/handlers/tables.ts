@@ -6,7 +6,7 @@ import { jsonResponse, metadataToWire, noContent, pageRequest, paginate, readJso
 import { namespaceFromPath, validateName, type TableIdent } from "../names.js";
 import type { RouteRequest } from "../routes.js";
 import { storageConfig } from "../storage-config.js";
-import { createTable, dropTable, newTable, registerTable, type CreateTableInput } from "../tables.js";
+import { createTable, dropTable, newTable, registerTable, unregisterTable, type CreateTableInput } from "../tables.js";
 
 /** The table a route addresses (validated namespace and name). */
 export function identParam(req: RouteRequest): TableIdent {
@@ -113,4 +113,19 @@ export async function registerTableRoute(req: RouteRequest): Promise<Response> {
   if (typeof body["metadata-location"] !== "string") throw new BadRequestError("Invalid register request: metadata-location is required");
   if (body.overwrite !== undefined && typeof body.overwrite !== "boolean") throw new BadRequestError("Invalid register request: overwrite must be a boolean");
   return loadTableResult(req, await registerTable(req.deps, ident, body["metadata-location"], body.overwrite === true));
+}
+
+/** POST /v1/namespaces/{namespace}/tables/{table}/unregister: forget the table, keep its files. */
+export async function unregisterTableRoute(req: RouteRequest): Promise<Response> {
+  const table = await unregisterTable(req.deps, identParam(req));
+  return jsonResponse("UnregisterTableResult", { "metadata-location": table.metadataLocation, metadata: metadataToWire(table.metadata) });
+}
+
+/** GET /v1/namespaces/{namespace}/tables/{table}/credentials: the storage settings, scoped to the table's location. */
+export async function loadCredentialsRoute(req: RouteRequest): Promise<Response> {
+  const ident = identParam(req);
+  const row = req.deps.store.getTable(ident);
+  if (!row) throw noSuchTable(ident);
+  const config = await storageConfig(req.ctx.env, req.request.url);
+  return jsonResponse("LoadCredentialsResponse", { "storage-credentials": [{ prefix: row.location, config }] });
 }

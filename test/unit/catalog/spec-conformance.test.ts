@@ -127,6 +127,11 @@ describe("responses conform to the Iceberg REST spec", () => {
     await send("POST", "/v1/namespaces/db/register", { name: "r", "metadata-location": loaded["metadata-location"] }, 409);
     await send("POST", "/v1/namespaces/nope/register", { name: "r", "metadata-location": loaded["metadata-location"] }, 404);
 
+    await send("GET", "/v1/namespaces/db/tables/r/credentials", undefined, 200);
+    await send("GET", "/v1/namespaces/db/tables/none/credentials", undefined, 404);
+    await send("POST", "/v1/namespaces/db/register", { name: "r2", "metadata-location": loaded["metadata-location"] }, 200);
+    await send("POST", "/v1/namespaces/db/tables/r2/unregister", undefined, 200);
+    await send("POST", "/v1/namespaces/db/tables/r2/unregister", undefined, 404);
     await send("DELETE", "/v1/namespaces/db", undefined, 409);
     await send("DELETE", "/v1/namespaces/db/tables/r", undefined, 204);
     await send("DELETE", "/v1/namespaces/db/tables/u?purgeRequested=true", undefined, 204);

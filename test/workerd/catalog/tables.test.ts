@@ -163,4 +163,17 @@ describe("catalog tables", () => {
     expect((await api("GET", `${path}?snapshots=refs`)).status).toBe(200);
     expect((await api("GET", `${path}?snapshots=some`)).status).toBe(400);
   });
+
+  it("unregisters a table, keeping its files, and vends per-table credentials", async () => {
+    const { ns, path, created } = await makeTable();
+    const creds = await api("GET", `${path}/credentials`);
+    expect(creds.status).toBe(200);
+    expect(creds.body["storage-credentials"]).toEqual([{ prefix: created.body.metadata.location, config: expect.objectContaining({ "s3.region": "auto" }) }]);
+    const res = await api("POST", `${path}/unregister`);
+    expect(res.status).toBe(200);
+    expect(res.body["metadata-location"]).toBe(created.body["metadata-location"]);
+    expect((await api("HEAD", path)).status).toBe(404);
+    expect((await env.LAKEHOUSE_BUCKET.list({ prefix: `warehouse/${ns}/t/` })).objects.length).toBe(1);
+    expect((await api("POST", `${path}/unregister`)).status).toBe(404);
+  });
 });
