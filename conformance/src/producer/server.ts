@@ -1,0 +1,1 @@
+export async function runProducerMode(_argv: string[], _env: { root: string }): Promise<number> { return 2; }
