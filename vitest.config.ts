@@ -15,6 +15,16 @@ export default defineConfig({
         },
       },
       {
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["test/e2e/**/*.test.ts"],
+          // One wrangler dev at a time: these tests start real servers.
+          fileParallelism: false,
+          testTimeout: 180_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },

@@ -12,6 +12,12 @@ export interface Env {
   WAREHOUSE?: string;
   /** Bucket name served by the S3-compatible API. */
   BUCKET_NAME?: string;
+  /** Endpoint vended to engines as s3.endpoint (e.g. R2's own S3 endpoint); default: this Worker's origin. */
+  S3_ENDPOINT?: string;
+  /** S3 access key id for the S3 API and vended to engines; default: derived from LAKE_TOKEN. */
+  S3_ACCESS_KEY_ID?: string;
+  /** S3 secret (a secret); default: derived from LAKE_TOKEN. */
+  S3_SECRET_ACCESS_KEY?: string;
   /** Optional JSON overriding DEFAULT_CONFIG. */
   DOLAKE_CONFIG?: string;
 }

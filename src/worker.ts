@@ -4,6 +4,7 @@
  * DoLake: the object is chosen by warehouse name, so more warehouses mean more objects.
  */
 import type { Env } from "./env.js";
+import { isPublicCatalogRequest } from "./catalog/index.js";
 import { checkBearer } from "./http/auth.js";
 import { handleS3Request, isS3Request } from "./s3/index.js";
 import { VERSION } from "./version.js";
@@ -19,8 +20,11 @@ export default {
     }
     // S3 requests carry SigV4 signatures instead of the bearer token; the S3 module verifies them.
     if (isS3Request(request, env)) return handleS3Request(request, env);
-    const denied = checkBearer(request, env.LAKE_TOKEN);
-    if (denied) return denied;
+    // The OAuth token endpoint authenticates the client secret itself (Iceberg clients' `credential=`).
+    if (!isPublicCatalogRequest(request)) {
+      const denied = checkBearer(request, env.LAKE_TOKEN);
+      if (denied) return denied;
+    }
     const warehouse = env.WAREHOUSE || "warehouse";
     const stub = env.DOLAKE.get(env.DOLAKE.idFromName(warehouse));
     return stub.fetch(request);
