@@ -14,6 +14,7 @@ import { Ingest, type SessionState } from "../ingest/ingest.js";
 import { Metrics } from "../ingest/metrics.js";
 import { NACK_REASONS_JSON, nackMessage } from "../ingest/nack.js";
 import { Refusal } from "../ingest/refusal.js";
+import { SchemaGuard } from "../ingest/schema-guard.js";
 import { TokenBucket } from "../ingest/token-bucket.js";
 import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
 import { FlushScheduler } from "./flush-scheduler.js";
@@ -25,6 +26,7 @@ export class DoLake extends DurableObject<Env> {
   readonly buffer: DurableBuffer;
   readonly metrics = new Metrics();
   readonly ingest: Ingest;
+  readonly schemaGuard: SchemaGuard;
   readonly flushes: FlushScheduler;
   private newConnections: TokenBucket;
 
@@ -35,10 +37,12 @@ export class DoLake extends DurableObject<Env> {
     const stored = ctx.storage.sql.exec<{ overrides: string }>("SELECT overrides FROM dolake_config").toArray()[0]?.overrides;
     this.config = resolveConfig(stored, resolveConfig(env.DOLAKE_CONFIG));
     this.flushes = new FlushScheduler(this);
+    this.schemaGuard = new SchemaGuard(ctx.storage.sql, () => this.config);
     this.ingest = new Ingest({
       buffer: this.buffer,
       config: this.config,
       metrics: this.metrics,
+      schema: this.schemaGuard,
       now: () => Date.now(),
       otherConnections: (sourceId) => this.connectionsOf(sourceId),
       flushSoon: () => this.flushes.soon(),

@@ -63,6 +63,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
       ensureNamespace(deps, namespace);
       const store = new R2ObjectStore(ctx.bucket);
       const prepared: PreparedCommit[] = [];
+      const schemas: Array<{ table: string; fields: import("../iceberg/metadata/types.js").NestedField[] }> = [];
       const indexWork: Array<{ index: SqlPrimaryKeyIndex; upserts: Map<string, import("../iceberg/cdc-writer.js").RowLocation>; deletes: string[] }> = [];
       const tables: string[] = [];
       let persistedPath = "";
@@ -97,6 +98,8 @@ export function createFlushSink(lake: DoLake): FlushSink {
             const p = await prepareCommit(deps, ident, result.mirror.requirements, result.mirror.updates);
             prepared.push(p);
             persistedPath = p.metadataLocation;
+            const schema = p.metadata.schemas.find((x) => x["schema-id"] === p.metadata["current-schema-id"]);
+            if (schema) schemas.push({ table, fields: schema.fields });
             tables.push(tableKey);
           }
           if (result.changelog) {
@@ -116,6 +119,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
         commit() {
           for (const p of prepared) applyPreparedCommit(deps, p);
           for (const w of indexWork) w.index.apply(w.upserts, w.deletes);
+          for (const s of schemas) lake.schemaGuard.recordSchema(s.table, s.fields);
         },
         async abort() {
           await Promise.all(prepared.map((p) => abandonPreparedCommit(deps, p).catch(() => undefined)));

@@ -121,7 +121,10 @@ export function jsonRowToIceberg(schema: Schema, row: JsonObject): Record<string
     const v = row[f.name];
     out[f.name] = v === undefined || v === null ? null : jsonToValue(f.name, f.type as string, v);
   }
-  for (const k of Object.keys(row)) if (!schema.fields.some((f) => f.name === k)) throw new TypeError(`row has column ${k} that the schema lacks`);
+  // A column that is only ever null has no type and no field: its nulls are simply absent.
+  for (const [k, v] of Object.entries(row)) {
+    if (v !== null && !schema.fields.some((f) => f.name === k)) throw new TypeError(`row has column ${k} that the schema lacks`);
+  }
   return out;
 }
 

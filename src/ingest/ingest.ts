@@ -21,6 +21,7 @@ import { NACK_REASONS_JSON, nackMessage } from "./nack.js";
 import type { Metrics } from "./metrics.js";
 import { Refusal } from "./refusal.js";
 import { TokenBucket } from "./token-bucket.js";
+import type { SchemaGuard } from "./schema-guard.js";
 import { validateBatch } from "./validate.js";
 
 /** Per-socket state, kept in the WebSocket attachment so it survives hibernation. */
@@ -38,6 +39,8 @@ export interface IngestHost {
   readonly buffer: DurableBuffer;
   readonly config: DoLakeConfig;
   readonly metrics: Metrics;
+  /** Column types of the mirror tables: rows that cannot be written are refused before the ack. */
+  readonly schema: SchemaGuard;
   now(): number;
   /** Open sockets bound to a source, other than the caller's. */
   otherConnections(sourceId: string): number;
@@ -227,6 +230,7 @@ export class Ingest {
       accepted === batch && frame.raw
         ? frame.raw
         : toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "cdcBatch", value: accepted } }));
+    const newColumns = this.host.schema.check(accepted.events);
     if (buffer.stats().bytes + payload.byteLength > config.maxBufferSize) {
       throw new Refusal(NackReason.BUFFER_FULL, `durable buffer is full (${config.maxBufferSize} bytes); retry after the next flush`);
     }
@@ -240,6 +244,7 @@ export class Ingest {
       payload,
       receivedAt: now,
     });
+    this.host.schema.record(newColumns);
     metrics.eventsAcked += accepted.events.length;
     metrics.batchesAcked += 1;
     const totals = buffer.stats();

@@ -149,3 +149,25 @@ describe("flush to Iceberg", () => {
     expect(m.snapshots.at(-1).summary["total-records"]).toBe("3");
   });
 });
+
+describe("schema guard", () => {
+  it("refuses a value that cannot fit its column with schema_conflict, before the ack, and keeps flushing", async () => {
+    const s = await openSocket();
+    s.sendJson({ type: "cdc_batch", sourceDoId: "sg-1", sequenceNumber: 1, events: [{ sequence: 1, operation: "INSERT", table: "prices", rowId: "a", after: { id: "a", qty: 1, note: null } }] });
+    expect(await s.next()).toMatchObject({ type: "ack", status: "buffered" });
+    s.sendJson({ type: "cdc_batch", sourceDoId: "sg-1", sequenceNumber: 2, events: [{ sequence: 2, operation: "INSERT", table: "prices", rowId: "b", after: { id: "b", qty: 1.5 } }] });
+    expect(await s.next()).toMatchObject({
+      type: "nack",
+      reason: "schema_conflict",
+      shouldRetry: false,
+      errorMessage: expect.stringContaining('column "qty" is long and cannot take a double value'),
+    });
+    // Nothing of the refused batch was applied; the same sequence is still expected.
+    s.sendJson({ type: "cdc_batch", sourceDoId: "sg-1", sequenceNumber: 3, events: [{ sequence: 2, operation: "INSERT", table: "prices", rowId: "b", after: { id: "b", qty: 2, extra: "new column" } }] });
+    expect(await s.next()).toMatchObject({ type: "ack", status: "buffered", details: { lastAckSequence: 2 } });
+    expect((await flush()).body.ok).toBe(true);
+    const m = (await loadTable("prices")).body.metadata;
+    const schema = m.schemas.find((x: any) => x["schema-id"] === m["current-schema-id"]);
+    expect(schema.fields.map((f: any) => [f.name, f.type])).toEqual([["id", "string"], ["qty", "long"], ["extra", "string"]]);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Refuses, before the ack, rows the Iceberg writer could not write: a value whose type does not
+ * fit its column (e.g. 1.5 into a column inferred as long — Iceberg v2 has no long->double
+ * promotion) becomes a `schema_conflict` nack instead of a flush that can never succeed.
+ *
+ * Column types per source table are kept in SQLite: recorded at ingest for new columns and at each
+ * flush commit from the committed schema (so tables evolved by other writers are respected). The
+ * checks call the writer's own functions (inferType, unifyTypes, jsonToValue), so the guard and the
+ * writer cannot disagree.
+ */
+import { NackReason, type CdcEvent } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import type { NestedField } from "../iceberg/metadata/types.js";
+import { inferType, jsonToValue, SchemaConflictError, unifyTypes } from "../iceberg/schema-infer.js";
+import { rowToJson } from "../protocol/json-value.js";
+import { Refusal } from "./refusal.js";
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS cdc_columns (
+  table_name TEXT NOT NULL,
+  column_name TEXT NOT NULL,
+  column_type TEXT NOT NULL,
+  PRIMARY KEY (table_name, column_name)
+) WITHOUT ROWID`;
+
+/** Column types of the mirror tables, checked at ingest. */
+export class SchemaGuard {
+  private readonly tables = new Map<string, Map<string, string>>();
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly options: () => { detectTimestamps: boolean },
+  ) {
+    sql.exec(SCHEMA);
+    for (const r of sql.exec<{ table_name: string; column_name: string; column_type: string }>("SELECT * FROM cdc_columns")) {
+      this.columns(r.table_name).set(r.column_name, r.column_type);
+    }
+  }
+
+  private columns(table: string): Map<string, string> {
+    let m = this.tables.get(table);
+    if (!m) this.tables.set(table, (m = new Map()));
+    return m;
+  }
+
+  /**
+   * Checks every row image of the events; returns the new columns to record (call `record` after
+   * the batch is appended). Throws a schema_conflict Refusal naming the event and column.
+   */
+  check(events: readonly CdcEvent[]): Array<[string, string, string]> {
+    const added = new Map<string, Map<string, string>>();
+    const opts = { detectTimestamps: this.options().detectTimestamps };
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      for (const image of [e.after, e.before]) {
+        if (!image) continue;
+        const known = this.columns(e.table);
+        let fresh = added.get(e.table);
+        for (const [column, value] of Object.entries(rowToJson(image))) {
+          try {
+            const type = known.get(column);
+            if (type !== undefined) {
+              if (value !== null) jsonToValue(column, type, value);
+              continue;
+            }
+            const incoming = inferType(value, opts);
+            if (incoming === null) continue;
+            if (!fresh) added.set(e.table, (fresh = new Map()));
+            const seen = fresh.get(column);
+            // Same rule as the writer's first flush of a new column: long and double seen together make a double.
+            fresh.set(column, seen === undefined ? incoming : (seen === "long" && incoming === "double") || (seen === "double" && incoming === "long") ? "double" : unifyTypes(column, seen, incoming));
+          } catch (err) {
+            if (!(err instanceof SchemaConflictError)) throw err;
+            throw new Refusal(NackReason.SCHEMA_CONFLICT, `events[${i}] (table ${e.table}): ${err.message}`);
+          }
+        }
+      }
+    }
+    const out: Array<[string, string, string]> = [];
+    for (const [table, cols] of added) for (const [c, t] of cols) out.push([table, c, t]);
+    return out;
+  }
+
+  /** Records new columns found by `check`. */
+  record(columns: Array<[string, string, string]>): void {
+    for (const [table, column, type] of columns) {
+      this.sql.exec("INSERT OR REPLACE INTO cdc_columns (table_name, column_name, column_type) VALUES (?, ?, ?)", table, column, type);
+      this.columns(table).set(column, type);
+    }
+  }
+
+  /** Records a committed schema of a mirror table (inside the flush's commit transaction). */
+  recordSchema(table: string, fields: readonly NestedField[]): void {
+    this.record(fields.filter((f) => typeof f.type === "string").map((f) => [table, f.name, f.type as string]));
+  }
+}
