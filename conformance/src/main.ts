@@ -133,6 +133,7 @@ async function runAgainst(o: {
     timings.push([area, Date.now() - t0]);
   }
   // Last of all: it may leave a server that detects schema conflicts only at flush unable to flush.
+  if (o.areas.includes("wire") && (!only || only.test("wire.json.nack.schema_conflict"))) console.log("\nwire (last: schema conflict)");
   if (o.areas.includes("wire")) results.push(...(await runCases([schemaConflictCase()], ctx, opts)));
 
   console.log("\nsummary");
