@@ -153,11 +153,6 @@ def test_rename_drop_register(catalog, ns):
     assert registered.scan().to_arrow().num_rows == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/worker.ts demands a bearer token before the request reaches /v1/oauth/tokens; "
-    "it must let isPublicCatalogRequest() requests through (the endpoint checks the client secret itself)",
-)
 def test_oauth_client_credentials():
     oauth = load_catalog("dolake-oauth", type="rest", uri=URL, credential=f"pyiceberg:{TOKEN}", **{"oauth2-server-uri": f"{URL}/v1/oauth/tokens"})
     assert isinstance(oauth.list_namespaces(), list)
