@@ -31,8 +31,12 @@ interface Expectation {
   error: () => S3Error;
 }
 
-/** Prepares an upload body; `r2VerifiesHashes` is true for PutObject (R2 checks sha256/md5 itself). */
-export async function uploadBody(request: Request, auth: VerifiedRequest, r2VerifiesHashes: boolean): Promise<UploadBody> {
+/**
+ * Prepares an upload body; `r2VerifiesHashes` is true for PutObject (R2 checks sha256/md5 itself).
+ * `checksumHeaders` is false where x-amz-checksum-* describes something else than the body
+ * (CompleteMultipartUpload: the whole object's checksum).
+ */
+export async function uploadBody(request: Request, auth: VerifiedRequest, r2VerifiesHashes: boolean, checksumHeaders = true): Promise<UploadBody> {
   const r2Checks: UploadBody["r2Checks"] = {};
   const expectations: Expectation[] = [];
   const md5 = request.headers.get("content-md5");
@@ -41,7 +45,7 @@ export async function uploadBody(request: Request, auth: VerifiedRequest, r2Veri
     if (!raw || raw.length !== 16) throw new S3Error(400, "InvalidDigest", "The Content-MD5 you specified is not valid.");
     if (r2VerifiesHashes) r2Checks.md5 = raw.buffer as ArrayBuffer;
   }
-  for (const [name, value] of request.headers) {
+  for (const [name, value] of checksumHeaders ? request.headers : []) {
     const algorithm = checksumAlgorithmOf(name);
     if (!algorithm) continue;
     expectations.push({
@@ -154,9 +158,9 @@ export function decodeBase64(value: string): Uint8Array | undefined {
   }
 }
 
-/** Reads a small request body (XML) and checks it against a signed payload hash. */
-export async function smallBody(request: Request, auth: VerifiedRequest, limit = 2 * 1024 * 1024): Promise<string> {
-  const upload = await uploadBody(request, auth, false);
+/** Reads a small request body (XML) and checks it against a signed payload hash (and checksum headers if they cover it). */
+export async function smallBody(request: Request, auth: VerifiedRequest, checksumHeaders = true, limit = 2 * 1024 * 1024): Promise<string> {
+  const upload = await uploadBody(request, auth, false, checksumHeaders);
   if (upload.length > limit) throw invalidArgument(`Request body exceeds ${limit} bytes`);
   const value = upload.value instanceof ArrayBuffer ? upload.value : await new Response(upload.value).arrayBuffer();
   return new TextDecoder().decode(value);
