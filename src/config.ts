@@ -41,8 +41,8 @@ export interface DoLakeConfig {
   baseRetryDelayMs: number;
   /** Largest retry hint (ms). */
   maxRetryDelayMs: number;
-  /** Parquet compression. */
-  parquetCompression: "none" | "snappy" | "gzip" | "zstd";
+  /** Parquet compression (zstd is not offered: no pure-JS zstd encoder runs in workerd). */
+  parquetCompression: "none" | "snappy" | "gzip";
   /** Rows per Parquet row group. */
   parquetRowGroupSize: number;
   /** Target size of one data file (bytes). */
@@ -104,6 +104,9 @@ export function resolveConfig(overrides: string | undefined | Partial<DoLakeConf
     if (def === undefined) throw new ConfigError(`DOLAKE_CONFIG: unknown key "${key}"`);
     if (typeof value !== typeof def) throw new ConfigError(`DOLAKE_CONFIG.${key}: expected a ${typeof def}`);
     if (typeof value === "number" && !(value >= 0)) throw new ConfigError(`DOLAKE_CONFIG.${key}: must be >= 0`);
+    if (key === "parquetCompression" && !["none", "snappy", "gzip"].includes(value as string)) {
+      throw new ConfigError(`DOLAKE_CONFIG.parquetCompression: ${JSON.stringify(value)} is not one of none, snappy, gzip`);
+    }
     out[key] = value;
   }
   return out as unknown as DoLakeConfig;

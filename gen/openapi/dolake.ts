@@ -88,6 +88,41 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The effective configuration (defaults, DOLAKE_CONFIG, runtime overrides). */
+        get: operations["getConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Applies runtime overrides (persisted in the Durable Object); unknown keys and wrong types are refused. */
+        patch: operations["patchConfig"];
+        trace?: never;
+    };
+    "/maintenance/remove-orphan-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deletes files under table locations that no table metadata references and that are older than olderThanMs. */
+        post: operations["removeOrphanFiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -131,6 +166,27 @@ export type components = {
             nextFlushTime?: number;
             /** @enum {string} */
             circuitBreakerState?: "closed" | "open" | "half-open";
+        };
+        /** @description Keys and defaults in src/config.ts (DoLakeConfig). */
+        Config: {
+            namespace?: string;
+            flushThresholdEvents?: number;
+            flushThresholdBytes?: number;
+            flushThresholdMs?: number;
+            maxBufferSize?: number;
+            maxPayloadSize?: number;
+            maxEventSize?: number;
+            /** @enum {string} */
+            parquetCompression?: "none" | "snappy" | "gzip";
+        } & {
+            [key: string]: unknown;
+        };
+        OrphanReport: {
+            tablesScanned: number;
+            objectsScanned: number;
+            referenced: number;
+            orphans: string[];
+            dryRun: boolean;
         };
         FlushResult: {
             ok: boolean;
@@ -280,6 +336,96 @@ export interface operations {
                     "application/json": components["schemas"]["FlushResult"];
                 };
             };
+        };
+    };
+    getConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Config"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    patchConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Config"];
+            };
+        };
+        responses: {
+            /** @description The new effective configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Config"];
+                };
+            };
+            /** @description Invalid override. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    removeOrphanFiles: {
+        parameters: {
+            query?: {
+                /** @description Age guard protecting writes in flight (default one day). */
+                olderThanMs?: number;
+                /** @description Report without deleting. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was found (and deleted unless dryRun). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrphanReport"];
+                };
+            };
+            /** @description Invalid parameter. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
         };
     };
 }

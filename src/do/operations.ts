@@ -1,7 +1,9 @@
 /** DoLake's own HTTP routes (openapi/dolake.yaml): /status, /metrics, /flush. */
 import type { FlushResult } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { CircuitBreakerState } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { depsOf } from "../catalog/deps.js";
 import { ConfigError } from "../config.js";
+import { removeOrphanFiles } from "../flush/orphans.js";
 import { errorResponse } from "../http/errors.js";
 import type { DoLake } from "./dolake.js";
 
@@ -29,6 +31,13 @@ export async function routeOperations(lake: DoLake, request: Request, url: URL):
         throw e;
       }
       return Response.json(lake.config);
+    }
+    case "POST /maintenance/remove-orphan-files": {
+      // Default age guard: 1 day, so files of writes still in flight are never touched.
+      const olderThanMs = Number(url.searchParams.get("olderThanMs") ?? 86_400_000);
+      if (!Number.isFinite(olderThanMs) || olderThanMs < 0) return errorResponse(400, "BadRequestException", "olderThanMs must be a number >= 0");
+      const dryRun = url.searchParams.get("dryRun") === "true";
+      return Response.json(await removeOrphanFiles(depsOf(lake.catalogContext()), olderThanMs, dryRun));
     }
     case "POST /flush": {
       const msg = await lake.flushes.flushNow();

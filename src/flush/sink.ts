@@ -84,7 +84,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
             options: {
               location: mirror?.metadata.location ?? freshTableLocation(deps, ident),
               changelogLocation: changelog?.metadata.location ?? freshTableLocation(deps, changelogIdent),
-              compression: config.parquetCompression === "zstd" ? "snappy" : config.parquetCompression,
+              compression: config.parquetCompression,
               targetFileSizeBytes: config.targetFileSizeBytes,
               rowGroupRows: config.parquetRowGroupSize,
               partitionBy: config.partitionBy[table],

@@ -120,8 +120,20 @@ describe("flush commit point", () => {
     expect(m.snapshots.length).toBe(1);
     expect(current(m).summary["total-records"]).toBe("4");
     expect(current((await table("cp_two__changelog")).body.metadata).summary["total-records"]).toBe("4");
-    // The failed attempt's files are not referenced by the committed table.
-    const referenced = current(m)["manifest-list"] as string;
-    expect(orphans.map((k) => `s3://dolake-warehouse/${k}`)).not.toContain(referenced);
+    // The failed attempt's files are found and removed; the committed table still reads.
+    const dry = await SELF.fetch("http://lake/maintenance/remove-orphan-files?olderThanMs=0&dryRun=true", { method: "POST", headers: AUTH });
+    const report = (await dry.json()) as { orphans: string[] };
+    expect([...report.orphans].sort()).toEqual(expect.arrayContaining(orphans));
+    const fresh = await SELF.fetch("http://lake/maintenance/remove-orphan-files", { method: "POST", headers: AUTH });
+    expect(((await fresh.json()) as { orphans: string[] }).orphans).toEqual([]); // 1-day age guard
+    const res = await SELF.fetch("http://lake/maintenance/remove-orphan-files?olderThanMs=0", { method: "POST", headers: AUTH });
+    expect(res.status).toBe(200);
+    const left = await listKeys("warehouse/default/cp_two/");
+    for (const k of orphans) expect(left).not.toContain(k);
+    expect(left.length).toBeGreaterThan(0);
+    expect(current((await table("cp_two")).body.metadata).summary["total-records"]).toBe("4");
+    const loaded = await table("cp_two");
+    const metaKey = String(loaded.body["metadata-location"]).replace("s3://dolake-warehouse/", "");
+    expect(left).toContain(metaKey);
   });
 });
