@@ -4,6 +4,7 @@
  * Content-MD5. R2 writes are atomic, and the last bytes are released only after every check has
  * passed, so a body that fails verification never becomes (part of) an object.
  */
+import { base64Decode } from "@bufbuild/protobuf/wire";
 import { type Checksum, checksumAlgorithmOf, createChecksum, toBase64 } from "./checksums.js";
 import { decodeAwsChunked } from "./chunked.js";
 import type { VerifiedRequest } from "./verify.js";
@@ -152,7 +153,7 @@ function hexBytes(hex: string): Uint8Array {
 /** Bytes of a base64 string, or undefined when it is not base64. */
 export function decodeBase64(value: string): Uint8Array | undefined {
   try {
-    return Uint8Array.from(atob(value.trim()), (c) => c.charCodeAt(0));
+    return base64Decode(value.trim());
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@
  * before the object is stored. Values are base64 of the big-endian digest, as in
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */
+import { base64Encode } from "@bufbuild/protobuf/wire";
 
 /** The checksum algorithms S3 defines. */
 export type ChecksumAlgorithm = "crc32" | "crc32c" | "crc64nvme" | "sha1" | "sha256";
@@ -40,11 +41,9 @@ export function createChecksum(algorithm: ChecksumAlgorithm): Checksum {
   }
 }
 
-/** Base64 of bytes. */
+/** Base64 of bytes (the form checksum headers and trailers carry). */
 export function toBase64(data: Uint8Array): string {
-  let s = "";
-  for (const b of data) s += String.fromCharCode(b);
-  return btoa(s);
+  return base64Encode(data);
 }
 
 /** Table of a reflected 32-bit CRC polynomial. */

@@ -9,8 +9,9 @@
  * never sees a complete body that failed verification.
  * Spec: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html and sigv4-streaming-trailers.html
  */
+import { timingSafeEqual } from "../http/auth.js";
 import { type Checksum, checksumAlgorithmOf, createChecksum } from "./checksums.js";
-import { EMPTY_SHA256, sameSignature, sha256Hex, signature } from "./sigv4.js";
+import { EMPTY_SHA256, sha256Hex, signature } from "./sigv4.js";
 import type { VerifiedRequest } from "./verify.js";
 import { S3Error, accessDenied } from "./xml.js";
 
@@ -36,7 +37,7 @@ export interface ChunkedDecoder {
   failure(): S3Error | undefined;
 }
 
-/** Malformed framing: 400 IncompleteBody / InvalidRequest. */
+/** Malformed aws-chunked framing: 400 InvalidRequest. */
 function malformed(message: string): S3Error {
   return new S3Error(400, "InvalidRequest", `Malformed aws-chunked body: ${message}`);
 }
@@ -86,7 +87,7 @@ export function decodeAwsChunked(body: ReadableStream<Uint8Array>, options: Chun
     if (!signed) return;
     const toSign = ["AWS4-HMAC-SHA256-PAYLOAD", auth.amzDate, auth.scope, previous, EMPTY_SHA256, await sha256Hex(data)].join("\n");
     const expected = await signature(auth.key, toSign);
-    if (!sameSignature(expected, provided)) {
+    if (!timingSafeEqual(expected, provided)) {
       fail(new S3Error(403, "SignatureDoesNotMatch", "A chunk signature of the aws-chunked body does not match"));
     }
     previous = expected;
@@ -167,7 +168,7 @@ export function decodeAwsChunked(body: ReadableStream<Uint8Array>, options: Chun
       if (!provided) fail(accessDenied("aws-chunked body is missing x-amz-trailer-signature"));
       const canonical = `${trailerName}:${value}\n`;
       const toSign = ["AWS4-HMAC-SHA256-TRAILER", auth.amzDate, auth.scope, previous, await sha256Hex(canonical)].join("\n");
-      if (!sameSignature(await signature(auth.key, toSign), provided!)) {
+      if (!timingSafeEqual(await signature(auth.key, toSign), provided!)) {
         fail(new S3Error(403, "SignatureDoesNotMatch", "The trailer signature of the aws-chunked body does not match"));
       }
     }

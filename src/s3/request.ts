@@ -4,7 +4,7 @@
  * (env.BUCKET_NAME); DoLake's own routes (/health, /ws, /v1, /status, /metrics, /flush) never are.
  */
 import type { Env } from "../env.js";
-import { parseQuery } from "./sigv4.js";
+import { parseQuery, toHex } from "./sigv4.js";
 import type { VerifiedRequest } from "./verify.js";
 import { S3Error } from "./xml.js";
 
@@ -83,6 +83,5 @@ export function queryParams(url: URL): Map<string, string> {
 
 /** A short random request id for x-amz-request-id and error bodies. */
 export function newRequestId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
+  return toHex(crypto.getRandomValues(new Uint8Array(8))).toUpperCase();
 }

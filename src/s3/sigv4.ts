@@ -168,14 +168,6 @@ export async function signature(key: Uint8Array, toSign: string): Promise<string
   return toHex(await hmac(key, toSign));
 }
 
-/** Compares two signatures in time independent of where they differ. */
-export function sameSignature(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 /** Parses an ISO 8601 basic timestamp (20130524T000000Z) to epoch ms; NaN when malformed. */
 export function parseAmzDate(value: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);

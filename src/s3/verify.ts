@@ -4,6 +4,7 @@
  * table data, so there is no anonymous access. What the signature says about the body (a hash,
  * UNSIGNED-PAYLOAD or an aws-chunked stream) is handed on for the body to be checked against.
  */
+import { timingSafeEqual } from "../http/auth.js";
 import type { S3KeyPair } from "./credentials.js";
 import {
   ALGORITHM,
@@ -13,7 +14,6 @@ import {
   credentialScope,
   parseAmzDate,
   parseQuery,
-  sameSignature,
   signature,
   signingKey,
   stringToSign,
@@ -78,7 +78,7 @@ export async function verifyRequest(request: Request, keys: S3KeyPair, now = Dat
   if (service !== "s3" || terminator !== "aws4_request") {
     throw new S3Error(400, "AuthorizationHeaderMalformed", "Credential scope must end in /s3/aws4_request");
   }
-  if (!sameSignature(accessKeyId, keys.accessKeyId)) {
+  if (!timingSafeEqual(accessKeyId, keys.accessKeyId)) {
     throw new S3Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", {
       AWSAccessKeyId: accessKeyId,
     });
@@ -115,7 +115,7 @@ export async function verifyRequest(request: Request, keys: S3KeyPair, now = Dat
   const toSign = await stringToSign(parts.amzDate, scope, canonical);
   const key = await signingKey(keys.secretAccessKey, date, region, service);
   const expected = await signature(key, toSign);
-  if (!sameSignature(expected, parts.signature.toLowerCase())) {
+  if (!timingSafeEqual(expected, parts.signature.toLowerCase())) {
     throw new S3Error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", {
       AWSAccessKeyId: accessKeyId,
       StringToSign: toSign,
