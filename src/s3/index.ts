@@ -55,7 +55,7 @@ async function serve(request: Request, env: Env, url: URL): Promise<Response> {
     bucket: env.LAKEHOUSE_BUCKET,
     bucketName: bucketName(env),
     key: objectKey(url.pathname),
-    params: queryParams(url),
+    params: queryParams(auth.query),
     auth,
   };
   return req.key === "" ? bucketOperation(req) : objectOperation(req);

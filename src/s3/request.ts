@@ -4,7 +4,7 @@
  * (env.BUCKET_NAME); DoLake's own routes (/health, /ws, /v1, /status, /metrics, /flush) never are.
  */
 import type { Env } from "../env.js";
-import { parseQuery, toHex } from "./sigv4.js";
+import { toHex } from "./sigv4.js";
 import type { VerifiedRequest } from "./verify.js";
 import { S3Error } from "./xml.js";
 
@@ -67,16 +67,9 @@ export function objectKey(pathname: string): string {
   return key;
 }
 
-/** Query parameters of a URL as a map of decoded names to decoded values (first wins). */
-export function queryParams(url: URL): Map<string, string> {
-  const raw = url.search.startsWith("?") ? url.search.slice(1) : url.search;
+/** Query parameters as a map of decoded names to decoded values (first wins). */
+export function queryParams(pairs: [string, string][]): Map<string, string> {
   const params = new Map<string, string>();
-  let pairs: [string, string][];
-  try {
-    pairs = parseQuery(raw);
-  } catch {
-    throw new S3Error(400, "InvalidURI", "Couldn't parse the specified URI.");
-  }
   for (const [k, v] of pairs) if (!params.has(k)) params.set(k, v);
   return params;
 }

@@ -45,6 +45,8 @@ export interface VerifiedRequest {
   seedSignature: string;
   /** How the body is covered. */
   payload: PayloadMode;
+  /** The request's query parameters, decoded, in order (parsed once, here). */
+  query: [string, string][];
 }
 
 /** Fields common to both ways of signing, parsed from header or query. */
@@ -66,7 +68,7 @@ export async function verifyRequest(request: Request, keys: S3KeyPair, now = Dat
   try {
     query = parseQuery(rawQuery);
   } catch {
-    throw invalidArgument("Malformed query string");
+    throw new S3Error(400, "InvalidURI", "Couldn't parse the specified URI.");
   }
   const parts = request.headers.has("authorization") ? fromHeader(request, query) : fromQuery(query);
   if (!parts) throw accessDenied("Anonymous access is not allowed: sign the request with AWS Signature Version 4");
@@ -123,7 +125,7 @@ export async function verifyRequest(request: Request, keys: S3KeyPair, now = Dat
       CanonicalRequest: canonical,
     });
   }
-  return { accessKeyId, amzDate: parts.amzDate, scope, key, seedSignature: expected, payload: payloadMode(parts.payloadHash) };
+  return { accessKeyId, amzDate: parts.amzDate, scope, key, seedSignature: expected, payload: payloadMode(parts.payloadHash), query };
 }
 
 /** Parses `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`. */
