@@ -120,6 +120,16 @@ describe("S3 objects", () => {
     expect(await env.LAKEHOUSE_BUCKET.head("hash/x")).toBeNull();
   });
 
+  it("stores and serves empty objects (directory markers)", async () => {
+    expect((await s3("/empty/dir/", { method: "PUT", body: "" })).status).toBe(200);
+    const got = await s3("/empty/dir/");
+    expect(got.status).toBe(200);
+    expect(got.headers.get("Content-Length")).toBe("0");
+    expect(await got.text()).toBe("");
+    const head = await s3("/empty/dir/", { method: "HEAD" });
+    expect(head.headers.get("Content-Length")).toBe("0");
+  });
+
   it("accepts UNSIGNED-PAYLOAD bodies and large streamed ones", async () => {
     const big = pattern(3 * 1024 * 1024 + 17);
     const res = await s3("/big/unsigned", { method: "PUT", body: big, headers: { "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } });
