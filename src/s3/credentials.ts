@@ -42,6 +42,15 @@ export async function s3Credentials(env: Env): Promise<S3KeyPair> {
   }
   const token = env.LAKE_TOKEN;
   if (!token) throw new S3CredentialsUnconfigured();
+  // Every S3 request needs the pair; an isolate serves one deployment, so one cached entry is enough.
+  if (derived?.token !== token) derived = { token, keys: deriveKeys(token) };
+  return derived.keys;
+}
+
+let derived: { token: string; keys: Promise<S3KeyPair> } | undefined;
+
+/** The key pair derived from a token (see the module comment). */
+async function deriveKeys(token: string): Promise<S3KeyPair> {
   const id = toHex(await hmac(token, "s3-access-key-id")).slice(0, 20);
   const secret = toHex(await hmac(token, "s3-secret-access-key"));
   return { accessKeyId: `dolake-${id}`, secretAccessKey: secret };
