@@ -12,8 +12,6 @@ import urllib.request
 
 import pytest
 
-BUCKET = os.environ.get("DOLAKE_BUCKET", "dolake-warehouse")
-
 
 def _derived_keys(token):
     key_id = hmac.new(token.encode(), b"s3-access-key-id", hashlib.sha256).hexdigest()[:20]

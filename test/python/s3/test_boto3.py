@@ -10,7 +10,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BUCKET
+# Not imported from conftest: in a run over several test folders, `conftest` names more than one module.
+BUCKET = os.environ.get("DOLAKE_BUCKET", "dolake-warehouse")
 
 
 def error_code(excinfo):

@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import BUCKET
+# Not imported from conftest: in a run over several test folders, `conftest` names more than one module.
+BUCKET = os.environ.get("DOLAKE_BUCKET", "dolake-warehouse")
 
 duckdb = pytest.importorskip("duckdb")
 duckdb_ext = pytest.importorskip("duckdb_ext")

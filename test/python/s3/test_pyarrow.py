@@ -1,9 +1,11 @@
 """The S3 API driven by pyarrow's S3FileSystem (the AWS C++ SDK), which pyiceberg uses for data files."""
+import os
 from urllib.parse import urlparse
 
 import pytest
 
-from conftest import BUCKET
+# Not imported from conftest: in a run over several test folders, `conftest` names more than one module.
+BUCKET = os.environ.get("DOLAKE_BUCKET", "dolake-warehouse")
 
 fs_mod = pytest.importorskip("pyarrow.fs")
 pa = pytest.importorskip("pyarrow")
