@@ -17,6 +17,9 @@ export async function storageConfig(env: StorageEnv, requestUrl: string): Promis
   const config: Record<string, string> = {
     "s3.endpoint": env.S3_ENDPOINT || new URL(requestUrl).origin,
     "s3.region": "auto",
+    // Iceberg Java's S3FileIO reads its region from client.region (s3.region is pyiceberg's):
+    // without it the AWS SDK looks for AWS_REGION and fails.
+    "client.region": "auto",
     "s3.path-style-access": "true",
   };
   try {

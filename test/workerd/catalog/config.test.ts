@@ -8,7 +8,7 @@ describe("catalog config and auth", () => {
     const res = await api("GET", "/v1/config");
     expect(res.status).toBe(200);
     expect(res.body.defaults).toEqual({});
-    expect(res.body.overrides).toMatchObject({ "s3.endpoint": "http://lake.test", "s3.region": "auto", "s3.path-style-access": "true" });
+    expect(res.body.overrides).toMatchObject({ "s3.endpoint": "http://lake.test", "s3.region": "auto", "client.region": "auto", "s3.path-style-access": "true" });
     expect(res.body.overrides["s3.secret-access-key"]).toMatch(/^[0-9a-f]{64}$/);
     expect(res.body.endpoints).toContain("POST /v1/{prefix}/transactions/commit");
     expect(res.body.endpoints).toContain("HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}");
