@@ -177,9 +177,10 @@ class Builder {
     checkArgument(schema && schema.type === "struct" && Array.isArray(schema.fields), "Invalid schema: expected a struct with fields");
     const m = this.m;
     const highest = maxOf([...fieldIds(schema)], 0);
-    const newLast = requestedLastColumnId ?? Math.max(m["last-column-id"], highest);
-    checkArgument(newLast >= m["last-column-id"], `Invalid last column ID: ${newLast} < ${m["last-column-id"]} (previous last column ID)`);
-    checkArgument(highest <= newLast, `Invalid schema: field id ${highest} is above the last column ID ${newLast}`);
+    // The request's last-column-id is deprecated in the spec and only ever raises the table's:
+    // Java >= 1.10 sends the schema's highest field id, lower than the table's after a column drop,
+    // and its TableMetadata.Builder.addSchema(schema) takes max(last-column-id, highest field id).
+    const newLast = Math.max(m["last-column-id"], highest, requestedLastColumnId ?? 0);
     const key = { ...schema, "schema-id": 0 };
     const existing = m.schemas.find((s) => same({ ...s, "schema-id": 0 }, key));
     // A new schema gets the highest id + 1 (0 for the first one of a table being created).

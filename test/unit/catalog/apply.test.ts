@@ -84,12 +84,21 @@ describe("applyUpdates: schemas, specs, sort orders", () => {
     expect(m["last-updated-ms"]).toBe(NOW);
   });
 
-  it("reuses an identical schema and rejects unknown ids and a lower last-column-id", () => {
+  it("reuses an identical schema and rejects unknown ids", () => {
     const m = apply(freshTable(), { action: "add-schema", schema: { ...freshTable().schemas[0]!, "schema-id": 3 } }, { action: "set-current-schema", "schema-id": -1 });
     expect(m.schemas).toHaveLength(1);
     expect(() => apply(freshTable(), { action: "set-current-schema", "schema-id": 9 })).toThrow("Cannot set current schema to unknown schema: 9");
     expect(() => apply(freshTable(), { action: "set-current-schema", "schema-id": -1 })).toThrow("Cannot set last added schema: no schema has been added");
-    expect(() => apply(freshTable(), { action: "add-schema", schema: evolved, "last-column-id": 2 })).toThrow("Invalid last column ID: 2 < 3 (previous last column ID)");
+  });
+
+  it("never lowers last-column-id: a dropped highest column keeps its id retired (Java 1.10 sends the schema's highest id)", () => {
+    const [first] = freshTable().schemas;
+    const withoutLast = { ...first!, fields: first!.fields.filter((f) => f.id !== 3) };
+    const m = apply(freshTable(), { action: "add-schema", schema: withoutLast, "last-column-id": 2 }, { action: "set-current-schema", "schema-id": -1 });
+    expect(m["current-schema-id"]).toBe(1);
+    expect(m["last-column-id"]).toBe(3);
+    // An older client's higher value is kept.
+    expect(apply(freshTable(), { action: "add-schema", schema: evolved, "last-column-id": 9 })["last-column-id"]).toBe(9);
   });
 
   it("removes schemas but never the current one", () => {
