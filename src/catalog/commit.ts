@@ -14,7 +14,7 @@ import type { TableMetadata, TableRequirement, TableUpdate } from "../iceberg/me
 import { asDeps, type CatalogDeps, type CatalogTarget } from "./deps.js";
 import { noSuchNamespace, noSuchTable } from "./errors.js";
 import { deleteOrphan, nextMetadataLocation, readMetadataFile, writeMetadataFile } from "./metadata-files.js";
-import { defaultTableLocation, formatIdent, locationsOverlap, validateTableLocation, type TableIdent } from "./names.js";
+import { defaultTableLocation, formatIdent, locationsOverlap, requestedTableLocation, type TableIdent } from "./names.js";
 
 /** The pointer moved between prepare and apply: reload, re-check, retry. */
 export class ConcurrentCommitError extends CommitFailedError {
@@ -137,7 +137,8 @@ export async function prepareCommit(
     }
   }
   validateMetadata(next);
-  next.location = validateTableLocation(deps.warehouse, next.location);
+  // A set-location outside the warehouse (e.g. a replace transaction "LOCATION 'file:/tmp/t'") keeps the table's managed location.
+  next.location = requestedTableLocation(deps.warehouse, next.location, () => current?.metadata.location ?? freshTableLocation(deps, ident));
   if (!current || next.location !== current.metadata.location) checkLocationFree(deps, ident, next.location);
   const metadataLocation = nextMetadataLocation(next.location, current?.metadataLocation);
   const metadataJson = await writeMetadataFile(deps, metadataLocation, next);

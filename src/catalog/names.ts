@@ -1,8 +1,9 @@
 /**
  * Namespace and table names, and where a table lives. Every name a client sends is validated
  * here before it can reach SQLite or an R2 key, so nothing can escape its table's location:
- * no '/', '\', no '.' or '..' as a whole level, no control characters (the %1F level separator
- * included), bounded length and depth.
+ * no '.' or '..' as a whole level, no control characters (the %1F level separator included),
+ * bounded length and depth. '/' and '\' are allowed in names (Iceberg allows them; the RCK
+ * tests them) and never become path separators: a default location percent-encodes them.
  */
 import { BadRequestError } from "../iceberg/metadata/errors.js";
 
@@ -29,7 +30,6 @@ export function validateName(name: unknown, what: string): string {
   if (typeof name !== "string" || name.length === 0) throw new BadRequestError(`Invalid ${what}: must be a non-empty string`);
   if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) throw new BadRequestError(`Invalid ${what}: longer than ${MAX_NAME_BYTES} bytes`);
   if (CONTROL.test(name)) throw new BadRequestError(`Invalid ${what} ${JSON.stringify(name)}: control characters are not allowed`);
-  if (name.includes("/") || name.includes("\\")) throw new BadRequestError(`Invalid ${what} ${JSON.stringify(name)}: '/' and '\\' are not allowed`);
   if (name === "." || name === "..") throw new BadRequestError(`Invalid ${what} ${JSON.stringify(name)}: '.' and '..' are not allowed`);
   return name;
 }
@@ -84,9 +84,18 @@ export function warehouseRoot(w: Warehouse): string {
   return `s3://${w.bucketName}/${w.warehouse}`;
 }
 
-/** The default location of a table: `s3://<bucket>/<warehouse>/<ns levels>/<table>`. */
+/**
+ * A name as one path segment of a location: '%', '/', '\\', '?' and '#' percent-encoded (so
+ * "a/b" is never the namespace a.b, and Java's S3URI does not cut a key at '?' or '#'); every
+ * other name is its own segment, unchanged.
+ */
+export function locationSegment(name: string): string {
+  return name.replace(/[%/\\?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+}
+
+/** The default location of a table: `s3://<bucket>/<warehouse>/<ns levels>/<table>` (levels through locationSegment). */
 export function defaultTableLocation(w: Warehouse, ident: TableIdent): string {
-  return [warehouseRoot(w), ...ident.namespace, ident.name].join("/");
+  return [warehouseRoot(w), ...ident.namespace.map(locationSegment), locationSegment(ident.name)].join("/");
 }
 
 /**
@@ -105,6 +114,28 @@ export function r2KeyOf(w: Warehouse, location: string): string | undefined {
     return key;
   }
   return undefined;
+}
+
+/**
+ * True when `location` names this warehouse (`s3://<bucket>/<warehouse>` or below, also s3a/s3n),
+ * whether or not it is a valid table location: such a location is validated, never replaced.
+ */
+export function claimsWarehouse(w: Warehouse, location: string): boolean {
+  return ["s3://", "s3a://", "s3n://"].some((scheme) => {
+    const root = `${scheme}${w.bucketName}/${w.warehouse}`;
+    return location === root || location.startsWith(`${root}/`);
+  });
+}
+
+/**
+ * The location a table gets when a client asks for `requested`: DoLake manages table locations,
+ * so a location inside the warehouse is validated and used, and any other (another bucket, a
+ * `file:` path: places this catalog's storage cannot serve) is replaced by `managed()`, the
+ * table's catalog-chosen location. Engines always use the location the catalog answers with.
+ */
+export function requestedTableLocation(w: Warehouse, requested: unknown, managed: () => string): string {
+  if (typeof requested === "string" && !claimsWarehouse(w, requested.replace(/\/+$/, ""))) return managed();
+  return validateTableLocation(w, requested);
 }
 
 /** Throws BadRequestError unless `location` is a table location inside the warehouse; returns it without a trailing '/'. */

@@ -9,11 +9,11 @@ import { asDeps, type CatalogDeps, type CatalogTarget } from "./deps.js";
 import { BadRequestError, noSuchNamespace, noSuchTable, tableExists } from "./errors.js";
 import { deleteOrphan, keyOf, nextMetadataLocation, readMetadataFile, writeMetadataFile } from "./metadata-files.js";
 import { ensureNamespace } from "./namespaces.js";
-import { formatIdent, locationsOverlap, r2KeyOf, validateTableLocation, type TableIdent } from "./names.js";
+import { formatIdent, locationsOverlap, r2KeyOf, requestedTableLocation, type TableIdent } from "./names.js";
 
 /** What creating a table takes: NewTableInput without location/now (location optional). */
 export interface CreateTableInput extends Omit<NewTableInput, "location" | "now" | "tableUuid"> {
-  /** Inside the warehouse; defaults to `<warehouse>/<namespace path>/<table>`. */
+  /** Used when inside the warehouse; otherwise (and by default) `<warehouse>/<namespace path>/<table>`. */
   location?: string;
 }
 
@@ -21,7 +21,7 @@ export interface CreateTableInput extends Omit<NewTableInput, "location" | "now"
 export function newTable(deps: CatalogDeps, ident: TableIdent, input: CreateTableInput): TableMetadata {
   if (!deps.store.getNamespace(ident.namespace)) throw noSuchNamespace(ident.namespace);
   if (deps.store.getTable(ident)) throw tableExists(ident);
-  const location = input.location !== undefined ? validateTableLocation(deps.warehouse, input.location) : freshTableLocation(deps, ident);
+  const location = input.location !== undefined ? requestedTableLocation(deps.warehouse, input.location, () => freshTableLocation(deps, ident)) : freshTableLocation(deps, ident);
   checkLocationFree(deps, ident, location);
   return newTableMetadata({ ...input, location, now: deps.now() });
 }

@@ -94,10 +94,17 @@ describe("catalog commits", () => {
     expect((await api("GET", path)).body.metadata.properties).toEqual({});
   });
 
-  it("refuses set-location outside the warehouse and a mismatched identifier", async () => {
-    const { ns, path } = await makeTable();
+  it("keeps the managed location for a set-location outside the warehouse, refuses an invalid one inside and a mismatched identifier", async () => {
+    const { ns, path, created } = await makeTable();
     const res = await api("POST", path, { requirements: [], updates: [{ action: "set-location", location: "s3://dolake-warehouse/elsewhere" }] });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(200);
+    expect(res.body.metadata.location).toBe(created.body.metadata.location);
+    const replaced = await api("POST", path, { requirements: [], updates: [{ action: "set-location", location: "file:/tmp/ns/t" }] });
+    expect(replaced.body.metadata.location).toBe(created.body.metadata.location);
+    const moved = await api("POST", path, { requirements: [], updates: [{ action: "set-location", location: `s3://dolake-warehouse/warehouse/${ns}/moved` }] });
+    expect(moved.body.metadata.location).toBe(`s3://dolake-warehouse/warehouse/${ns}/moved`);
+    const invalid = await api("POST", path, { requirements: [], updates: [{ action: "set-location", location: "s3://dolake-warehouse/warehouse/../x" }] });
+    expect(invalid.status).toBe(400);
     const wrong = await api("POST", path, { identifier: { namespace: [ns], name: "other" }, requirements: [], updates: [] });
     expect(wrong.status).toBe(400);
   });

@@ -58,9 +58,9 @@ describe("catalog tables", () => {
   });
 
   it.each([
-    ["a location outside the warehouse", { location: "s3://other-bucket/x" }],
     ["a location with ..", { location: "s3://dolake-warehouse/warehouse/../x" }],
-    ["a table name with a slash", { name: "a/b" }],
+    ["the warehouse root as a location", { location: "s3://dolake-warehouse/warehouse" }],
+    ["a table name ..", { name: ".." }],
     ["no schema", { schema: undefined }],
   ])("refuses %s", async (_what, patch) => {
     const ns = uniqueName();
@@ -68,6 +68,58 @@ describe("catalog tables", () => {
     const res = await api("POST", `/v1/namespaces/${ns}/tables`, { name: "t", schema: SCHEMA, ...patch });
     expect(res.status).toBe(400);
     expect(res.body.error.type).toBe("BadRequestException");
+  });
+
+  it.each([
+    ["another bucket", "s3://other-bucket/x"],
+    ["a local path (the REST compatibility kit's)", "file:/tmp/ns/tbl"],
+    ["the bucket outside the warehouse", "s3://dolake-warehouse/elsewhere"],
+  ])("replaces a requested location in %s by the managed one (create and stage-create)", async (_what, location) => {
+    const ns = uniqueName();
+    await api("POST", "/v1/namespaces", { namespace: [ns] });
+    const staged = await api("POST", `/v1/namespaces/${ns}/tables`, { name: "t", schema: SCHEMA, location, "stage-create": true });
+    expect(staged.status).toBe(200);
+    expect(staged.body.metadata.location).toBe(`s3://dolake-warehouse/warehouse/${ns}/t`);
+    const created = await api("POST", `/v1/namespaces/${ns}/tables`, { name: "t", schema: SCHEMA, location });
+    expect(created.status).toBe(200);
+    expect(created.body.metadata.location).toBe(`s3://dolake-warehouse/warehouse/${ns}/t`);
+    expect(created.body["metadata-location"]).toMatch(new RegExp(`^s3://dolake-warehouse/warehouse/${ns}/t/metadata/`));
+  });
+
+  it("uses a requested location inside the warehouse", async () => {
+    const ns = uniqueName();
+    await api("POST", "/v1/namespaces", { namespace: [ns] });
+    const created = await api("POST", `/v1/namespaces/${ns}/tables`, { name: "t", schema: SCHEMA, location: `s3a://dolake-warehouse/warehouse/custom_${ns}/` });
+    expect(created.status).toBe(200);
+    expect(created.body.metadata.location).toBe(`s3a://dolake-warehouse/warehouse/custom_${ns}`);
+  });
+
+  it("serves names with '/', '\\', '?', '#' and '%': percent-encoded in locations, never a path separator", async () => {
+    const ns = uniqueName();
+    await api("POST", "/v1/namespaces", { namespace: [ns] });
+    const slashed = await api("POST", "/v1/namespaces", { namespace: [`${ns}/sub`] });
+    expect(slashed.status).toBe(200);
+    expect((await api("HEAD", `/v1/namespaces/${encodeURIComponent(`${ns}/sub`)}`)).status).toBe(204);
+    const tables: Array<[string, string]> = [
+      ["tab/le", "tab%2Fle"],
+      ["a\\b?c#d", "a%5Cb%3Fc%23d"],
+      ["tab%2Fle", "tab%252Fle"],
+    ];
+    for (const [name, segment] of tables) {
+      const created = await api("POST", `/v1/namespaces/${ns}/tables`, { name, schema: SCHEMA });
+      expect(created.status).toBe(200);
+      expect(created.body.metadata.location).toBe(`s3://dolake-warehouse/warehouse/${ns}/${segment}`);
+      const path = `/v1/namespaces/${ns}/tables/${encodeURIComponent(name)}`;
+      expect((await api("GET", path)).body.metadata.location).toBe(created.body.metadata.location);
+      expect((await api("DELETE", `${path}?purgeRequested=true`)).status).toBe(204);
+    }
+    // The namespace "<ns>/sub" and the nested namespace <ns>.sub never share a location.
+    const inSlashed = await api("POST", `/v1/namespaces/${encodeURIComponent(`${ns}/sub`)}/tables`, { name: "t", schema: SCHEMA });
+    expect(inSlashed.body.metadata.location).toBe(`s3://dolake-warehouse/warehouse/${ns}%2Fsub/t`);
+    await api("POST", "/v1/namespaces", { namespace: [ns, "sub"] });
+    const nested = await api("POST", `/v1/namespaces/${ns}%1Fsub/tables`, { name: "t", schema: SCHEMA });
+    expect(nested.status).toBe(200);
+    expect(nested.body.metadata.location).toBe(`s3://dolake-warehouse/warehouse/${ns}/sub/t`);
   });
 
   it("stage-creates without committing, then commits the create transaction", async () => {
