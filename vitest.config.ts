@@ -35,6 +35,8 @@ export default defineConfig({
         ],
         test: {
           name: "workerd",
+          // Generous: CI runs these beside the e2e servers on 2 cores.
+          testTimeout: 20_000,
           include: ["test/workerd/**/*.test.ts"],
         },
       },

@@ -4,7 +4,7 @@
  * src/buffer (durable buffer), src/flush (flush orchestration), src/catalog (Iceberg REST).
  */
 import { DurableObject } from "cloudflare:workers";
-import { NackReason, type ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { CircuitBreakerState, NackReason, type ServerMessage, ServerState } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { DurableBuffer } from "../buffer/durable-buffer.js";
 import { type CatalogContext, handleCatalogRequest } from "../catalog/index.js";
 import { ConfigError, type DoLakeConfig, resolveConfig } from "../config.js";
@@ -48,14 +48,15 @@ export class DoLake extends DurableObject<Env> {
       flushSoon: () => this.flushes.soon(),
       timeUntilFlush: () => this.flushes.timeUntilFlush(),
       circuitState: () => this.flushes.breaker.state(Date.now()),
+      statusExtras: () => this.statusExtras(),
     });
-    this.newConnections = new TokenBucket(this.config.connectionsPerSecond, this.config.connectionsPerSecond, Date.now());
+    this.newConnections = newConnectionBucket(this.config.connectionsPerSecond);
   }
 
   /** Bucket of new connections per second (replaced when the config changes). */
   private connectionBucket(): TokenBucket {
-    if (this.newConnections.capacity !== this.config.connectionsPerSecond) {
-      this.newConnections = new TokenBucket(this.config.connectionsPerSecond, this.config.connectionsPerSecond, Date.now());
+    if (this.newConnections.refillPerSecond !== this.config.connectionsPerSecond) {
+      this.newConnections = newConnectionBucket(this.config.connectionsPerSecond);
     }
     return this.newConnections;
   }
@@ -90,6 +91,28 @@ export class DoLake extends DurableObject<Env> {
     );
     Object.assign(this.config, next);
     this.ingest.resetRateLimits();
+  }
+
+  /** Coarse state, connected sources and flush times, for Status messages and GET /status. */
+  statusExtras(): { state: ServerState; connectedSources: number; lastFlushTime: number; nextFlushTime: number } {
+    const now = Date.now();
+    const t = this.buffer.stats();
+    const state =
+      this.flushes.breaker.state(now) === CircuitBreakerState.OPEN
+        ? ServerState.RECOVERING
+        : this.flushes.running
+          ? ServerState.FLUSHING
+          : this.flushes.lastError
+            ? ServerState.ERROR
+            : t.eventCount > 0
+              ? ServerState.RECEIVING
+              : ServerState.IDLE;
+    return {
+      state,
+      connectedSources: this.socketsBySource().size,
+      lastFlushTime: this.flushes.lastFlushTime,
+      nextFlushTime: t.oldestAt !== undefined ? now + this.flushes.timeUntilFlush() : 0,
+    };
   }
 
   /** What the catalog runs on in this object. */
@@ -144,8 +167,9 @@ export class DoLake extends DurableObject<Env> {
     }
     if (refusal) {
       // Never a silently dropped socket: accept, say why (JSON: the encoding is not known yet), close.
-      // Accepted as hibernatable too, so a refused socket never keeps the object busy.
-      this.ctx.acceptWebSocket(socket, ["refused"]);
+      // A plain (non-hibernatable) accept: its close frame goes out at once. A hibernatable socket
+      // closed in the same turn as the 101 delivered its close only seconds later (wrangler dev).
+      socket.accept();
       this.metrics.nack(NACK_REASONS_JSON[refusal.reason]);
       socket.send(encodeServerMessage(nackMessage(refusal, this.config, now, 0n, ""), "json"));
       socket.close(1008, NACK_REASONS_JSON[refusal.reason]);
@@ -221,6 +245,11 @@ export class DoLake extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.flushes.onAlarm();
   }
+}
+
+/** New connections per second: a bucket of one second's worth (at least one), refilled at that rate. */
+function newConnectionBucket(perSecond: number): TokenBucket {
+  return new TokenBucket(Math.max(1, perSecond), perSecond, Date.now());
 }
 
 /** UTF-8 byte length of a string, without encoding it. */

@@ -15,7 +15,9 @@ import type { DoLake } from "./dolake.js";
 /** Schedules and runs flushes for one DoLake object. */
 export class FlushScheduler {
   readonly breaker = new CircuitBreaker();
-  private running: Promise<FlushOutcome> | undefined;
+  private queue: Promise<FlushOutcome> | undefined;
+  /** True while a flush is writing. */
+  running = false;
   private alarmAt: number | undefined;
   lastFlushTime = 0;
   lastError = "";
@@ -57,11 +59,11 @@ export class FlushScheduler {
     if (this.breaker.allows(Date.now()) && this.lake.buffer.stats().batchCount > 0) {
       await this.run().catch(() => undefined);
     }
-    if (this.lake.buffer.stats().batchCount > 0) {
-      const failing = this.breaker.consecutiveFailures() > 0;
-      this.schedule(failing ? Math.max(this.breaker.retryAt(), Date.now() + 1000 * 2 ** Math.min(6, this.breaker.consecutiveFailures())) : 0);
-      if (!failing) this.ensureAlarm();
-    }
+    if (this.lake.buffer.stats().batchCount === 0) return;
+    const failures = this.breaker.consecutiveFailures();
+    // Failing: back off (1 s, 2 s, ... 64 s, or until the breaker lets a trial through).
+    if (failures > 0) this.schedule(Math.max(this.breaker.retryAt(), Date.now() + 1000 * 2 ** Math.min(6, failures)));
+    else this.ensureAlarm();
   }
 
   /** Flushes now (after any running flush) and returns the flush_result message. */
@@ -87,15 +89,16 @@ export class FlushScheduler {
 
   /** Runs one flush; concurrent callers wait for the running one and then flush again. */
   run(): Promise<FlushOutcome> {
-    const previous = this.running ?? Promise.resolve(undefined);
+    const previous = this.queue ?? Promise.resolve(undefined);
     const next = previous.catch(() => undefined).then(() => this.flushOnce());
-    this.running = next;
+    this.queue = next;
     return next;
   }
 
   private async flushOnce(): Promise<FlushOutcome> {
     const { lake } = this;
     const started = Date.now();
+    this.running = true;
     try {
       const outcome = await flushBuffer(this.storage, lake.buffer, createFlushSink(lake), lake.config.maxFlushBytes);
       this.breaker.success();
@@ -114,6 +117,8 @@ export class FlushScheduler {
       lake.metrics.flushFailures += 1;
       console.error("flush failed", e);
       throw e;
+    } finally {
+      this.running = false;
     }
   }
 

@@ -1,11 +1,19 @@
 /** DoLake's own HTTP routes (openapi/dolake.yaml): /status, /metrics, /flush. */
 import type { FlushResult } from "../../gen/dolake/cdc/v1/cdc_pb.js";
-import { CircuitBreakerState } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { CircuitBreakerState, ServerState } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { depsOf } from "../catalog/deps.js";
 import { ConfigError } from "../config.js";
 import { removeOrphanFiles } from "../flush/orphans.js";
 import { errorResponse } from "../http/errors.js";
 import type { DoLake } from "./dolake.js";
+
+const STATE: Record<number, string> = {
+  [ServerState.IDLE]: "idle",
+  [ServerState.RECEIVING]: "receiving",
+  [ServerState.FLUSHING]: "flushing",
+  [ServerState.RECOVERING]: "recovering",
+  [ServerState.ERROR]: "error",
+};
 
 const BREAKER: Record<number, string> = {
   [CircuitBreakerState.CLOSED]: "closed",
@@ -61,7 +69,8 @@ function status(lake: DoLake) {
     lastPersistedSequence: Number(s.lastPersistedSequence),
     connections: bySource.get(s.sourceId)?.length ?? 0,
   }));
-  const state = breaker === CircuitBreakerState.OPEN ? "recovering" : lake.flushes.lastError ? "error" : t.eventCount > 0 ? "receiving" : "idle";
+  const extras = lake.statusExtras();
+  const state = STATE[extras.state] ?? "idle";
   return {
     state,
     buffer: {
@@ -72,9 +81,9 @@ function status(lake: DoLake) {
       ...(t.oldestAt !== undefined ? { oldestBatchTime: t.oldestAt, newestBatchTime: t.newestAt } : {}),
     },
     sources,
-    connectedSources: bySource.size,
-    ...(lake.flushes.lastFlushTime ? { lastFlushTime: lake.flushes.lastFlushTime } : {}),
-    ...(t.oldestAt !== undefined ? { nextFlushTime: now + lake.flushes.timeUntilFlush() } : {}),
+    connectedSources: extras.connectedSources,
+    ...(extras.lastFlushTime ? { lastFlushTime: extras.lastFlushTime } : {}),
+    ...(extras.nextFlushTime ? { nextFlushTime: extras.nextFlushTime } : {}),
     circuitBreakerState: BREAKER[breaker] ?? "closed",
     ...(lake.flushes.lastError ? { lastError: lake.flushes.lastError } : {}),
   };

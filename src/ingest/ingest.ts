@@ -13,6 +13,7 @@ import {
   type Connect,
   NackReason,
   type ServerMessage,
+  type ServerState,
 } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { DurableBuffer } from "../buffer/durable-buffer.js";
 import type { DoLakeConfig } from "../config.js";
@@ -50,6 +51,8 @@ export interface IngestHost {
   timeUntilFlush(): number;
   /** State of the R2 circuit breaker. */
   circuitState(): CircuitBreakerState;
+  /** What a Status message reports beyond the buffer. */
+  statusExtras(): { state: ServerState; connectedSources: number; lastFlushTime: number; nextFlushTime: number };
 }
 
 /** The outcome of one frame. */
@@ -173,7 +176,7 @@ export class Ingest {
           lastAckSequence: src?.lastAckSequence ?? 0n,
           lastPersistedSequence: src?.lastPersistedSequence ?? 0n,
           protocolVersion: PROTOCOL_VERSION,
-          limits: { maxPayloadSize, maxEventSize, maxBatchEvents },
+          limits: { maxPayloadSize: Math.floor(maxPayloadSize), maxEventSize: Math.floor(maxEventSize), maxBatchEvents: Math.floor(maxBatchEvents) },
         }),
       ],
     };
@@ -271,7 +274,7 @@ export class Ingest {
         lastAckSequence: lastAck,
       },
       rateLimit: {
-        limit: this.host.config.messagesPerSecond,
+        limit: Math.floor(this.host.config.messagesPerSecond), // uint32 on the wire; rates may be fractional
         remaining: conn.remaining(now),
         resetAt: BigInt(conn.fullAt(now)),
       },
@@ -281,10 +284,14 @@ export class Ingest {
   /** A Status message for the current state. */
   statusMessage(correlationId = ""): ServerMessage {
     const t = this.host.buffer.stats();
+    const extras = this.host.statusExtras();
     return server("status", {
       timestamp: BigInt(this.host.now()),
       correlationId,
-      state: t.eventCount > 0 ? 2 : 1,
+      state: extras.state,
+      connectedSources: extras.connectedSources,
+      lastFlushTime: BigInt(extras.lastFlushTime),
+      nextFlushTime: BigInt(extras.nextFlushTime),
       buffer: {
         batchCount: BigInt(t.batchCount),
         eventCount: BigInt(t.eventCount),
@@ -295,4 +302,5 @@ export class Ingest {
       },
     });
   }
+
 }

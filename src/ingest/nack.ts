@@ -23,8 +23,8 @@ export function nackMessage(e: Refusal, config: DoLakeConfig, now: number, seque
     reason: e.reason,
     errorMessage: e.message,
     shouldRetry: rule.shouldRetry,
-    retryDelayMs: rule.shouldRetry ? delay : 0,
-    maxSize: e.extra.maxSize ?? 0,
+    retryDelayMs: rule.shouldRetry ? Math.ceil(delay) : 0, // uint32 on the wire
+    maxSize: Math.floor(e.extra.maxSize ?? 0),
     expectedSequence: e.extra.expectedSequence ?? 0n,
   });
 }

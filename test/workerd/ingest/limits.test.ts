@@ -33,12 +33,12 @@ describe("limits and backpressure", () => {
   });
 
   it("rate-limits per connection with a retry delay", async () => {
-    await configure({ burstCapacity: 2, messagesPerSecond: 1 });
+    await configure({ burstCapacity: 2, messagesPerSecond: 0.001 }); // no refill during the test
     const s = await openSocket();
     s.sendJson(jsonBatch("lim-rate", 1, 1, 1));
     s.sendJson(jsonBatch("lim-rate", 2, 2, 2));
     s.sendJson(jsonBatch("lim-rate", 3, 3, 3));
-    expect(await s.next()).toMatchObject({ type: "ack", status: "buffered", rateLimit: { limit: 1 } });
+    expect(await s.next()).toMatchObject({ type: "ack", status: "buffered", rateLimit: { limit: 0 } });
     expect(await s.next()).toMatchObject({ type: "ack", status: "buffered" });
     const nack = await s.next();
     expect(nack).toMatchObject({ type: "nack", sequenceNumber: 3, reason: "rate_limited", shouldRetry: true });
@@ -49,7 +49,7 @@ describe("limits and backpressure", () => {
   });
 
   it("rate-limits per source across connections", async () => {
-    await configure({ sourceBurstCapacity: 1, sourceMessagesPerSecond: 0.5 });
+    await configure({ sourceBurstCapacity: 1, sourceMessagesPerSecond: 0.001 });
     const a = await openSocket();
     const b = await openSocket();
     a.sendJson(jsonBatch("lim-src", 1, 1, 1));
@@ -92,7 +92,7 @@ describe("limits and backpressure", () => {
   });
 
   it("sheds new connections above connectionsPerSecond", async () => {
-    await configure({ connectionsPerSecond: 1 });
+    await configure({ connectionsPerSecond: 0.001 }); // bucket of 1, no refill during the test
     await openSocket();
     const b = await openSocket();
     expect(await b.next()).toMatchObject({ type: "nack", reason: "load_shedding", shouldRetry: true });
