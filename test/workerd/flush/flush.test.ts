@@ -171,3 +171,27 @@ describe("schema guard", () => {
     expect(schema.fields.map((f: any) => [f.name, f.type])).toEqual([["id", "string"], ["qty", "long"], ["extra", "string"]]);
   });
 });
+
+describe("partitioned mirror tables", () => {
+  it("creates a table with the configured partition spec and writes partition values into paths and manifests", async () => {
+    await configure({ partitionBy: { clicks: [{ column: "user", transform: "bucket[4]" }, { column: "country", transform: "identity" }] } });
+    const s = await openSocket();
+    const events = ["pt", "de", "pt", "us"].map((country, i) => ({
+      sequence: i + 1, operation: "INSERT", table: "clicks", rowId: `c${i}`, after: { id: i, user: `u${i % 3}`, country },
+    }));
+    s.sendJson({ type: "cdc_batch", sourceDoId: "part-1", sequenceNumber: 1, events });
+    expect(await s.next()).toMatchObject({ status: "buffered" });
+    expect((await flush()).body.ok).toBe(true);
+    const m = (await loadTable("clicks")).body.metadata;
+    const spec = m["partition-specs"].find((x: any) => x["spec-id"] === m["default-spec-id"]);
+    expect(spec.fields.map((f: any) => [f.name, f.transform])).toEqual([["user_bucket", "bucket[4]"], ["country", "identity"]]);
+    const keys = (await env.LAKEHOUSE_BUCKET.list({ prefix: "warehouse/default/clicks/data/" })).objects.map((o) => o.key);
+    expect(keys.some((k) => /user_bucket=\d\/country=pt\//.test(k))).toBe(true);
+    expect(keys.some((k) => /country=us\//.test(k))).toBe(true);
+    expect(current(m).summary["changed-partition-count"]).toBe(String(new Set(keys.filter((k) => k.endsWith(".parquet")).map((k) => k.split("/").slice(-3, -1).join("/"))).size));
+  });
+});
+
+function current(m: any) {
+  return m.snapshots.find((x: any) => x["snapshot-id"] === m["current-snapshot-id"]);
+}
