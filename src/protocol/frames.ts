@@ -76,16 +76,19 @@ function envelopeFromJson<T extends Message>(envelope: DescMessage, cases: Map<s
   }
 }
 
+/** Parses a text frame; invalid JSON is a FrameError. */
+function parseFrameJson(text: string): unknown {
+  try {
+    return parseJson(text);
+  } catch (e) {
+    throw new FrameError(`frame: invalid JSON (${(e as Error).message})`);
+  }
+}
+
 /** Decodes one frame from a producer. Throws FrameError naming the problem. */
 export function decodeClientFrame(data: string | ArrayBuffer | Uint8Array): { message: ClientMessage; encoding: Encoding } {
   if (typeof data === "string") {
-    let obj: unknown;
-    try {
-      obj = parseJson(data);
-    } catch (e) {
-      throw new FrameError(`frame: invalid JSON (${(e as Error).message})`);
-    }
-    return { message: envelopeFromJson<ClientMessage>(ClientMessageSchema, clientCases, obj), encoding: "json" };
+    return { message: envelopeFromJson<ClientMessage>(ClientMessageSchema, clientCases, parseFrameJson(data)), encoding: "json" };
   }
   let message: ClientMessage;
   try {
@@ -119,15 +122,7 @@ export function encodeClientMessage(message: ClientMessage, encoding: Encoding):
 
 /** Decodes a server frame (producers use this). */
 export function decodeServerFrame(data: string | ArrayBuffer | Uint8Array): ServerMessage {
-  if (typeof data === "string") {
-    let obj: unknown;
-    try {
-      obj = parseJson(data);
-    } catch (e) {
-      throw new FrameError(`frame: invalid JSON (${(e as Error).message})`);
-    }
-    return envelopeFromJson<ServerMessage>(ServerMessageSchema, serverCases, obj);
-  }
+  if (typeof data === "string") return envelopeFromJson<ServerMessage>(ServerMessageSchema, serverCases, parseFrameJson(data));
   return fromBinary(ServerMessageSchema, data instanceof Uint8Array ? data : new Uint8Array(data));
 }
 
