@@ -77,7 +77,9 @@ export function writeParquet(fields: NestedField[], rows: readonly Row[], option
   // One write() per row group keeps the column copies bounded to a row group.
   for (let start = 0; start < rows.length; start += rowGroupRows) {
     const chunk = rows.slice(start, start + rowGroupRows);
-    const columnData = stats.map((s) => ({ name: s.field.name, data: columnValues(s, chunk) }));
+    // Booleans PLAIN: hyparquet-writer would RLE-encode them, which Iceberg's vectorized reader
+    // (Spark's default read path) refuses ("Cannot support vectorized reads ... with encoding RLE").
+    const columnData = stats.map((s) => ({ name: s.field.name, data: columnValues(s, chunk), ...(s.p.kind === "boolean" ? { encoding: "PLAIN" as const } : {}) }));
     void pq.write({ columnData, rowGroupSize: chunk.length });
   }
   void pq.finish();

@@ -44,6 +44,15 @@ async function read(bytes: Uint8Array): Promise<Record<string, unknown>[]> {
 }
 
 describe("writeParquet", () => {
+  it("writes booleans PLAIN, never RLE (Iceberg's vectorized reader in Spark cannot read RLE booleans)", () => {
+    const out = writeParquet(fields, rows);
+    const md = parquetMetadata(out.bytes.buffer as ArrayBuffer);
+    const ok = md.row_groups[0]!.columns[3]!.meta_data!;
+    expect(ok.path_in_schema).toEqual(["ok"]);
+    expect(ok.encodings).not.toContain("RLE_DICTIONARY");
+    expect(ok.encoding_stats?.filter((e) => e.page_type !== "DICTIONARY_PAGE").map((e) => e.encoding)).toEqual(["PLAIN"]);
+  });
+
   it("writes field ids and Iceberg's logical types into the footer", () => {
     const out = writeParquet(fields, rows);
     const md = parquetMetadata(out.bytes.buffer as ArrayBuffer);
