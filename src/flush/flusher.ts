@@ -7,6 +7,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type CdcEvent, ClientMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { BufferedBatch, DurableBuffer } from "../buffer/durable-buffer.js";
+import { COMMIT_ATTEMPTS, ConcurrentCommitError } from "../catalog/commit.js";
 
 /** One change, as the table writers take it. */
 export interface BufferedChange {
@@ -74,16 +75,23 @@ export async function flushBuffer(
     const batches = buffer.take(maxStepBytes);
     if (batches.length === 0) break;
     taken += batches.length;
-    const prepared = await sink.prepare(groupByTable(batches));
-    try {
-      storage.transactionSync(() => {
-        prepared.commit();
-        buffer.removeFlushed(batches);
-      });
-    } catch (e) {
-      buffer.refreshTotals();
-      await prepared.abort().catch(() => {});
-      throw e;
+    const changes = groupByTable(batches);
+    let prepared: PreparedFlush;
+    for (let attempt = 1; ; attempt++) {
+      prepared = await sink.prepare(changes);
+      try {
+        storage.transactionSync(() => {
+          prepared.commit();
+          buffer.removeFlushed(batches);
+        });
+        break;
+      } catch (e) {
+        buffer.refreshTotals();
+        await prepared.abort().catch(() => {});
+        // Another writer (a REST client) committed to one of the tables meanwhile: write again on
+        // top of its snapshot. The catalog is the one commit point; nothing is lost either way.
+        if (!(e instanceof ConcurrentCommitError) || attempt >= COMMIT_ATTEMPTS) throw e;
+      }
     }
     buffer.refreshTotals();
     for (const b of batches) {
