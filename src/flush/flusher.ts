@@ -7,7 +7,8 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type CdcEvent, ClientMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { BufferedBatch, DurableBuffer } from "../buffer/durable-buffer.js";
-import { COMMIT_ATTEMPTS, ConcurrentCommitError } from "../catalog/commit.js";
+import { COMMIT_ATTEMPTS } from "../catalog/commit.js";
+import { CommitFailedError } from "../iceberg/metadata/errors.js";
 
 /** One change, as the table writers take it. */
 export interface BufferedChange {
@@ -78,7 +79,12 @@ export async function flushBuffer(
     const changes = groupByTable(batches);
     let prepared: PreparedFlush;
     for (let attempt = 1; ; attempt++) {
-      prepared = await sink.prepare(changes);
+      try {
+        prepared = await sink.prepare(changes);
+      } catch (e) {
+        if (!(e instanceof CommitFailedError) || attempt >= COMMIT_ATTEMPTS) throw e;
+        continue; // the table moved between loading it and preparing the commit
+      }
       try {
         storage.transactionSync(() => {
           prepared.commit();
@@ -90,7 +96,7 @@ export async function flushBuffer(
         await prepared.abort().catch(() => {});
         // Another writer (a REST client) committed to one of the tables meanwhile: write again on
         // top of its snapshot. The catalog is the one commit point; nothing is lost either way.
-        if (!(e instanceof ConcurrentCommitError) || attempt >= COMMIT_ATTEMPTS) throw e;
+        if (!(e instanceof CommitFailedError) || attempt >= COMMIT_ATTEMPTS) throw e;
       }
     }
     buffer.refreshTotals();

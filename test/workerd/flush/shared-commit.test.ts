@@ -4,6 +4,7 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DoLake } from "../../../src/do/dolake.js";
+import { parseJson, stringifyJson } from "../../../src/util/json.js";
 import { AUTH, closeAll, jsonBatch, openSocket } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
@@ -24,8 +25,10 @@ describe("shared commit point", () => {
     s.sendJson(jsonBatch("shared-1", 1, 1, 2, "shared_t"));
     await s.next();
     expect((await (await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH })).json()) as any).toMatchObject({ ok: true });
-    const before = (await (await SELF.fetch("http://lake/v1/namespaces/default/tables/shared_t", { headers: AUTH })).json()) as any;
+    // Snapshot ids exceed 2^53: read and write them with the BigInt-safe codec, as any client must.
+    const before = parseJson(await (await SELF.fetch("http://lake/v1/namespaces/default/tables/shared_t", { headers: AUTH })).text()) as any;
     const uuid = before.metadata["table-uuid"];
+    const base = before.metadata.snapshots.find((x: any) => x["snapshot-id"] === before.metadata["current-snapshot-id"]);
 
     // Hold the next flush's data-file writes until the REST commit has landed.
     g.r2Gate = newGate();
@@ -58,9 +61,25 @@ describe("shared commit point", () => {
     const commit = await SELF.fetch("http://lake/v1/namespaces/default/tables/shared_t", {
       method: "POST",
       headers: { ...AUTH, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        requirements: [{ type: "assert-table-uuid", uuid }],
-        updates: [{ action: "set-properties", updates: { "owner.external": "yes" } }],
+      // An external writer moves main: a new snapshot (a no-data "replace" over the same manifests).
+      body: stringifyJson({
+        requirements: [{ type: "assert-table-uuid", uuid }, { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": base["snapshot-id"] }],
+        updates: [
+          { action: "set-properties", updates: { "owner.external": "yes" } },
+          {
+            action: "add-snapshot",
+            snapshot: {
+              "snapshot-id": 424242n,
+              "parent-snapshot-id": base["snapshot-id"],
+              "sequence-number": BigInt(before.metadata["last-sequence-number"]) + 1n,
+              "timestamp-ms": Date.now(),
+              "manifest-list": base["manifest-list"],
+              summary: { ...base.summary, operation: "replace" },
+              "schema-id": before.metadata["current-schema-id"],
+            },
+          },
+          { action: "set-snapshot-ref", "ref-name": "main", type: "branch", "snapshot-id": 424242 },
+        ],
       }),
     });
     expect(commit.status).toBe(200);
@@ -69,10 +88,11 @@ describe("shared commit point", () => {
     delete g.r2Gate;
     expect(flushed).toMatchObject({ ok: true, eventsFlushed: 3 });
 
-    const after = (await (await SELF.fetch("http://lake/v1/namespaces/default/tables/shared_t", { headers: AUTH })).json()) as any;
+    const after = parseJson(await (await SELF.fetch("http://lake/v1/namespaces/default/tables/shared_t", { headers: AUTH })).text()) as any;
     expect(after.metadata.properties["owner.external"]).toBe("yes");
-    expect(after.metadata.snapshots.length).toBe(2);
+    expect(after.metadata.snapshots.length).toBe(3);
     const snap = after.metadata.snapshots.find((x: any) => x["snapshot-id"] === after.metadata["current-snapshot-id"]);
+    expect(snap["parent-snapshot-id"]).toBe(424242); // written on top of the external snapshot
     expect(snap.summary["total-records"]).toBe("5");
     const failures = await runInDurableObject(lake(), (obj: DoLake) => obj.flushes.breaker.consecutiveFailures());
     expect(failures).toBe(0);
