@@ -1,0 +1,200 @@
+"""Apache Spark (pyspark 3.5 + Iceberg's Spark runtime) against DoLake, configured only with the
+catalog URI and the bearer token: S3FileIO and its settings come from the catalog's /v1/config.
+
+1. A CDC workload (inserts, updates, deletes over two flushes) streamed over the WebSocket is read
+   by Spark SQL with the position deletes applied.
+2. Spark INSERTs into that CDC table through the catalog; a later CDC flush commits on top of
+   Spark's snapshot; pyiceberg reads the combined table.
+3. Spark creates a partitioned table, inserts, deletes a row and adds then drops a column; pyiceberg
+   reads the result.
+
+Needs DOLAKE_URL and DOLAKE_TOKEN (scripts/with-server.mjs), java and mvn (the jars come from Maven
+Central through test/interop/spark/pom.xml into test/interop/spark/target/jars).
+"""
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+URL = os.environ.get("DOLAKE_URL")
+TOKEN = os.environ.get("DOLAKE_TOKEN")
+HERE = os.path.dirname(os.path.abspath(__file__))
+pytestmark = [
+    pytest.mark.skipif(not URL or not TOKEN, reason="DOLAKE_URL and DOLAKE_TOKEN not set (run through scripts/with-server.mjs)"),
+    pytest.mark.skipif(not (shutil.which("java") and shutil.which("mvn")), reason="needs java and mvn"),
+]
+RUN = uuid.uuid4().hex[:6]
+CDC_TABLE = f"spark_cdc_{RUN}"
+
+
+def http(method, path):
+    req = urllib.request.Request(URL + path, method=method, headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(req, timeout=60) as res:
+        return json.load(res)
+
+
+def jars():
+    """The Iceberg Spark runtime and AWS bundle, fetched by Maven (cached in ~/.m2) on first use."""
+    subprocess.run(["mvn", "-B", "-q", "-f", os.path.join(HERE, "pom.xml"), "package"], check=True, timeout=900)
+    found = sorted(glob.glob(os.path.join(HERE, "target", "jars", "*.jar")))
+    assert len(found) == 2, found
+    return found
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    paths = jars()
+    started = time.monotonic()
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dolake-interop")
+        .config("spark.jars", ",".join(paths))
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.extensions", "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions")
+        # The whole catalog configuration: no io-impl, no s3.* (vended by /v1/config), no warehouse.
+        .config("spark.sql.catalog.dolake", "org.apache.iceberg.spark.SparkCatalog")
+        .config("spark.sql.catalog.dolake.type", "rest")
+        .config("spark.sql.catalog.dolake.uri", URL)
+        .config("spark.sql.catalog.dolake.token", TOKEN)
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    print(f"\nspark: session with the Iceberg runtime up in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    from pyiceberg.catalog import load_catalog
+
+    return load_catalog("dolake", type="rest", uri=URL, token=TOKEN)
+
+
+class Producer:
+    """Publishes JSON cdc_batch frames over /ws and waits for each buffered ack."""
+
+    def __init__(self, ws, source):
+        self.ws, self.source, self.seq, self.batch = ws, source, 0, 0
+        ws.send(json.dumps({"type": "connect", "sourceDoId": source, "protocolVersion": 1}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connected"
+
+    def send(self, events):
+        self.batch += 1
+        for e in events:
+            self.seq += 1
+            e["sequence"] = self.seq
+        self.ws.send(json.dumps({"type": "cdc_batch", "sourceDoId": self.source, "sequenceNumber": self.batch, "events": events}))
+        while True:
+            msg = json.loads(self.ws.recv(timeout=10))
+            if msg["type"] == "ack" and msg["status"] == "persisted":
+                continue
+            assert msg["type"] == "ack" and msg["status"] == "buffered", msg
+            return
+
+
+def row(key, amount, label):
+    return {"id": key, "amount": amount, "big": 2**60 + amount, "label": label, "active": amount % 2 == 0}
+
+
+def cdc(events):
+    from websockets.sync.client import connect
+
+    with connect(URL.replace("http", "ws", 1) + "/ws?token=" + TOKEN) as ws:
+        Producer(ws, f"spark-{RUN}-{uuid.uuid4().hex[:4]}").send(events)
+    result = http("POST", "/flush")
+    assert result["ok"], result
+
+
+@pytest.fixture(scope="module")
+def cdc_table():
+    """Two flushes: 20 inserts, then 5 updates and 5 deletes (position deletes). Returns the oracle."""
+    live = {f"k{i:02d}": row(f"k{i:02d}", i, "v1") for i in range(20)}
+    cdc([{"operation": "INSERT", "table": CDC_TABLE, "rowId": k, "after": r} for k, r in live.items()])
+    events = []
+    for i in range(5):
+        k = f"k{i:02d}"
+        live[k] = row(k, 100 + i, "v2")
+        events.append({"operation": "UPDATE", "table": CDC_TABLE, "rowId": k, "after": live[k]})
+    for i in range(15, 20):
+        k = f"k{i:02d}"
+        del live[k]
+        events.append({"operation": "DELETE", "table": CDC_TABLE, "rowId": k, "before": {"id": k}})
+    cdc(events)
+    return live
+
+
+def spark_rows(spark, sql):
+    return {r["id"]: r.asDict() for r in spark.sql(sql).collect()}
+
+
+def test_spark_reads_a_cdc_table_with_deletes_applied(spark, cdc_table):
+    got = spark_rows(spark, f"SELECT id, amount, big, label, active FROM dolake.default.{CDC_TABLE}")
+    assert got == cdc_table
+    files = spark.sql(f"SELECT content, count(*) AS n FROM dolake.default.{CDC_TABLE}.files GROUP BY content").collect()
+    assert {r["content"] for r in files} == {0, 1}, files  # data and position-delete files
+    snapshots = spark.sql(f"SELECT snapshot_id, parent_id FROM dolake.default.{CDC_TABLE}.snapshots").collect()
+    assert len(snapshots) == 2
+    first = next(r["snapshot_id"] for r in snapshots if r["parent_id"] is None)
+    # Time travel to the first flush: all 20 inserts, none of the updates.
+    assert spark_rows(spark, f"SELECT id, amount FROM dolake.default.{CDC_TABLE} VERSION AS OF {first}") == {f"k{i:02d}": {"id": f"k{i:02d}", "amount": i} for i in range(20)}
+
+
+def test_spark_inserts_into_the_cdc_table_and_cdc_commits_on_top(spark, catalog, cdc_table):
+    spark.sql(
+        f"INSERT INTO dolake.default.{CDC_TABLE} (id, amount, big, label, active) VALUES "
+        "('spark-1', 7, 1152921504606846983, 'spark', false), ('spark-2', 8, 1152921504606846984, 'spark', true)"
+    )
+    want = dict(cdc_table)
+    want["spark-1"] = row("spark-1", 7, "spark")
+    want["spark-2"] = row("spark-2", 8, "spark")
+    table = catalog.load_table(("default", CDC_TABLE))
+    assert {r["id"]: r for r in table.scan().to_arrow().to_pylist()} == want
+    # The CDC writer's next flush commits on top of Spark's snapshot (one commit point).
+    want["k05"] = row("k05", 505, "v3")
+    cdc([{"operation": "UPDATE", "table": CDC_TABLE, "rowId": "k05", "after": want["k05"]}])
+    table = catalog.load_table(("default", CDC_TABLE))
+    assert {r["id"]: r for r in table.scan().to_arrow().to_pylist()} == want
+    # Spark's catalog caches loaded tables (cache-enabled, 30 s): another writer's commit shows after a refresh.
+    spark.sql(f"REFRESH TABLE dolake.default.{CDC_TABLE}")
+    assert spark_rows(spark, f"SELECT id, amount, big, label, active FROM dolake.default.{CDC_TABLE}") == want
+    assert len(table.snapshots()) == 4
+
+
+def test_spark_creates_writes_deletes_and_evolves_a_table(spark, catalog):
+    ns = f"spark_{RUN}"
+    name = f"dolake.{ns}.events"
+    spark.sql(f"CREATE NAMESPACE dolake.{ns}")
+    spark.sql(f"CREATE TABLE {name} (id BIGINT, name STRING, ts TIMESTAMP) USING iceberg PARTITIONED BY (days(ts))")
+    spark.sql(
+        f"INSERT INTO {name} VALUES (1, 'a', TIMESTAMP '2026-01-01 10:00:00'), (2, 'b', TIMESTAMP '2026-01-01 11:00:00'), "
+        "(3, 'c', TIMESTAMP '2026-01-02 12:00:00')"
+    )
+    spark.sql(f"DELETE FROM {name} WHERE id = 2")
+    spark.sql(f"ALTER TABLE {name} ADD COLUMN note STRING")
+    spark.sql(f"INSERT INTO {name} VALUES (4, 'd', TIMESTAMP '2026-01-03 00:00:00', 'noted')")
+    # Dropping the newest column: Java sends add-schema with last-column-id below the table's.
+    spark.sql(f"ALTER TABLE {name} DROP COLUMN note")
+    assert sorted(r["id"] for r in spark.sql(f"SELECT id FROM {name}").collect()) == [1, 3, 4]
+
+    table = catalog.load_table((ns, "events"))
+    assert [f.name for f in table.schema().fields] == ["id", "name", "ts"]
+    assert table.metadata.last_column_id == 4
+    assert str(table.spec()).find("day") >= 0
+    got = sorted(table.scan().to_arrow().to_pylist(), key=lambda r: r["id"])
+    assert [(r["id"], r["name"]) for r in got] == [(1, "a"), (3, "c"), (4, "d")]
+    assert got[0]["ts"].isoformat().startswith("2026-01-01T10:00:00")
