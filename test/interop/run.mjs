@@ -129,6 +129,19 @@ const CLIENTS = {
   },
 };
 
+/** A fresh DoLake; retried, since wrangler dev can briefly find a port of the previous server still held. */
+async function startFreshServer() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.error(`server start failed (${e.message}); retrying`);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}
+
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
   if (!(name in CLIENTS)) {
@@ -145,7 +158,7 @@ for (const name of names) {
   let result;
   let server;
   try {
-    server = await startServer();
+    server = await startFreshServer();
     console.log(`\n=== ${name}: DoLake at ${server.url}`);
     result = await CLIENTS[name](server, work);
   } catch (e) {
