@@ -4,7 +4,7 @@
 // Exits with the command's exit code. Used by the interop tests, the conformance suite and benches.
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root, toolEnv } from "./lib.mjs";
@@ -19,6 +19,15 @@ export function freePort() {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** True while something accepts connections on 127.0.0.1:port. */
+function portInUse(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => { socket.destroy(); resolve(true); });
+    socket.once("error", () => resolve(false));
   });
 }
 
@@ -44,9 +53,13 @@ export async function startServer({ stateDir, token = "test-token", port } = {})
     await new Promise((r) => setTimeout(r, 200));
   }
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    try { process.kill(-child.pid, "SIGTERM"); } catch {}
-    await new Promise((r) => { const t = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} r(); }, 5000); child.on("exit", () => { clearTimeout(t); r(); }); });
+    if (child.exitCode === null) {
+      try { process.kill(-child.pid, "SIGTERM"); } catch {}
+      await new Promise((r) => { const t = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} r(); }, 5000); child.on("exit", () => { clearTimeout(t); r(); }); });
+    }
+    // workerd may outlive its parent for a moment: make sure the whole group is gone and the port free.
+    try { process.kill(-child.pid, "SIGKILL"); } catch {}
+    for (let i = 0; i < 50 && (await portInUse(port)); i++) await new Promise((r) => setTimeout(r, 100));
   };
   return { url, token, port, stateDir, stop, child };
 }

@@ -12,7 +12,7 @@
 // DoLake does not implement the view endpoints and /v1/config does not advertise them.
 // Needs java 17 and mvn (Maven Central reachable, ~/.m2 caches); Python via scripts/python-env.sh.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -101,7 +101,7 @@ const CLIENTS = {
     const ok = tables.length > 0 && t.failed === 0;
     const details = tables.filter((x) => x.status === "failed").map((x) => `  FAILED ${x.name}: ${x.message.slice(0, 300)}`);
     if (tables.length === 0) details.push(`  no RCK report (mvn exited ${code})`);
-    return { ok, summary: `catalog ${fmt(t)}; views ${v.passed}/${views.length} passed (view endpoints not implemented)`, details };
+    return { ok, summary: `catalog ${fmt(t)}; views ${v.passed}/${views.length} passed (view endpoints not implemented)`, details, cases: tables };
   },
 
   async spark(server, work) {
@@ -112,7 +112,7 @@ const CLIENTS = {
     const cases = existsSync(xml) ? junitCases([xml]) : [];
     const c = count(cases);
     const ok = cases.length > 0 && c.failed === 0 && c.skipped === 0;
-    return { ok, summary: fmt(c), details: cases.filter((x) => x.status !== "passed").map((x) => `  ${x.status.toUpperCase()} ${x.name}: ${x.message.slice(0, 300)}`) };
+    return { ok, summary: fmt(c), details: cases.filter((x) => x.status !== "passed").map((x) => `  ${x.status.toUpperCase()} ${x.name}: ${x.message.slice(0, 300)}`), cases };
   },
 
   async "iceberg-js"(server, work) {
@@ -125,7 +125,8 @@ const CLIENTS = {
     const r = JSON.parse(readFileSync(json, "utf8"));
     const c = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests };
     const details = r.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status !== "passed").map((a) => `  ${a.status.toUpperCase()} ${a.title}`));
-    return { ok: r.numTotalTests > 0 && c.failed === 0 && c.skipped === 0, summary: fmt(c), details };
+    const cases = r.testResults.flatMap((f) => f.assertionResults.map((a) => ({ suite: "iceberg-js", name: a.title, status: a.status === "passed" ? "passed" : a.status === "failed" ? "failed" : "skipped" })));
+    return { ok: r.numTotalTests > 0 && c.failed === 0 && c.skipped === 0, summary: fmt(c), details, cases };
   },
 };
 
@@ -142,7 +143,11 @@ async function startFreshServer() {
   }
 }
 
-const wanted = process.argv.slice(2);
+const argv = process.argv.slice(2);
+// --json <file>: also write every client's cases (the interoperability matrix reads them).
+const jsonAt = argv.indexOf("--json");
+const jsonOut = jsonAt >= 0 ? argv.splice(jsonAt, 2)[1] : undefined;
+const wanted = argv;
 for (const name of wanted) {
   if (!(name in CLIENTS)) {
     console.error(`unknown client ${name}; choose from ${Object.keys(CLIENTS).join(", ")}`);
@@ -176,4 +181,5 @@ for (const r of results) {
   for (const d of r.details) console.log(d);
 }
 console.log(`total ${((performance.now() - began) / 1000).toFixed(1)} s`);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results.map(({ name, ok, summary, seconds, cases }) => ({ name, ok, summary, seconds, cases: cases ?? [] }))));
 process.exit(results.every((r) => r.ok) ? 0 : 1);
