@@ -78,7 +78,9 @@ export const DEFAULT_CONFIG: DoLakeConfig = {
   parquetCompression: "snappy",
   parquetRowGroupSize: 100_000,
   targetFileSizeBytes: 128 * 1024 * 1024,
-  maxFlushBytes: 16 * 1024 * 1024,
+  // 4 MiB of buffered batches decode to ~60 MB of rows in flight: a 16 MiB step did not fit the
+  // DO's 128 MB (bench/flush/RESULTS.md, heap-capped runs).
+  maxFlushBytes: 4 * 1024 * 1024,
   partitionBy: {},
   detectTimestamps: false,
 };

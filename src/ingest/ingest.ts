@@ -18,6 +18,7 @@ import {
 import type { DurableBuffer } from "../buffer/durable-buffer.js";
 import type { DoLakeConfig } from "../config.js";
 import { server } from "../protocol/server-message.js";
+import { binaryEventSizes } from "../protocol/skim.js";
 import { NACK_REASONS_JSON, nackMessage } from "./nack.js";
 import type { Metrics } from "./metrics.js";
 import { Refusal } from "./refusal.js";
@@ -205,7 +206,9 @@ export class Ingest {
     if (!src.take(now)) {
       throw new Refusal(NackReason.RATE_LIMITED, `more than ${config.sourceMessagesPerSecond} messages/s from source ${sourceId}`, { retryDelayMs: Math.max(src.msUntilToken(now), 1) });
     }
-    validateBatch(batch, frame.bytes, config);
+    // Event sizes of a binary frame come from its length prefixes (only needed for large frames).
+    const sizes = frame.raw && frame.bytes > config.maxEventSize ? binaryEventSizes(frame.raw) : undefined;
+    validateBatch(batch, frame.bytes, config, sizes);
 
     const first = batch.events[0]!.sequence;
     const last = batch.events[batch.events.length - 1]!.sequence;

@@ -10,8 +10,11 @@ import { Refusal } from "./refusal.js";
 /** Table names: what Iceberg, S3 keys and SQL all accept without quoting surprises. */
 export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,127}$/;
 
-/** Checks a batch's shape, sizes and internal sequence order. `frameBytes` is the frame's size. */
-export function validateBatch(batch: CdcBatch, frameBytes: number, config: DoLakeConfig): void {
+/**
+ * Checks a batch's shape, sizes and internal sequence order. `frameBytes` is the frame's size;
+ * `eventSizes`, when known (binary frames), the encoded size of each event.
+ */
+export function validateBatch(batch: CdcBatch, frameBytes: number, config: DoLakeConfig, eventSizes?: readonly number[]): void {
   const events = batch.events;
   if (events.length === 0) throw new Refusal(NackReason.INVALID_FORMAT, "cdc_batch has no events");
   if (events.length > config.maxBatchEvents) {
@@ -57,7 +60,7 @@ export function validateBatch(batch: CdcBatch, frameBytes: number, config: DoLak
   // A frame no larger than the event limit cannot hold a larger event: measure only when it could.
   if (frameBytes > config.maxEventSize) {
     for (let i = 0; i < events.length; i++) {
-      const size = toBinary(CdcEventSchema, events[i]!).byteLength;
+      const size = eventSizes?.[i] ?? toBinary(CdcEventSchema, events[i]!).byteLength;
       if (size > config.maxEventSize) {
         throw new Refusal(NackReason.EVENT_TOO_LARGE, `events[${i}] is ${size} bytes; maxEventSize is ${config.maxEventSize}`, {
           maxSize: config.maxEventSize,

@@ -5,7 +5,7 @@
  * - parse: integers beyond Number.MAX_SAFE_INTEGER become `bigint`; non-integral numbers with
  *   more significant digits than a double holds become `JsonNumber` (their text), so nothing a
  *   producer sends is rounded. Uses JSON.parse's source-text access (V8 >= 11.4), only when the
- *   text has a run of 16+ digits, so the common case runs at native JSON.parse speed.
+ *   text has such a number (LONG_DIGITS), so the common case runs at native JSON.parse speed.
  * - stringify: `bigint` and `JsonNumber` are written as exact JSON numbers (JSON.rawJSON).
  */
 
@@ -29,7 +29,12 @@ export interface JsonObject {
 }
 
 type ReviverContext = { source?: string };
-const LONG_DIGITS = /\d{16}/;
+/**
+ * Only numbers a double may not hold need the slow path: integers of 16+ digits, and decimals of
+ * 18+ significant digits (every double prints in at most 17, so shorter decimals lose nothing a
+ * double can represent). Also matches digit runs inside strings: then the slow path runs for nothing.
+ */
+const LONG_DIGITS = /(?:^|[^.\d])\d{16}|\d(?:\.?\d){17}/;
 const INTEGRAL = /^-?\d+$/;
 
 /** A decimal literal reduced to sign, significant digits and the exponent of its first digit. */

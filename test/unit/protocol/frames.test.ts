@@ -154,3 +154,18 @@ describe("BigInt-safe JSON", () => {
     expect(got).toBe(kind);
   });
 });
+
+describe("BigInt-safe JSON fast path", () => {
+  it.each([
+    ["[0.38000000000000006]", 0.38000000000000006],
+    ['{"a":1.5,"b":"1234567890123456789"}', { a: 1.5, b: "1234567890123456789" }],
+    ["[-9007199254740993]", -9007199254740993n],
+    ["[1e400]", Infinity],
+    ["[12345678901234567.5]", "JsonNumber"],
+  ])("parses %s exactly", (text, want) => {
+    const got = parseJson(text) as any;
+    const v = Array.isArray(got) ? got[0] : got;
+    if (want === "JsonNumber") expect(v).toBeInstanceOf(JsonNumber);
+    else expect(v).toEqual(want);
+  });
+});

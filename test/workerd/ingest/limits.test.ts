@@ -1,6 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Operation } from "../../../gen/dolake/cdc/v1/cdc_pb.js";
 import { DEFAULT_CONFIG } from "../../../src/config.js";
+import { rowFromJson } from "../../../src/protocol/json-value.js";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { closeAll, configure, jsonBatch, openSocket } from "../helpers.js";
 
@@ -30,6 +32,14 @@ describe("limits and backpressure", () => {
     (b.events[1]!.after as Record<string, unknown>).blob = "y".repeat(800);
     s.sendJson(b);
     expect(await s.next()).toMatchObject({ type: "nack", reason: "event_too_large", maxSize: 500, errorMessage: expect.stringContaining("events[1]") });
+  });
+
+  it("refuses an oversized event in a binary frame, measured from the frame itself", async () => {
+    await configure({ maxEventSize: 500 });
+    const s = await openSocket();
+    const events = [1, 2].map((i) => ({ sequence: BigInt(i), operation: Operation.INSERT, table: "big", rowId: `b${i}`, after: rowFromJson({ blob: "z".repeat(i === 2 ? 800 : 10) }) }));
+    s.sendBinary({ message: { case: "cdcBatch", value: { sourceDoId: "lim-event-bin", sequenceNumber: 1n, events } } });
+    expect(await s.next()).toMatchObject({ type: "nack", reason: "event_too_large", maxSize: 500, binary: true, errorMessage: expect.stringContaining("events[1]") });
   });
 
   it("rate-limits per connection with a retry delay", async () => {
