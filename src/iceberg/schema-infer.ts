@@ -51,7 +51,7 @@ export function inferType(value: JsonValue, options: InferOptions = {}): string 
   if (value === null) return null;
   if (typeof value === "boolean") return "boolean";
   if (typeof value === "bigint") return value >= INT64_MIN && value <= INT64_MAX ? "long" : "double";
-  if (typeof value === "number") return Number.isInteger(value) ? "long" : "double";
+  if (typeof value === "number") return Number.isSafeInteger(value) ? "long" : "double"; // 1e300 is a double
   if (value instanceof JsonNumber) return "double";
   if (typeof value === "string") return options.detectTimestamps && ISO_INSTANT.test(value) ? "timestamptz" : "string";
   return "string"; // object or array: JSON text
@@ -140,7 +140,7 @@ export function jsonToValue(column: string, type: string, v: JsonValue): Primiti
       return typeof v === "boolean" ? v : bad();
     case "long":
       if (typeof v === "bigint") return v >= INT64_MIN && v <= INT64_MAX ? v : bad();
-      return typeof v === "number" && Number.isInteger(v) ? BigInt(v) : bad();
+      return typeof v === "number" && Number.isInteger(v) && Math.abs(v) < 2 ** 63 ? BigInt(v) : bad();
     case "int":
       return typeof v === "number" && Number.isInteger(v) && Math.abs(v) <= 0x7fffffff ? v : bad();
     case "double":

@@ -5,13 +5,14 @@
  *
  * Column types per source table are kept in SQLite: recorded at ingest for new columns and at each
  * flush commit from the committed schema (so tables evolved by other writers are respected). The
- * checks call the writer's own functions (inferType, unifyTypes, jsonToValue), so the guard and the
- * writer cannot disagree.
+ * checks are the writer's own (inferType, unifyTypes, jsonToValue), with fast paths for the common
+ * kinds that a unit test holds equal to them (test/unit/ingest/schema-guard.test.ts).
  */
 import { NackReason, type CdcEvent } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import type { Value } from "../../gen/dolake/cdc/v1/value_pb.js";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { inferType, jsonToValue, SchemaConflictError, unifyTypes } from "../iceberg/schema-infer.js";
-import { rowToJson } from "../protocol/json-value.js";
+import { valueToJson } from "../protocol/json-value.js";
 import { Refusal } from "./refusal.js";
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS cdc_columns (
@@ -20,6 +21,56 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS cdc_columns (
   column_type TEXT NOT NULL,
   PRIMARY KEY (table_name, column_name)
 ) WITHOUT ROWID`;
+
+/**
+ * The Iceberg type the writer infers for a wire value: inferType(valueToJson(v)), without building
+ * the JSON value for the common kinds (this runs for every column of every event before the ack).
+ */
+export function valueType(v: Value, detectTimestamps: boolean): string | null {
+  const k = v.kind;
+  switch (k.case) {
+    case undefined:
+    case "nullValue":
+      return null;
+    case "boolValue":
+      return "boolean";
+    case "intValue":
+      return "long";
+    case "doubleValue":
+      return Number.isSafeInteger(k.value) ? "long" : "double";
+    case "numberText":
+      return "double"; // beyond int64, or more digits than a double: the writer keeps a double
+    case "stringValue":
+      return detectTimestamps ? inferType(k.value, { detectTimestamps }) : "string";
+    default:
+      return "string"; // objects and arrays are stored as JSON text
+  }
+}
+
+/**
+ * Throws SchemaConflictError unless the writer can store `v` in a column of `type`: the same
+ * decision as jsonToValue(column, type, valueToJson(v)), fast for the common types.
+ */
+export function fitsColumn(column: string, type: string, v: Value): void {
+  const k = v.kind;
+  if (k.case === undefined || k.case === "nullValue") return;
+  const ok = (yes: boolean) => {
+    if (!yes) throw new SchemaConflictError(column, type, valueType(v, false) ?? "null");
+  };
+  switch (type) {
+    case "string":
+      return ok(k.case === "stringValue" || k.case === "objectValue" || k.case === "listValue");
+    case "long":
+      return ok(k.case === "intValue" || (k.case === "doubleValue" && Number.isInteger(k.value) && Math.abs(k.value) < 2 ** 63));
+    case "double":
+    case "float":
+      return ok(k.case === "intValue" || k.case === "doubleValue" || k.case === "numberText");
+    case "boolean":
+      return ok(k.case === "boolValue");
+    default:
+      jsonToValue(column, type, valueToJson(v)); // int, timestamps, dates: check the value itself
+  }
+}
 
 /** Column types of the mirror tables, checked at ingest. */
 export class SchemaGuard {
@@ -47,21 +98,22 @@ export class SchemaGuard {
    */
   check(events: readonly CdcEvent[]): Array<[string, string, string]> {
     const added = new Map<string, Map<string, string>>();
-    const opts = { detectTimestamps: this.options().detectTimestamps };
+    const detect = this.options().detectTimestamps;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       for (const image of [e.after, e.before]) {
         if (!image) continue;
         const known = this.columns(e.table);
         let fresh = added.get(e.table);
-        for (const [column, value] of Object.entries(rowToJson(image))) {
+        for (const column in image.fields) {
+          const value = image.fields[column]!;
           try {
             const type = known.get(column);
             if (type !== undefined) {
-              if (value !== null) jsonToValue(column, type, value);
+              fitsColumn(column, type, value);
               continue;
             }
-            const incoming = inferType(value, opts);
+            const incoming = valueType(value, detect);
             if (incoming === null) continue;
             if (!fresh) added.set(e.table, (fresh = new Map()));
             const seen = fresh.get(column);

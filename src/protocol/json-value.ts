@@ -29,7 +29,8 @@ export function valueFromJson(value: unknown, path = "value"): Value {
       return create(ValueSchema, { kind: { case: "boolValue", value } });
     case "number":
       if (!Number.isFinite(value)) throw new JsonValueError(`${path}: ${value} is not a JSON number`);
-      if (Number.isInteger(value)) return create(ValueSchema, { kind: { case: "intValue", value: BigInt(value) } });
+      // Unsafe integral numbers (1e300, 2**60 as a JS number) are doubles: that is what the sender had.
+      if (Number.isSafeInteger(value)) return create(ValueSchema, { kind: { case: "intValue", value: BigInt(value) } });
       return create(ValueSchema, { kind: { case: "doubleValue", value } });
     case "bigint":
       if (value >= INT64_MIN && value <= INT64_MAX) return create(ValueSchema, { kind: { case: "intValue", value } });

@@ -1,0 +1,49 @@
+// The guard's fast paths must decide exactly as the writer does: inferType and jsonToValue over the
+// value as JSON. Checked over every kind of value against every column type.
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { ValueSchema, type Value } from "../../../gen/dolake/cdc/v1/value_pb.js";
+import { inferType, jsonToValue, SchemaConflictError } from "../../../src/iceberg/schema-infer.js";
+import { fitsColumn, valueType } from "../../../src/ingest/schema-guard.js";
+import { valueFromJson, valueToJson } from "../../../src/protocol/json-value.js";
+
+const samples: Value[] = [
+  ...[null, true, false, 0, 1, -7, 2 ** 40, 1.5, -0.25, 1e300, 9007199254740993n, 2n ** 70n, "", "x", "2024-01-02T03:04:05Z", "2024-01-02", { a: 1 }, [1, "b"]].map((v) =>
+    valueFromJson(v),
+  ),
+  create(ValueSchema, { kind: { case: "doubleValue", value: 2 } }), // a binary producer's 2.0
+  create(ValueSchema, { kind: { case: "numberText", value: "0.12345678901234567890" } }),
+  create(ValueSchema, {}),
+];
+const types = ["string", "long", "int", "double", "float", "boolean", "timestamptz", "timestamp", "date", "decimal(10,2)", "uuid"];
+
+function writerAccepts(type: string, v: Value): boolean {
+  const json = valueToJson(v);
+  if (json === null) return true;
+  try {
+    jsonToValue("c", type, json);
+    return true;
+  } catch (e) {
+    if (e instanceof SchemaConflictError) return false;
+    throw e;
+  }
+}
+
+function guardAccepts(type: string, v: Value): boolean {
+  try {
+    fitsColumn("c", type, v);
+    return true;
+  } catch (e) {
+    if (e instanceof SchemaConflictError) return false;
+    throw e;
+  }
+}
+
+describe("schema guard fast paths", () => {
+  it.each(samples.map((v, i) => [i, v] as const))("value %i: inferred type equals the writer's", (_i, v) => {
+    for (const detect of [false, true]) expect(valueType(v, detect)).toBe(inferType(valueToJson(v), { detectTimestamps: detect }));
+  });
+  it.each(types)("column %s: accepts exactly what the writer accepts", (type) => {
+    for (const v of samples) expect([type, valueToJson(v), guardAccepts(type, v)]).toEqual([type, valueToJson(v), writerAccepts(type, v)]);
+  });
+});
