@@ -17,6 +17,7 @@ import { Refusal } from "../ingest/refusal.js";
 import { SchemaGuard } from "../ingest/schema-guard.js";
 import { TokenBucket } from "../ingest/token-bucket.js";
 import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
+import { type SkimBatch, SkimError, skimCdcBatchFrame } from "../protocol/skim.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { routeOperations } from "./operations.js";
 
@@ -195,26 +196,32 @@ export class DoLake extends DurableObject<Env> {
       send(nackMessage(e, this.config, Date.now(), 0n, ""));
       return;
     }
-    let decoded;
+    const raw = typeof data === "string" ? undefined : new Uint8Array(data);
+    let decoded: ReturnType<typeof decodeClientFrame> | undefined;
+    let skimmed: SkimBatch | undefined;
     try {
-      decoded = decodeClientFrame(data);
+      // Binary cdc_batch frames take the skim reader (no row materialisation); the rest the full decoder.
+      skimmed = raw ? skimCdcBatchFrame(raw) : undefined;
+      if (!skimmed) decoded = decodeClientFrame(data);
     } catch (e) {
-      if (!(e instanceof FrameError)) throw e;
+      if (!(e instanceof FrameError) && !(e instanceof SkimError)) throw e;
       this.metrics.nack("invalid_format");
-      const r = new Refusal(NackReason.INVALID_FORMAT, e.message);
-      send(nackMessage(r, this.config, Date.now(), e.partial.sequenceNumber ?? 0n, e.partial.correlationId ?? ""));
+      const partial = e instanceof FrameError ? e.partial : {};
+      const message = e instanceof SkimError ? `frame: malformed protobuf (${e.message})` : e.message;
+      send(nackMessage(new Refusal(NackReason.INVALID_FORMAT, message), this.config, Date.now(), partial.sequenceNumber ?? 0n, partial.correlationId ?? ""));
       return;
     }
     const session = (ws.deserializeAttachment() as SessionState | null) ?? { connectedAt: Date.now() };
+    const isBatch = skimmed !== undefined || decoded?.message.message.case === "cdcBatch";
     let outcome;
     try {
-      outcome = this.ingest.handle(session, decoded.message, { bytes, raw: typeof data === "string" ? undefined : new Uint8Array(data) }, ws);
+      outcome = skimmed ? this.ingest.handleSkimmedBatch(session, skimmed, { bytes, raw: raw! }, ws) : this.ingest.handle(session, decoded!.message, { bytes, raw }, ws);
     } catch (e) {
       // Nothing of the batch was applied (the append is one transaction); the producer may retry.
       console.error("ingest failed", e);
       this.metrics.nack("internal_error");
-      const m = decoded.message.message;
-      const seq = m.case === "cdcBatch" ? m.value.sequenceNumber : 0n;
+      const m = decoded?.message.message;
+      const seq = skimmed ? skimmed.sequenceNumber : m?.case === "cdcBatch" ? m.value.sequenceNumber : 0n;
       send(nackMessage(new Refusal(NackReason.INTERNAL_ERROR, "internal error; nothing of the batch was applied"), this.config, Date.now(), seq, ""));
       return;
     }
@@ -225,7 +232,7 @@ export class DoLake extends DurableObject<Env> {
     if (outcome.sessionChanged) ws.serializeAttachment(session);
     if (this.buffer.stats().batchCount > 0) this.flushes.ensureAlarm();
     for (const reply of outcome.replies) send(reply);
-    if (decoded.message.message.case === "cdcBatch") this.metrics.ackLatencyMs.observe(performance.now() - started);
+    if (isBatch) this.metrics.ackLatencyMs.observe(performance.now() - started);
     if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
     if (outcome.flush) send(await this.flushes.flushNow(outcome.flush.correlationId));
   }

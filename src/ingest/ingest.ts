@@ -3,7 +3,7 @@
  * one Durable Object turn nothing interleaves between the dedup check and the durable append.
  * The Durable Object (src/do) owns sockets and alarms; this module owns the rules.
  */
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   AckStatus,
   type CdcBatch,
@@ -18,13 +18,13 @@ import {
 import type { DurableBuffer } from "../buffer/durable-buffer.js";
 import type { DoLakeConfig } from "../config.js";
 import { server } from "../protocol/server-message.js";
-import { binaryEventSizes } from "../protocol/skim.js";
+import { binaryEventSizes, type SkimBatch } from "../protocol/skim.js";
 import { NACK_REASONS_JSON, nackMessage } from "./nack.js";
 import type { Metrics } from "./metrics.js";
 import { Refusal } from "./refusal.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { SchemaGuard } from "./schema-guard.js";
-import { validateBatch } from "./validate.js";
+import { type IngestBatch, validateBatch } from "./validate.js";
 
 /** Per-socket state, kept in the WebSocket attachment so it survives hibernation. */
 export interface SessionState {
@@ -68,6 +68,18 @@ export interface FrameOutcome {
 }
 
 const PROTOCOL_VERSION = 1;
+
+/** True for a batch decoded into messages (JSON frames, or binary frames the skim reader left alone). */
+function isDecoded(batch: IngestBatch): batch is CdcBatch {
+  return "$typeName" in batch;
+}
+
+/** The fully decoded batch of a binary cdc_batch frame. */
+function decodedBatch(raw: Uint8Array): CdcBatch {
+  const m = fromBinary(ClientMessageSchema, raw).message;
+  if (m.case !== "cdcBatch") throw new Error("not a cdc_batch frame");
+  return m.value;
+}
 
 /** Rate-limit buckets: per connection (in memory, refilled after hibernation) and per source. */
 export class Buckets {
@@ -183,7 +195,22 @@ export class Ingest {
     };
   }
 
-  private batch(session: SessionState, batch: CdcBatch, frame: { bytes: number; raw?: Uint8Array }, socketKey: object, now: number): FrameOutcome {
+  /**
+   * Answers a cdc_batch read by the skim reader from a binary frame (src/protocol/skim.ts): the
+   * same rules as any batch; the frame is stored as it came.
+   */
+  handleSkimmedBatch(session: SessionState, batch: SkimBatch, frame: { bytes: number; raw: Uint8Array }, socketKey: object): FrameOutcome {
+    const now = this.host.now();
+    try {
+      return this.batch(session, batch, frame, socketKey, now);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      this.host.metrics.nack(NACK_REASONS_JSON[e.reason]);
+      return { replies: [nackMessage(e, this.host.config, now, batch.sequenceNumber, batch.correlationId)] };
+    }
+  }
+
+  private batch(session: SessionState, batch: IngestBatch, frame: { bytes: number; raw?: Uint8Array }, socketKey: object, now: number): FrameOutcome {
     const { config, buffer, metrics } = this.host;
     metrics.eventsReceived += batch.events.length;
     // Sessions may skip connect (the published JSON producers do): the first batch binds the source.
@@ -207,14 +234,14 @@ export class Ingest {
       throw new Refusal(NackReason.RATE_LIMITED, `more than ${config.sourceMessagesPerSecond} messages/s from source ${sourceId}`, { retryDelayMs: Math.max(src.msUntilToken(now), 1) });
     }
     // Event sizes of a binary frame come from its length prefixes (only needed for large frames).
-    const sizes = frame.raw && frame.bytes > config.maxEventSize ? binaryEventSizes(frame.raw) : undefined;
+    const sizes = frame.raw && frame.bytes > config.maxEventSize && isDecoded(batch) ? binaryEventSizes(frame.raw) : undefined;
     validateBatch(batch, frame.bytes, config, sizes);
 
     const first = batch.events[0]!.sequence;
     const last = batch.events[batch.events.length - 1]!.sequence;
     const state = buffer.source(sourceId);
     const hwm = state?.lastAckSequence ?? 0n;
-    let accepted = batch;
+    let accepted: IngestBatch = batch;
     if (state && last <= hwm) {
       // Exactly once: everything here was accepted before (a retry or a replay).
       metrics.duplicateBatches += 1;
@@ -226,16 +253,17 @@ export class Ingest {
         expectedSequence: hwm + 1n,
       });
     }
+    let payload = frame.raw;
     if (state && first <= hwm) {
-      // Overlaps what was accepted: apply only the new tail, once.
-      const fresh = batch.events.filter((e) => e.sequence > hwm);
+      // Overlaps what was accepted: apply only the new tail, once (rare: decode the frame fully).
+      const full = isDecoded(batch) ? batch : decodedBatch(frame.raw!);
+      const fresh = full.events.filter((e) => e.sequence > hwm);
       metrics.duplicateEvents += batch.events.length - fresh.length;
-      accepted = { ...batch, events: fresh };
+      accepted = { ...full, events: fresh };
+      payload = toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "cdcBatch", value: { ...full, events: fresh } } }));
+    } else if (!payload) {
+      payload = toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "cdcBatch", value: batch as CdcBatch } }));
     }
-    const payload =
-      accepted === batch && frame.raw
-        ? frame.raw
-        : toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "cdcBatch", value: accepted } }));
     const newColumns = this.host.schema.check(accepted.events);
     if (buffer.stats().bytes + payload.byteLength > config.maxBufferSize) {
       throw new Refusal(NackReason.BUFFER_FULL, `durable buffer is full (${config.maxBufferSize} bytes); retry after the next flush`);
@@ -259,7 +287,7 @@ export class Ingest {
     return { sessionChanged, replies: [this.ack(batch, status, accepted.events.length, last, conn, now)] };
   }
 
-  private ack(batch: CdcBatch, status: AckStatus, processed: number, lastAck: bigint, conn: TokenBucket, now: number): ServerMessage {
+  private ack(batch: IngestBatch, status: AckStatus, processed: number, lastAck: bigint, conn: TokenBucket, now: number): ServerMessage {
     return server("ack", {
       timestamp: BigInt(now),
       correlationId: batch.correlationId,

@@ -8,11 +8,13 @@
  * checks are the writer's own (inferType, unifyTypes, jsonToValue), with fast paths for the common
  * kinds that a unit test holds equal to them (test/unit/ingest/schema-guard.test.ts).
  */
-import { NackReason, type CdcEvent } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { NackReason } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { Value } from "../../gen/dolake/cdc/v1/value_pb.js";
+import { forEachColumn, type SkimValue } from "../protocol/skim.js";
+import { JsonNumber, type JsonValue } from "../util/json.js";
+import type { IngestEvent } from "./validate.js";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { inferType, jsonToValue, SchemaConflictError, unifyTypes } from "../iceberg/schema-infer.js";
-import { valueToJson } from "../protocol/json-value.js";
 import { Refusal } from "./refusal.js";
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS cdc_columns (
@@ -26,8 +28,7 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS cdc_columns (
  * The Iceberg type the writer infers for a wire value: inferType(valueToJson(v)), without building
  * the JSON value for the common kinds (this runs for every column of every event before the ack).
  */
-export function valueType(v: Value, detectTimestamps: boolean): string | null {
-  const k = v.kind;
+export function valueType(k: ValueKind, detectTimestamps: boolean): string | null {
   switch (k.case) {
     case undefined:
     case "nullValue":
@@ -51,11 +52,10 @@ export function valueType(v: Value, detectTimestamps: boolean): string | null {
  * Throws SchemaConflictError unless the writer can store `v` in a column of `type`: the same
  * decision as jsonToValue(column, type, valueToJson(v)), fast for the common types.
  */
-export function fitsColumn(column: string, type: string, v: Value): void {
-  const k = v.kind;
+export function fitsColumn(column: string, type: string, k: ValueKind): void {
   if (k.case === undefined || k.case === "nullValue") return;
   const ok = (yes: boolean) => {
-    if (!yes) throw new SchemaConflictError(column, type, valueType(v, false) ?? "null");
+    if (!yes) throw new SchemaConflictError(column, type, valueType(k, false) ?? "null");
   };
   switch (type) {
     case "string":
@@ -68,8 +68,19 @@ export function fitsColumn(column: string, type: string, v: Value): void {
     case "boolean":
       return ok(k.case === "boolValue");
     default:
-      jsonToValue(column, type, valueToJson(v)); // int, timestamps, dates: check the value itself
+      // int, timestamps, dates, ...: no object or array fits; scalars are checked by value.
+      if (k.case === "objectValue" || k.case === "listValue") return ok(false);
+      jsonToValue(column, type, scalarToJson(k));
   }
+}
+
+/** A Value's kind: the generated message's, or a skimmed one (src/protocol/skim.ts). */
+export type ValueKind = Value["kind"] | SkimValue;
+
+function scalarToJson(k: Exclude<ValueKind, { case: undefined | "nullValue" | "objectValue" | "listValue" }>): JsonValue {
+  if (k.case === "intValue") return k.value >= -9007199254740991n && k.value <= 9007199254740991n ? Number(k.value) : k.value;
+  if (k.case === "numberText") return /^-?\d+$/.test(k.value) ? BigInt(k.value) : new JsonNumber(k.value);
+  return k.value;
 }
 
 /** Column types of the mirror tables, checked at ingest. */
@@ -96,7 +107,7 @@ export class SchemaGuard {
    * Checks every row image of the events; returns the new columns to record (call `record` after
    * the batch is appended). Throws a schema_conflict Refusal naming the event and column.
    */
-  check(events: readonly CdcEvent[]): Array<[string, string, string]> {
+  check(events: readonly IngestEvent[]): Array<[string, string, string]> {
     const added = new Map<string, Map<string, string>>();
     const detect = this.options().detectTimestamps;
     for (let i = 0; i < events.length; i++) {
@@ -105,16 +116,15 @@ export class SchemaGuard {
         if (!image) continue;
         const known = this.columns(e.table);
         let fresh = added.get(e.table);
-        for (const column in image.fields) {
-          const value = image.fields[column]!;
+        const visit = (column: string, value: ValueKind) => {
           try {
             const type = known.get(column);
             if (type !== undefined) {
               fitsColumn(column, type, value);
-              continue;
+              return;
             }
             const incoming = valueType(value, detect);
-            if (incoming === null) continue;
+            if (incoming === null) return;
             if (!fresh) added.set(e.table, (fresh = new Map()));
             const seen = fresh.get(column);
             // Same rule as the writer's first flush of a new column: long and double seen together make a double.
@@ -123,7 +133,9 @@ export class SchemaGuard {
             if (!(err instanceof SchemaConflictError)) throw err;
             throw new Refusal(NackReason.SCHEMA_CONFLICT, `events[${i}] (table ${e.table}): ${err.message}`);
           }
-        }
+        };
+        if (image instanceof Uint8Array) forEachColumn(image, 0, visit);
+        else for (const column in image.fields) visit(column, image.fields[column]!.kind);
       }
     }
     const out: Array<[string, string, string]> = [];

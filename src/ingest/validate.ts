@@ -3,9 +3,34 @@
  * names the event and field, so a producer can fix it.
  */
 import { toBinary } from "@bufbuild/protobuf";
-import { type CdcBatch, CdcEventSchema, NackReason, Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { type CdcEvent, CdcEventSchema, NackReason, Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import type { Row } from "../../gen/dolake/cdc/v1/value_pb.js";
+import type { RowBytes } from "../protocol/skim.js";
 import type { DoLakeConfig } from "../config.js";
 import { Refusal } from "./refusal.js";
+
+/** An event as ingest sees it: decoded (JSON frames) or skimmed (binary frames, rows as bytes). */
+export interface IngestEvent {
+  sequence: bigint;
+  operation: number;
+  table: string;
+  rowId: string;
+  before?: Row | RowBytes;
+  after?: Row | RowBytes;
+  /** Encoded size, when the frame tells it. */
+  size?: number;
+}
+
+/** A batch as ingest sees it. */
+export interface IngestBatch {
+  sourceDoId: string;
+  sourceShardName: string;
+  sequenceNumber: bigint;
+  correlationId: string;
+  firstEventSequence: bigint;
+  lastEventSequence: bigint;
+  events: readonly IngestEvent[];
+}
 
 /** Table names: what Iceberg, S3 keys and SQL all accept without quoting surprises. */
 export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,127}$/;
@@ -14,7 +39,7 @@ export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,127}$/;
  * Checks a batch's shape, sizes and internal sequence order. `frameBytes` is the frame's size;
  * `eventSizes`, when known (binary frames), the encoded size of each event.
  */
-export function validateBatch(batch: CdcBatch, frameBytes: number, config: DoLakeConfig, eventSizes?: readonly number[]): void {
+export function validateBatch(batch: IngestBatch, frameBytes: number, config: DoLakeConfig, eventSizes?: readonly number[]): void {
   const events = batch.events;
   if (events.length === 0) throw new Refusal(NackReason.INVALID_FORMAT, "cdc_batch has no events");
   if (events.length > config.maxBatchEvents) {
@@ -60,7 +85,8 @@ export function validateBatch(batch: CdcBatch, frameBytes: number, config: DoLak
   // A frame no larger than the event limit cannot hold a larger event: measure only when it could.
   if (frameBytes > config.maxEventSize) {
     for (let i = 0; i < events.length; i++) {
-      const size = eventSizes?.[i] ?? toBinary(CdcEventSchema, events[i]!).byteLength;
+      const e = events[i]!;
+      const size = e.size ?? eventSizes?.[i] ?? toBinary(CdcEventSchema, e as CdcEvent).byteLength;
       if (size > config.maxEventSize) {
         throw new Refusal(NackReason.EVENT_TOO_LARGE, `events[${i}] is ${size} bytes; maxEventSize is ${config.maxEventSize}`, {
           maxSize: config.maxEventSize,

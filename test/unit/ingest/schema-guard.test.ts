@@ -1,8 +1,9 @@
 // The guard's fast paths must decide exactly as the writer does: inferType and jsonToValue over the
 // value as JSON. Checked over every kind of value against every column type.
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ValueSchema, type Value } from "../../../gen/dolake/cdc/v1/value_pb.js";
+import { RowSchema, ValueSchema, type Value } from "../../../gen/dolake/cdc/v1/value_pb.js";
+import { forEachColumn, type SkimValue } from "../../../src/protocol/skim.js";
 import { inferType, jsonToValue, SchemaConflictError } from "../../../src/iceberg/schema-infer.js";
 import { fitsColumn, valueType } from "../../../src/ingest/schema-guard.js";
 import { valueFromJson, valueToJson } from "../../../src/protocol/json-value.js";
@@ -29,9 +30,16 @@ function writerAccepts(type: string, v: Value): boolean {
   }
 }
 
-function guardAccepts(type: string, v: Value): boolean {
+/** The value as the skim reader sees it in a binary frame's row image. */
+function skimmed(v: Value): SkimValue {
+  let out: SkimValue | undefined;
+  forEachColumn(toBinary(RowSchema, create(RowSchema, { fields: { c: v } })), 0, (_c, k) => (out = k));
+  return out!;
+}
+
+function guardAccepts(type: string, v: Value, skim = false): boolean {
   try {
-    fitsColumn("c", type, v);
+    fitsColumn("c", type, skim ? skimmed(v) : v.kind);
     return true;
   } catch (e) {
     if (e instanceof SchemaConflictError) return false;
@@ -41,9 +49,15 @@ function guardAccepts(type: string, v: Value): boolean {
 
 describe("schema guard fast paths", () => {
   it.each(samples.map((v, i) => [i, v] as const))("value %i: inferred type equals the writer's", (_i, v) => {
-    for (const detect of [false, true]) expect(valueType(v, detect)).toBe(inferType(valueToJson(v), { detectTimestamps: detect }));
+    for (const detect of [false, true]) {
+      expect(valueType(v.kind, detect)).toBe(inferType(valueToJson(v), { detectTimestamps: detect }));
+      expect(valueType(skimmed(v), detect)).toBe(inferType(valueToJson(v), { detectTimestamps: detect }));
+    }
   });
   it.each(types)("column %s: accepts exactly what the writer accepts", (type) => {
-    for (const v of samples) expect([type, valueToJson(v), guardAccepts(type, v)]).toEqual([type, valueToJson(v), writerAccepts(type, v)]);
+    for (const v of samples) {
+      expect([type, valueToJson(v), guardAccepts(type, v)]).toEqual([type, valueToJson(v), writerAccepts(type, v)]);
+      expect([type, valueToJson(v), guardAccepts(type, v, true)]).toEqual([type, valueToJson(v), writerAccepts(type, v)]);
+    }
   });
 });

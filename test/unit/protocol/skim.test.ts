@@ -1,8 +1,8 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { CdcEventSchema, ClientMessageSchema, Operation } from "../../../gen/dolake/cdc/v1/cdc_pb.js";
 import { rowFromJson } from "../../../src/protocol/json-value.js";
-import { binaryEventSizes } from "../../../src/protocol/skim.js";
+import { binaryEventSizes, forEachColumn, SkimError, skimCdcBatchFrame } from "../../../src/protocol/skim.js";
 
 describe("binaryEventSizes", () => {
   it("equals the encoded size of each event", () => {
@@ -15,5 +15,100 @@ describe("binaryEventSizes", () => {
   it("is empty for other messages", () => {
     const frame = toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "heartbeat", value: { sourceDoId: "s" } } }));
     expect(binaryEventSizes(frame)).toEqual([]);
+  });
+});
+
+describe("skimCdcBatchFrame (differential against fromBinary)", () => {
+  /** Small deterministic PRNG (mulberry32). */
+  function rng(seed: number) {
+    return () => {
+      seed |= 0;
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const rows = [{ id: 1, s: "x", d: 1.5, b: true, n: null, big: 2n ** 62n, huge: 2n ** 80n, o: { a: [1, { b: "c" }] }, l: [null, 2.5] }, { id: "k", ts: "2024-01-02T03:04:05Z" }, {}];
+  function frame(events: number, seed: number): Uint8Array {
+    const r = rng(seed);
+    const evs = Array.from({ length: events }, (_, i) =>
+      create(CdcEventSchema, {
+        sequence: BigInt(i + 1),
+        timestamp: 1700000000000n,
+        operation: (i % 3) + 1,
+        table: `t${i % 2}`,
+        rowId: `r${i}`,
+        after: rowFromJson(rows[Math.floor(r() * rows.length)]!),
+        before: r() < 0.3 ? rowFromJson(rows[0]!) : undefined,
+        metadata: r() < 0.2 ? rowFromJson({ tx: 9 }) : undefined,
+      }),
+    );
+    return toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "cdcBatch", value: { sourceDoId: "src", correlationId: "c", sequenceNumber: 5n, firstEventSequence: 1n, lastEventSequence: BigInt(events), isRetry: true, retryCount: 2, events: evs } } }));
+  }
+
+  it("reads what fromBinary reads from valid frames", () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const bytes = frame(1 + (seed % 7), seed);
+      const skim = skimCdcBatchFrame(bytes)!;
+      const full = fromBinary(ClientMessageSchema, bytes).message;
+      if (full.case !== "cdcBatch") throw new Error("not a batch");
+      expect({ seq: skim.sequenceNumber, src: skim.sourceDoId, corr: skim.correlationId, retry: skim.isRetry, count: skim.retryCount }).toEqual({
+        seq: full.value.sequenceNumber, src: full.value.sourceDoId, corr: full.value.correlationId, retry: full.value.isRetry, count: full.value.retryCount,
+      });
+      expect(skim.events.map((e) => [e.sequence, e.operation, e.table, e.rowId, !!e.after, !!e.before, e.size])).toEqual(
+        full.value.events.map((e) => [e.sequence, e.operation, e.table, e.rowId, !!e.after, !!e.before, toBinary(CdcEventSchema, e).byteLength]),
+      );
+      skim.events.forEach((e, i) => {
+        const kinds: Record<string, string | undefined> = {};
+        forEachColumn(e.after!, 0, (c, v) => (kinds[c] = v.case));
+        expect(kinds).toEqual(Object.fromEntries(Object.entries(full.value.events[i]!.after!.fields).map(([c, v]) => [c, v.kind.case])));
+      });
+    }
+  });
+
+  it("never accepts a frame that fromBinary cannot decode (20,000 mutated frames)", () => {
+    const r = rng(7);
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = frame(1 + (i % 4), i).slice();
+      const mutations = 1 + Math.floor(r() * 4);
+      let m = bytes;
+      for (let k = 0; k < mutations; k++) {
+        const what = r();
+        if (what < 0.5) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
+        else if (what < 0.75) m = m.slice(0, Math.floor(r() * m.length));
+        else {
+          const at = Math.floor(r() * m.length);
+          m = new Uint8Array([...m.slice(0, at), Math.floor(r() * 256), ...m.slice(at)]);
+        }
+      }
+      let skim;
+      try {
+        skim = skimCdcBatchFrame(m);
+      } catch (e) {
+        expect(e).toBeInstanceOf(SkimError);
+        refused++;
+        continue;
+      }
+      if (!skim) continue;
+      accepted++;
+      // Accepted by the skim reader: the flush's full decode must succeed, rows included, and agree.
+      const full = fromBinary(ClientMessageSchema, m).message;
+      expect(full.case).toBe("cdcBatch");
+      if (full.case !== "cdcBatch") continue;
+      expect(full.value.events.length).toBe(skim.events.length);
+      full.value.events.forEach((e, j) => {
+        expect([e.sequence, e.table, e.rowId, e.operation, !!e.after]).toEqual([skim.events[j]!.sequence, skim.events[j]!.table, skim.events[j]!.rowId, skim.events[j]!.operation, !!skim.events[j]!.after]);
+        if (e.after) {
+          const kinds: Record<string, string | undefined> = {};
+          forEachColumn(skim.events[j]!.after!, 0, (c, v) => (kinds[c] = v.case));
+          expect(kinds).toEqual(Object.fromEntries(Object.entries(e.after.fields).map(([c, v]) => [c, v.kind.case])));
+        }
+      });
+    }
+    expect(accepted).toBeGreaterThan(500); // enough accepted mutations to mean something (860 with this seed)
+    expect(refused).toBeGreaterThan(1000);
   });
 });
