@@ -10,7 +10,7 @@
  */
 import { NackReason } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { Value } from "../../gen/dolake/cdc/v1/value_pb.js";
-import { forEachColumn, type SkimValue } from "../protocol/skim.js";
+import type { SkimValue } from "../protocol/skim.js";
 import { JsonNumber, type JsonValue } from "../util/json.js";
 import type { IngestEvent } from "./validate.js";
 import type { NestedField } from "../iceberg/metadata/types.js";
@@ -134,7 +134,7 @@ export class SchemaGuard {
             throw new Refusal(NackReason.SCHEMA_CONFLICT, `events[${i}] (table ${e.table}): ${err.message}`);
           }
         };
-        if (image instanceof Uint8Array) forEachColumn(image, 0, visit);
+        if ("columns" in image) for (const [column, value] of image.columns) visit(column, value);
         else for (const column in image.fields) visit(column, image.fields[column]!.kind);
       }
     }

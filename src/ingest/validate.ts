@@ -5,7 +5,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { type CdcEvent, CdcEventSchema, NackReason, Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { Row } from "../../gen/dolake/cdc/v1/value_pb.js";
-import type { RowBytes } from "../protocol/skim.js";
+import type { SkimRow } from "../protocol/skim.js";
 import type { DoLakeConfig } from "../config.js";
 import { Refusal } from "./refusal.js";
 
@@ -15,8 +15,8 @@ export interface IngestEvent {
   operation: number;
   table: string;
   rowId: string;
-  before?: Row | RowBytes;
-  after?: Row | RowBytes;
+  before?: Row | SkimRow;
+  after?: Row | SkimRow;
   /** Encoded size, when the frame tells it. */
   size?: number;
 }

@@ -32,6 +32,12 @@ export function binaryEventSizes(frame: Uint8Array): number[] {
 /** A row image left in wire form: the Row message's bytes. */
 export type RowBytes = Uint8Array;
 
+/** A skimmed row image: its bytes and its columns' value kinds. */
+export interface SkimRow {
+  bytes: RowBytes;
+  columns: Array<[string, SkimValue]>;
+}
+
 /** One event of a skimmed batch: the fields ingest checks, row images as bytes. */
 export interface SkimEvent {
   sequence: bigint;
@@ -39,8 +45,8 @@ export interface SkimEvent {
   operation: number;
   table: string;
   rowId: string;
-  before?: RowBytes;
-  after?: RowBytes;
+  before?: SkimRow;
+  after?: SkimRow;
   /** Encoded size of the event. */
   size: number;
 }
@@ -71,7 +77,6 @@ export type SkimValue =
   | { case: "objectValue" }
   | { case: "listValue" };
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const MAX_DEPTH = 64;
 
 /** Thrown for bytes that are not a well-formed message of the expected type. */
@@ -84,26 +89,37 @@ function expectWire(w: WireType, want: WireType, what: string): void {
   if (w !== want) throw new SkimError(`${what}: wire type ${w}, expected ${want}`);
 }
 
+/** A string field, UTF-8 checked as fromBinary checks proto3 strings (ASCII needs no decoder call). */
 function str(r: BinaryReader, what: string): string {
   try {
-    return strictUtf8.decode(r.bytes());
+    return r.string(true);
   } catch {
     throw new SkimError(`${what}: invalid UTF-8`);
   }
 }
 
-/** Walks a Value (checking every nested byte) and returns its kind; `depth` bounds nesting. */
-function readValue(bytes: Uint8Array, depth: number): SkimValue {
+/** Reads a length prefix and returns where the length-delimited field ends. */
+function endOf(r: BinaryReader): number {
+  const len = r.uint32();
+  const end = r.pos + len;
+  if (end > r.len) throw new SkimError("premature end of a length-delimited field");
+  return end;
+}
+
+/**
+ * Walks a Value ending at `end` (checking every nested byte) and returns its kind. One reader walks
+ * the whole frame: a reader per nested message cost more than decoding it (workerd, DataViews).
+ */
+function readValue(r: BinaryReader, end: number, depth: number): SkimValue {
   if (depth > MAX_DEPTH) throw new SkimError("value nested too deeply");
-  const r = new BinaryReader(bytes);
   let v: SkimValue = { case: undefined };
-  while (r.pos < r.len) {
+  while (r.pos < end) {
     const [f, w] = r.tag();
     switch (f) {
       case 1:
         expectWire(w, WireType.Varint, "Value.null_value");
         r.int32();
-        v = { case: "nullValue" };
+        v = NULL;
         break;
       case 2:
         expectWire(w, WireType.Varint, "Value.bool_value");
@@ -123,20 +139,20 @@ function readValue(bytes: Uint8Array, depth: number): SkimValue {
         break;
       case 6:
         expectWire(w, WireType.LengthDelimited, "Value.object_value");
-        forEachColumn(r.bytes(), depth + 1, () => undefined);
-        v = { case: "objectValue" };
+        readRow(r, endOf(r), depth + 1, undefined);
+        v = OBJECT;
         break;
       case 7: {
         expectWire(w, WireType.LengthDelimited, "Value.list_value");
-        const list = new BinaryReader(r.bytes());
-        while (list.pos < list.len) {
-          const [lf, lw] = list.tag();
+        const listEnd = endOf(r);
+        while (r.pos < listEnd) {
+          const [lf, lw] = r.tag();
           if (lf === 1) {
             expectWire(lw, WireType.LengthDelimited, "ListValue.values");
-            readValue(list.bytes(), depth + 1);
-          } else list.skip(lw, lf);
+            readValue(r, endOf(r), depth + 1);
+          } else r.skip(lw, lf);
         }
-        v = { case: "listValue" };
+        v = LIST;
         break;
       }
       case 8:
@@ -146,42 +162,56 @@ function readValue(bytes: Uint8Array, depth: number): SkimValue {
       default:
         r.skip(w, f);
     }
+    if (r.pos > end) throw new SkimError("field overruns its message");
   }
   return v;
 }
 
-/** Calls `fn(column, value)` for each map entry of a Row (later duplicates win, as in protobuf). */
-export function forEachColumn(row: RowBytes, depth: number, fn: (column: string, value: SkimValue) => void): void {
-  const r = new BinaryReader(row);
-  while (r.pos < r.len) {
+const NULL: SkimValue = { case: "nullValue" };
+const OBJECT: SkimValue = { case: "objectValue" };
+const LIST: SkimValue = { case: "listValue" };
+
+/** Walks a Row ending at `end`; collects its columns (later duplicates win, as in protobuf) when asked. */
+function readRow(r: BinaryReader, end: number, depth: number, columns: Array<[string, SkimValue]> | undefined): void {
+  while (r.pos < end) {
     const [f, w] = r.tag();
     if (f !== 1) {
       r.skip(w, f);
       continue;
     }
     expectWire(w, WireType.LengthDelimited, "Row.fields");
-    const entry = new BinaryReader(r.bytes());
+    const entryEnd = endOf(r);
     let key = "";
     let value: SkimValue = { case: undefined };
-    while (entry.pos < entry.len) {
-      const [ef, ew] = entry.tag();
+    while (r.pos < entryEnd) {
+      const [ef, ew] = r.tag();
       if (ef === 1) {
         expectWire(ew, WireType.LengthDelimited, "Row.fields.key");
-        key = str(entry, "Row.fields.key");
+        key = str(r, "Row.fields.key");
       } else if (ef === 2) {
         expectWire(ew, WireType.LengthDelimited, "Row.fields.value");
-        value = readValue(entry.bytes(), depth + 1);
-      } else entry.skip(ew, ef);
+        value = readValue(r, endOf(r), depth + 1);
+      } else r.skip(ew, ef);
     }
-    fn(key, value);
+    if (r.pos !== entryEnd) throw new SkimError("map entry overruns its length");
+    columns?.push([key, value]);
   }
+  if (r.pos !== end) throw new SkimError("row overruns its length");
 }
 
-function readEvent(bytes: Uint8Array): SkimEvent {
-  const r = new BinaryReader(bytes);
-  const e: SkimEvent = { sequence: 0n, timestamp: 0n, operation: 0, table: "", rowId: "", size: bytes.byteLength };
-  const seenRows = new Set<number>();
-  while (r.pos < r.len) {
+/** Calls `fn(column, value)` for each map entry of a Row's bytes. */
+export function forEachColumn(row: RowBytes, depth: number, fn: (column: string, value: SkimValue) => void): void {
+  const columns: Array<[string, SkimValue]> = [];
+  const r = new BinaryReader(row);
+  readRow(r, row.byteLength, depth, columns);
+  for (const [c, v] of columns) fn(c, v);
+}
+
+function readEvent(r: BinaryReader, end: number, frame: Uint8Array): SkimEvent {
+  const e: SkimEvent = { sequence: 0n, timestamp: 0n, operation: 0, table: "", rowId: "", size: 0 };
+  const start = r.pos;
+  let seenRows = 0;
+  while (r.pos < end) {
     const [f, w] = r.tag();
     switch (f) {
       case 1:
@@ -208,18 +238,25 @@ function readEvent(bytes: Uint8Array): SkimEvent {
       case 7:
       case 8: {
         expectWire(w, WireType.LengthDelimited, "CdcEvent row image");
-        if (seenRows.has(f)) throw new NeedsFullDecode(); // protobuf merges a repeated message field
-        seenRows.add(f);
-        const row = r.bytes();
-        forEachColumn(row, 0, () => undefined); // every byte is checked now, so the flush can decode it
-        if (f === 6) e.before = row;
-        else if (f === 7) e.after = row;
+        const bit = 1 << f;
+        if (seenRows & bit) throw new NeedsFullDecode(); // protobuf merges a repeated message field
+        seenRows |= bit;
+        const rowEnd = endOf(r);
+        const rowStart = r.pos;
+        // Every byte is checked now, so the flush can decode it; columns kept for the schema guard.
+        const columns: Array<[string, SkimValue]> | undefined = f === 8 ? undefined : [];
+        readRow(r, rowEnd, 0, columns);
+        const image = { bytes: frame.subarray(rowStart, rowEnd), columns: columns ?? [] };
+        if (f === 6) e.before = image;
+        else if (f === 7) e.after = image;
         break;
       }
       default:
         r.skip(w, f);
     }
+    if (r.pos > end) throw new SkimError("field overruns its event");
   }
+  e.size = end - start;
   return e;
 }
 
@@ -230,32 +267,37 @@ function readEvent(bytes: Uint8Array): SkimEvent {
  * batch must decode at flush time (test/unit/protocol/skim.test.ts checks this differentially).
  */
 export function skimCdcBatchFrame(frame: Uint8Array): SkimBatch | undefined {
-  let batchBytes: Uint8Array | undefined;
+  let batchStart = -1;
+  let batchEnd = -1;
   const outer = new BinaryReader(frame);
+  const outerReader = outer;
   try {
     while (outer.pos < outer.len) {
       const [f, w] = outer.tag();
       if (f >= 1 && f <= 5) {
         if (f !== CLIENT_CDC_BATCH) return undefined; // another message (or several): the full decoder decides
         expectWire(w, WireType.LengthDelimited, "ClientMessage.cdc_batch");
-        if (batchBytes) return undefined; // two cdc_batch fields merge: the full decoder does that
-        batchBytes = outer.bytes();
+        if (batchStart >= 0) return undefined; // two cdc_batch fields merge: the full decoder does that
+        batchEnd = endOf(outer);
+        batchStart = outer.pos;
+        outer.pos = batchEnd;
       } else outer.skip(w, f);
     }
-    if (!batchBytes) return undefined;
+    if (batchStart < 0) return undefined;
     const b: SkimBatch = {
       timestamp: 0n, correlationId: "", sourceDoId: "", sourceShardName: "", events: [],
       sequenceNumber: 0n, firstEventSequence: 0n, lastEventSequence: 0n, isRetry: false, retryCount: 0,
     };
-    const r = new BinaryReader(batchBytes);
-    while (r.pos < r.len) {
+    const r = outerReader;
+    r.pos = batchStart;
+    while (r.pos < batchEnd) {
       const [f, w] = r.tag();
       switch (f) {
         case 1: expectWire(w, WireType.Varint, "CdcBatch.timestamp"); b.timestamp = r.int64() as bigint; break;
         case 2: expectWire(w, WireType.LengthDelimited, "CdcBatch.correlation_id"); b.correlationId = str(r, "CdcBatch.correlation_id"); break;
         case 3: expectWire(w, WireType.LengthDelimited, "CdcBatch.source_do_id"); b.sourceDoId = str(r, "CdcBatch.source_do_id"); break;
         case 4: expectWire(w, WireType.LengthDelimited, "CdcBatch.source_shard_name"); b.sourceShardName = str(r, "CdcBatch.source_shard_name"); break;
-        case BATCH_EVENTS: expectWire(w, WireType.LengthDelimited, "CdcBatch.events"); b.events.push(readEvent(r.bytes())); break;
+        case BATCH_EVENTS: expectWire(w, WireType.LengthDelimited, "CdcBatch.events"); b.events.push(readEvent(r, endOf(r), frame)); break;
         case 6: expectWire(w, WireType.Varint, "CdcBatch.sequence_number"); b.sequenceNumber = r.int64() as bigint; break;
         case 7: expectWire(w, WireType.Varint, "CdcBatch.first_event_sequence"); b.firstEventSequence = r.int64() as bigint; break;
         case 8: expectWire(w, WireType.Varint, "CdcBatch.last_event_sequence"); b.lastEventSequence = r.int64() as bigint; break;
@@ -264,6 +306,7 @@ export function skimCdcBatchFrame(frame: Uint8Array): SkimBatch | undefined {
         case 11: expectWire(w, WireType.Varint, "CdcBatch.retry_count"); b.retryCount = r.uint32(); break;
         default: r.skip(w, f);
       }
+      if (r.pos > batchEnd) throw new SkimError("field overruns the batch");
     }
     return b;
   } catch (e) {
