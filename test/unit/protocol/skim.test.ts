@@ -1,5 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { rng } from "../../support/rng.js";
 import { CdcEventSchema, ClientMessageSchema, Operation } from "../../../gen/dolake/cdc/v1/cdc_pb.js";
 import { rowFromJson } from "../../../src/protocol/json-value.js";
 import { binaryEventSizes, forEachColumn, SkimError, skimCdcBatchFrame } from "../../../src/protocol/skim.js";
@@ -19,16 +20,6 @@ describe("binaryEventSizes", () => {
 });
 
 describe("skimCdcBatchFrame (differential against fromBinary)", () => {
-  /** Small deterministic PRNG (mulberry32). */
-  function rng(seed: number) {
-    return () => {
-      seed |= 0;
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   const rows = [{ id: 1, s: "x", d: 1.5, b: true, n: null, big: 2n ** 62n, huge: 2n ** 80n, o: { a: [1, { b: "c" }] }, l: [null, 2.5] }, { id: "k", ts: "2024-01-02T03:04:05Z" }, {}];
   function frame(events: number, seed: number): Uint8Array {
     const r = rng(seed);

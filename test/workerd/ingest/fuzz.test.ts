@@ -3,6 +3,7 @@
 // answer (ack, nack with a known reason, or the answer its message type calls for), and the server
 // keeps serving: a valid batch after the storm is acked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rng } from "../../support/rng.js";
 import { DEFAULT_CONFIG } from "../../../src/config.js";
 import { closeAll, configure, jsonBatch, openSocket, type TestSocket } from "../helpers.js";
 
@@ -15,16 +16,6 @@ const REASONS = new Set([
 ]);
 const ANSWERS = new Set(["ack", "nack", "connected", "heartbeat_ack", "status", "flush_result"]);
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(() => configure({ messagesPerSecond: 1e6, burstCapacity: 1e6, sourceMessagesPerSecond: 1e6, sourceBurstCapacity: 1e6, connectionsPerSecond: 1e6, maxConnectionsPerSource: 1e6 }));
 afterAll(async () => {
