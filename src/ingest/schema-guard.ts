@@ -74,6 +74,27 @@ export function fitsColumn(column: string, type: string, k: ValueKind): void {
   }
 }
 
+/**
+ * The type an existing column of `type` has after taking `k`, exactly as the writer's evolveSchema
+ * then jsonRowToIceberg decide: JSON text into strings, int values that fit into int, safe
+ * widening (int->long, float->double) through unifyTypes, else SchemaConflictError.
+ */
+export function checkKnownColumn(column: string, type: string, k: ValueKind, detectTimestamps: boolean): string {
+  const incoming = valueType(k, detectTimestamps);
+  if (incoming === null) return type;
+  let next: string;
+  if (type === "string" && (k.case === "objectValue" || k.case === "listValue")) next = type;
+  else if (type === "int" && incoming === "long" && fitsInt(k)) next = type;
+  else next = unifyTypes(column, type, incoming);
+  fitsColumn(column, next, k);
+  return next;
+}
+
+function fitsInt(k: ValueKind): boolean {
+  const v = k.case === "intValue" ? Number(k.value) : k.case === "doubleValue" ? k.value : NaN;
+  return v >= -0x80000000 && v <= 0x7fffffff;
+}
+
 /** A Value's kind: the generated message's, or a skimmed one (src/protocol/skim.ts). */
 export type ValueKind = Value["kind"] | SkimValue;
 
@@ -118,9 +139,15 @@ export class SchemaGuard {
         let fresh = added.get(e.table);
         const visit = (column: string, value: ValueKind) => {
           try {
-            const type = known.get(column);
-            if (type !== undefined) {
-              fitsColumn(column, type, value);
+            const knownType = known.get(column);
+            if (knownType !== undefined) {
+              // An existing column: widened (int->long, float->double) as the writer would, or refused.
+              const current = fresh?.get(column) ?? knownType;
+              const next = checkKnownColumn(column, current, value, detect);
+              if (next !== current) {
+                if (!fresh) added.set(e.table, (fresh = new Map()));
+                fresh.set(column, next);
+              }
               return;
             }
             const incoming = valueType(value, detect);
@@ -153,6 +180,7 @@ export class SchemaGuard {
 
   /** Records a committed schema of a mirror table (inside the flush's commit transaction). */
   recordSchema(table: string, fields: readonly NestedField[]): void {
-    this.record(fields.filter((f) => typeof f.type === "string").map((f) => [table, f.name, f.type as string]));
+    // Nested columns (from other writers) are recorded by kind ("struct", "list", "map"): no JSON value fits them.
+    this.record(fields.map((f) => [table, f.name, typeof f.type === "string" ? f.type : f.type.type]));
   }
 }
