@@ -148,3 +148,23 @@ def test_duckdb_attaches_the_catalog_and_scans(workload):
     for t in tables:
         n = con.execute(f'SELECT count(*) FROM lake."default"."{t}"').fetchone()[0]
         assert n == len(states[-1][t])
+
+
+def test_cdc_widens_an_int_column_of_a_table_made_by_pyiceberg(catalog):
+    """A table created by another engine with an int column: CDC values beyond int32 widen it to long (safe promotion)."""
+    import pyarrow as pa
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import IntegerType, NestedField, StringType
+
+    name = f"widen_{uuid.uuid4().hex[:6]}"
+    catalog.create_namespace_if_not_exists("default")
+    table = catalog.create_table(("default", name), schema=Schema(NestedField(1, "id", StringType(), required=False), NestedField(2, "n", IntegerType(), required=False)))
+    table.append(pa.Table.from_pylist([{"id": "a", "n": 7}], schema=table.schema().as_arrow()))
+    with connect(URL.replace("http", "ws") + "/ws?token=" + TOKEN) as ws:
+        producer = Producer(ws, f"widen-{uuid.uuid4().hex[:6]}")
+        producer.send([{"operation": "INSERT", "table": name, "rowId": "b", "after": {"id": "b", "n": 2**40}}])
+    assert http("POST", "/flush")["ok"]
+    table = catalog.load_table(("default", name))
+    assert str(table.schema().find_field("n").field_type) == "long"
+    rows = {r["id"]: r["n"] for r in table.scan().to_arrow().to_pylist()}
+    assert rows == {"a": 7, "b": 2**40}
