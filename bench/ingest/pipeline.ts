@@ -108,7 +108,7 @@ export async function runPipeline(encoding: "binary" | "json", batch: number, ev
     schema.record(schema.check(bm.events));
     const c = cpuMs();
     tGuard += c - c0;
-    buffer.append({ sourceId: "parts", shardName: "", batchNumber: bm.sequenceNumber, firstSequence: bm.events[0]!.sequence, lastSequence: bm.events[bm.events.length - 1]!.sequence, eventCount: bm.events.length, payload, receivedAt: Date.now() });
+    buffer.append({ sourceId: "parts", shardName: "", batchNumber: bm.sequenceNumber, firstSequence: bm.events[0]!.sequence, lastSequence: bm.events[bm.events.length - 1]!.sequence, eventCount: bm.events.length, payload, format: "binary", receivedAt: Date.now() });
     const d = cpuMs();
     tValidate += b - a;
     tReencode += typeof f === "string" ? c0 - b : 0;

@@ -10,6 +10,9 @@
  */
 
 /** SQLite payloads are chunked: a DO SQLite row holds at most 2 MB. */
+
+/** How a buffered payload is encoded: the binary ClientMessage, or the JSON frame's UTF-8 text as sent. */
+export type PayloadFormat = "binary" | "json";
 const CHUNK_BYTES = 1024 * 1024;
 
 /** What the buffer knows of a source. */
@@ -32,8 +35,9 @@ export interface NewBatch {
   firstSequence: bigint;
   lastSequence: bigint;
   eventCount: number;
-  /** The batch as a ClientMessage (binary), decoded again at flush. */
+  /** The frame as it came (a binary ClientMessage or JSON text), decoded again at flush. */
   payload: Uint8Array;
+  format: PayloadFormat;
   receivedAt: number;
 }
 
@@ -48,6 +52,7 @@ export interface BufferedBatch {
   sizeBytes: number;
   receivedAt: number;
   payload: Uint8Array;
+  format: PayloadFormat;
 }
 
 /** Totals of what is buffered. */
@@ -97,6 +102,9 @@ export class DurableBuffer {
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
     this.sql.exec(SCHEMA);
+    // v0.1 buffers had binary payloads only: add the format column where it is missing.
+    const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('cdc_batches')").toArray();
+    if (!columns.some((c) => c.name === "format")) this.sql.exec("ALTER TABLE cdc_batches ADD COLUMN format INTEGER NOT NULL DEFAULT 0");
     this.totals = this.computeTotals();
   }
 
@@ -148,7 +156,7 @@ export class DurableBuffer {
     const id = this.storage.transactionSync(() => {
       const row = this.sql
         .exec<Row>(
-          "INSERT INTO cdc_batches (source_id, batch_number, first_seq, last_seq, event_count, size_bytes, received_at) VALUES (?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?) RETURNING id",
+          "INSERT INTO cdc_batches (source_id, batch_number, first_seq, last_seq, event_count, size_bytes, received_at, format) VALUES (?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?, ?) RETURNING id",
           batch.sourceId,
           batch.batchNumber.toString(),
           batch.firstSequence.toString(),
@@ -156,6 +164,7 @@ export class DurableBuffer {
           batch.eventCount,
           size,
           batch.receivedAt,
+          batch.format === "json" ? 1 : 0,
         )
         .one();
       const batchId = Number(row.id);
@@ -189,7 +198,7 @@ export class DurableBuffer {
   take(maxBytes: number): BufferedBatch[] {
     const metas = this.sql
       .exec<Row>(
-        "SELECT id, source_id, CAST(batch_number AS TEXT) AS bn, CAST(first_seq AS TEXT) AS f, CAST(last_seq AS TEXT) AS l, event_count, size_bytes, received_at FROM cdc_batches ORDER BY id",
+        "SELECT id, source_id, CAST(batch_number AS TEXT) AS bn, CAST(first_seq AS TEXT) AS f, CAST(last_seq AS TEXT) AS l, event_count, size_bytes, received_at, format FROM cdc_batches ORDER BY id",
       );
     const out: BufferedBatch[] = [];
     let bytes = 0;
@@ -206,6 +215,7 @@ export class DurableBuffer {
         sizeBytes: Number(m.size_bytes),
         receivedAt: Number(m.received_at),
         payload: new Uint8Array(0),
+        format: Number(m.format) === 1 ? "json" : "binary",
       });
     }
     for (const b of out) b.payload = this.payload(b.id, b.sizeBytes);

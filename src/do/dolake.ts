@@ -215,7 +215,7 @@ export class DoLake extends DurableObject<Env> {
     const isBatch = skimmed !== undefined || decoded?.message.message.case === "cdcBatch";
     let outcome;
     try {
-      outcome = skimmed ? this.ingest.handleSkimmedBatch(session, skimmed, { bytes, raw: raw! }, ws) : this.ingest.handle(session, decoded!.message, { bytes, raw }, ws);
+      outcome = skimmed ? this.ingest.handleSkimmedBatch(session, skimmed, { bytes, raw: raw! }, ws) : this.ingest.handle(session, decoded!.message, { bytes, raw, text: typeof data === "string" ? data : undefined }, ws);
     } catch (e) {
       // Nothing of the batch was applied (the append is one transaction); the producer may retry.
       console.error("ingest failed", e);

@@ -7,6 +7,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type CdcEvent, ClientMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { BufferedBatch, DurableBuffer } from "../buffer/durable-buffer.js";
+import { decodeClientFrame } from "../protocol/frames.js";
 import { COMMIT_ATTEMPTS } from "../catalog/commit.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
 
@@ -43,11 +44,13 @@ export interface FlushOutcome {
   persisted: Map<string, { sequence: bigint; batchNumber: bigint }>;
 }
 
+const utf8 = new TextDecoder();
+
 /** Decodes buffered batches and groups their events by source table, keeping arrival order. */
 export function groupByTable(batches: BufferedBatch[]): Map<string, BufferedChange[]> {
   const byTable = new Map<string, BufferedChange[]>();
   for (const b of batches) {
-    const msg = fromBinary(ClientMessageSchema, b.payload);
+    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
     if (msg.message.case !== "cdcBatch") throw new Error(`buffered batch ${b.id} is not a cdc_batch`);
     for (const event of msg.message.value.events) {
       let list = byTable.get(event.table);

@@ -69,6 +69,15 @@ export interface FrameOutcome {
 
 const PROTOCOL_VERSION = 1;
 
+/** A frame as received: its size, and its bytes (binary) or text (JSON). */
+export interface IngestFrame {
+  bytes: number;
+  raw?: Uint8Array;
+  text?: string;
+}
+
+const utf8 = new TextEncoder();
+
 /** True for a batch decoded into messages (JSON frames, or binary frames the skim reader left alone). */
 function isDecoded(batch: IngestBatch): batch is CdcBatch {
   return "$typeName" in batch;
@@ -127,7 +136,7 @@ export class Ingest {
   }
 
   /** Answers one decoded frame. `socketKey` identifies the connection's rate-limit bucket. */
-  handle(session: SessionState, message: ClientMessage, frame: { bytes: number; raw?: Uint8Array }, socketKey: object): FrameOutcome {
+  handle(session: SessionState, message: ClientMessage, frame: IngestFrame, socketKey: object): FrameOutcome {
     const m = message.message;
     const now = this.host.now();
     try {
@@ -210,7 +219,7 @@ export class Ingest {
     }
   }
 
-  private batch(session: SessionState, batch: IngestBatch, frame: { bytes: number; raw?: Uint8Array }, socketKey: object, now: number): FrameOutcome {
+  private batch(session: SessionState, batch: IngestBatch, frame: IngestFrame, socketKey: object, now: number): FrameOutcome {
     const { config, buffer, metrics } = this.host;
     metrics.eventsReceived += batch.events.length;
     // Sessions may skip connect (the published JSON producers do): the first batch binds the source.
@@ -253,7 +262,9 @@ export class Ingest {
         expectedSequence: hwm + 1n,
       });
     }
-    let payload = frame.raw;
+    // The frame is stored as it came (binary, or JSON text: no re-encode on the ack path).
+    let payload = frame.raw ?? (frame.text !== undefined ? utf8.encode(frame.text) : undefined);
+    let format: "binary" | "json" = frame.raw ? "binary" : "json";
     if (state && first <= hwm) {
       // Overlaps what was accepted: apply only the new tail, once (rare: decode the frame fully).
       const full = isDecoded(batch) ? batch : decodedBatch(frame.raw!);
@@ -261,8 +272,10 @@ export class Ingest {
       metrics.duplicateEvents += batch.events.length - fresh.length;
       accepted = { ...full, events: fresh };
       payload = toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "cdcBatch", value: { ...full, events: fresh } } }));
+      format = "binary";
     } else if (!payload) {
       payload = toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: "cdcBatch", value: batch as CdcBatch } }));
+      format = "binary";
     }
     const newColumns = this.host.schema.check(accepted.events);
     if (buffer.stats().bytes + payload.byteLength > config.maxBufferSize) {
@@ -276,6 +289,7 @@ export class Ingest {
       lastSequence: last,
       eventCount: accepted.events.length,
       payload,
+      format,
       receivedAt: now,
     });
     this.host.schema.record(newColumns);
