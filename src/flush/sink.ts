@@ -4,18 +4,17 @@
  * and its `<table>__changelog`; the catalog (src/catalog) prepares both commits (new metadata.json
  * on R2). `commit()` then swaps every pointer and applies the primary-key index changes inside the
  * flush's one SQLite transaction. The catalog is the commit point shared with REST writers: a
- * concurrent pyiceberg/Spark commit makes our swap fail with ConcurrentCommitError, and the flush
- * is retried from the new state.
+ * concurrent pyiceberg/Spark commit makes our prepare or swap fail with a CommitFailedError, and
+ * the flush (src/flush/flusher.ts) writes again from the new state.
  */
-import { abandonPreparedCommit, applyPreparedCommit, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
+import { abandonPreparedCommit, applyPreparedCommit, freshTableLocation, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
 import { depsOf } from "../catalog/deps.js";
 import { keyOf } from "../catalog/metadata-files.js";
-import { freshTableLocation } from "../catalog/commit.js";
 import { ensureNamespace } from "../catalog/namespaces.js";
 import type { TableIdent } from "../catalog/names.js";
 import { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
-import type { CdcChange } from "../iceberg/cdc-writer.js";
-import { writeCdcFlush } from "../iceberg/cdc-writer.js";
+import { type CdcChange, type RowLocation, writeCdcFlush } from "../iceberg/cdc-writer.js";
+import type { NestedField } from "../iceberg/metadata/types.js";
 import { rowToJson } from "../protocol/json-value.js";
 import type { DoLake } from "../do/dolake.js";
 import type { BufferedChange, FlushSink, PreparedFlush } from "./flusher.js";
@@ -63,8 +62,8 @@ export function createFlushSink(lake: DoLake): FlushSink {
       ensureNamespace(deps, namespace);
       const store = new R2ObjectStore(ctx.bucket);
       const prepared: PreparedCommit[] = [];
-      const schemas: Array<{ table: string; fields: import("../iceberg/metadata/types.js").NestedField[] }> = [];
-      const indexWork: Array<{ index: SqlPrimaryKeyIndex; upserts: Map<string, import("../iceberg/cdc-writer.js").RowLocation>; deletes: string[] }> = [];
+      const schemas: Array<{ table: string; fields: NestedField[] }> = [];
+      const indexWork: Array<{ index: SqlPrimaryKeyIndex; upserts: Map<string, RowLocation>; deletes: string[] }> = [];
       const tables: string[] = [];
       let persistedPath = "";
       try {
