@@ -85,6 +85,23 @@ export const DEFAULT_CONFIG: DoLakeConfig = {
   detectTimestamps: false,
 };
 
+/** Iceberg partition transforms (spec: "Partition Transforms"). */
+const TRANSFORM = /^(identity|year|month|day|hour|void|bucket\[[1-9]\d*\]|truncate\[[1-9]\d*\])$/;
+
+/** A partitionBy override must be {table: [{column, transform, name?}]} with valid transforms. */
+function checkPartitionBy(value: unknown): void {
+  if (value === null || Array.isArray(value)) throw new ConfigError("DOLAKE_CONFIG.partitionBy: expected an object of table -> fields");
+  for (const [table, fields] of Object.entries(value as object)) {
+    if (!Array.isArray(fields)) throw new ConfigError(`DOLAKE_CONFIG.partitionBy.${table}: expected an array of {column, transform}`);
+    for (const f of fields as Array<Record<string, unknown>>) {
+      if (typeof f?.column !== "string" || f.column === "") throw new ConfigError(`DOLAKE_CONFIG.partitionBy.${table}: every field needs a column`);
+      if (typeof f.transform !== "string" || !TRANSFORM.test(f.transform)) {
+        throw new ConfigError(`DOLAKE_CONFIG.partitionBy.${table}: ${JSON.stringify(f.transform)} is not an Iceberg transform (identity, year, month, day, hour, bucket[N], truncate[W], void)`);
+      }
+    }
+  }
+}
+
 /** Thrown when DOLAKE_CONFIG is not a valid override. */
 export class ConfigError extends Error {}
 
@@ -109,6 +126,7 @@ export function resolveConfig(overrides: string | undefined | Partial<DoLakeConf
     if (key === "parquetCompression" && !["none", "snappy", "gzip"].includes(value as string)) {
       throw new ConfigError(`DOLAKE_CONFIG.parquetCompression: ${JSON.stringify(value)} is not one of none, snappy, gzip`);
     }
+    if (key === "partitionBy") checkPartitionBy(value);
     out[key] = value;
   }
   return out as unknown as DoLakeConfig;

@@ -8,12 +8,17 @@ describe("resolveConfig", () => {
   });
   it("applies overrides from JSON", () => {
     expect(resolveConfig('{"flushThresholdEvents": 5}').flushThresholdEvents).toBe(5);
+    const p = { t: [{ column: "ts", transform: "day" }, { column: "id", transform: "bucket[16]" }, { column: "s", transform: "truncate[4]" }] };
+    expect(resolveConfig(JSON.stringify({ partitionBy: p })).partitionBy).toEqual(p);
   });
   it.each([
     ['{"nope": 1}', /unknown key "nope"/],
     ['{"maxEventSize": "1MB"}', /expected a number/],
     ['{"maxEventSize": -1}', /must be >= 0/],
     ['{"parquetCompression": "zstd"}', /not one of none, snappy, gzip/],
+    ['{"partitionBy": {"t": [{"column": "ts", "transform": "bucket4"}]}}', /"bucket4" is not an Iceberg transform/],
+    ['{"partitionBy": {"t": {"column": "ts"}}}', /expected an array/],
+    ['{"partitionBy": {"t": [{"transform": "day"}]}}', /needs a column/],
     ["[1]", /must be a JSON object/],
     ["{", /not JSON/],
   ])("refuses %s", (text, pattern) => {
