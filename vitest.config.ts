@@ -29,7 +29,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
-              bindings: { LAKE_TOKEN: "test-token", DOLAKE_CONFIG: "" },
+              bindings: { LAKE_TOKEN: "test-token", DOLAKE_CONFIG: "", WAREHOUSES: "east,west" },
             },
           }),
         ],

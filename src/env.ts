@@ -8,8 +8,10 @@ export interface Env {
   LAKEHOUSE_BUCKET: R2Bucket;
   /** Bearer token every route but /health requires. A secret; unset means every request is refused. */
   LAKE_TOKEN?: string;
-  /** Warehouse name: R2 key prefix of all tables. */
+  /** Default warehouse name: R2 key prefix of its tables. */
   WAREHOUSE?: string;
+  /** More warehouses, comma-separated: each gets its own DoLake object (scale-out). */
+  WAREHOUSES?: string;
   /** Bucket name served by the S3-compatible API. */
   BUCKET_NAME?: string;
   /** Endpoint vended to engines as s3.endpoint (e.g. R2's own S3 endpoint); default: this Worker's origin. */

@@ -5,12 +5,41 @@
  */
 import type { Env } from "./env.js";
 import { isPublicCatalogRequest } from "./catalog/index.js";
+import { UNPREFIXED } from "./catalog/routes.js";
+import { WAREHOUSE_HEADER } from "./do/warehouse.js";
+import { errorResponse } from "./http/errors.js";
 import { checkBearer } from "./http/auth.js";
 import { handleS3Request, isS3Request } from "./s3/index.js";
 import { VERSION } from "./version.js";
 
 export { DoLake } from "./do/dolake.js";
 
+
+/** Warehouse names: path segments and R2 key prefixes. */
+const WAREHOUSE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/**
+ * The warehouse a request is for: the Iceberg REST prefix (`/v1/<warehouse>/...`), else the
+ * `warehouse` query parameter (as Iceberg clients send it to /v1/config, and as producers may on
+ * /ws), else the deployment's WAREHOUSE. A 400 for an invalid name, a 404 for one that is not
+ * WAREHOUSE or listed in WAREHOUSES.
+ */
+function warehouseOf(url: URL, env: Env): string | Response {
+  const segments = url.pathname.split("/");
+  let name: string | null = null;
+  if (segments[1] === "v1" && segments.length > 3 && segments[2] && !UNPREFIXED.has(segments[2])) name = decodeURIComponent(segments[2]);
+  name ??= url.searchParams.get("warehouse");
+  if (name?.startsWith("s3://")) name = name.replace(/^s3:\/\/[^/]+\//, "").replace(/\/$/, "");
+  const fallback = env.WAREHOUSE || "warehouse";
+  if (!name) return fallback;
+  if (!WAREHOUSE_NAME.test(name)) return errorResponse(400, "BadRequestException", `Invalid warehouse name: ${JSON.stringify(name)}`);
+  // Only the configured warehouses exist: a typo is an error, not a new empty catalog.
+  const served = new Set([fallback, ...(env.WAREHOUSES ?? "").split(",").map((w) => w.trim()).filter(Boolean)]);
+  if (!served.has(name)) {
+    return errorResponse(404, "NoSuchWarehouseException", `Warehouse does not exist: ${name} (this deployment serves ${[...served].join(", ")})`);
+  }
+  return name;
+}
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -25,8 +54,12 @@ export default {
       const denied = checkBearer(request, env.LAKE_TOKEN);
       if (denied) return denied;
     }
-    const warehouse = env.WAREHOUSE || "warehouse";
+    const warehouse = warehouseOf(url, env);
+    if (warehouse instanceof Response) return warehouse;
+    // One DoLake object per warehouse: more warehouses, more objects, more throughput.
     const stub = env.DOLAKE.get(env.DOLAKE.idFromName(warehouse));
-    return stub.fetch(request);
+    const forwarded = new Request(request);
+    forwarded.headers.set(WAREHOUSE_HEADER, warehouse);
+    return stub.fetch(forwarded);
   },
 } satisfies ExportedHandler<Env>;

@@ -19,6 +19,7 @@ import { TokenBucket } from "../ingest/token-bucket.js";
 import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
 import { type SkimBatch, SkimError, skimCdcBatchFrame } from "../protocol/skim.js";
 import { FlushScheduler } from "./flush-scheduler.js";
+import { WarehouseName } from "./warehouse.js";
 import { routeOperations } from "./operations.js";
 
 /** The DoLake Durable Object class (bound as DOLAKE). */
@@ -28,12 +29,14 @@ export class DoLake extends DurableObject<Env> {
   readonly metrics = new Metrics();
   readonly ingest: Ingest;
   readonly schemaGuard: SchemaGuard;
+  readonly warehouse: WarehouseName;
   readonly flushes: FlushScheduler;
   private newConnections: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.buffer = new DurableBuffer(ctx.storage);
+    this.warehouse = new WarehouseName(ctx.storage.sql, env.WAREHOUSE || "warehouse");
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS dolake_config (id INTEGER PRIMARY KEY CHECK (id = 1), overrides TEXT NOT NULL)");
     const stored = ctx.storage.sql.exec<{ overrides: string }>("SELECT overrides FROM dolake_config").toArray()[0]?.overrides;
     this.config = resolveConfig(stored, resolveConfig(env.DOLAKE_CONFIG));
@@ -63,6 +66,7 @@ export class DoLake extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
+    this.warehouse.learn(request);
     const url = new URL(request.url);
     if (url.pathname.startsWith("/v1/")) {
       return handleCatalogRequest(request, this.catalogContext());
@@ -118,7 +122,7 @@ export class DoLake extends DurableObject<Env> {
 
   /** What the catalog runs on in this object. */
   catalogContext(): CatalogContext {
-    return { storage: this.ctx.storage, bucket: this.env.LAKEHOUSE_BUCKET, warehouse: this.env.WAREHOUSE || "warehouse", env: this.env };
+    return { storage: this.ctx.storage, bucket: this.env.LAKEHOUSE_BUCKET, warehouse: this.warehouse.get(), env: this.env };
   }
 
   /** The object's storage (SQLite, alarms). */

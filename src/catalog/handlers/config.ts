@@ -17,11 +17,11 @@ export async function getConfig(req: RouteRequest, endpoints: string[]): Promise
   if (warehouse !== null && warehouse !== "" && warehouse !== req.ctx.warehouse && warehouse !== `s3://${req.deps.warehouse.bucketName}/${req.ctx.warehouse}`) {
     return errorResponse(404, "NoSuchWarehouseException", `Warehouse does not exist: ${warehouse} (this catalog serves ${req.ctx.warehouse})`);
   }
-  const body: Wire<"CatalogConfig"> = {
-    defaults: {},
-    overrides: await storageConfig(req.ctx.env, req.request.url),
-    endpoints,
-  };
+  // A client that named a warehouse is told to address it as the catalog prefix (/v1/<warehouse>/...),
+  // which is how the Worker routes it to that warehouse's object.
+  const overrides: Record<string, string> = { ...(await storageConfig(req.ctx.env, req.request.url)) };
+  if (warehouse) overrides.prefix = req.ctx.warehouse;
+  const body: Wire<"CatalogConfig"> = { defaults: {}, overrides, endpoints };
   return jsonResponse("CatalogConfig", body);
 }
 
