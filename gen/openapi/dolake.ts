@@ -206,7 +206,10 @@ export type components = {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+        Warehouse: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -236,6 +239,8 @@ export interface operations {
     openCdcSocket: {
         parameters: {
             query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
                 /** @description The bearer token, for clients that cannot set headers. */
                 token?: string;
             };
@@ -268,7 +273,10 @@ export interface operations {
     };
     getStatus: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -289,7 +297,10 @@ export interface operations {
     };
     getMetrics: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -310,7 +321,10 @@ export interface operations {
     };
     postFlush: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -340,7 +354,10 @@ export interface operations {
     };
     getConfig: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -361,7 +378,10 @@ export interface operations {
     };
     patchConfig: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -396,6 +416,8 @@ export interface operations {
     removeOrphanFiles: {
         parameters: {
             query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
                 /** @description Age guard protecting writes in flight (default one day). */
                 olderThanMs?: number;
                 /** @description Report without deleting. */
