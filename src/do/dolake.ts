@@ -12,7 +12,7 @@ import type { Env } from "../env.js";
 import { errorResponse } from "../http/errors.js";
 import { Ingest, type SessionState } from "../ingest/ingest.js";
 import { Metrics } from "../ingest/metrics.js";
-import { NACK_REASONS_JSON, nackMessage } from "../ingest/nack.js";
+import { NACK_REASONS_JSON } from "../ingest/nack.js";
 import { Refusal } from "../ingest/refusal.js";
 import { SchemaGuard } from "../ingest/schema-guard.js";
 import { TokenBucket } from "../ingest/token-bucket.js";
@@ -175,8 +175,7 @@ export class DoLake extends DurableObject<Env> {
       // A plain (non-hibernatable) accept: its close frame goes out at once. A hibernatable socket
       // closed in the same turn as the 101 delivered its close only seconds later (wrangler dev).
       socket.accept();
-      this.metrics.nack(NACK_REASONS_JSON[refusal.reason]);
-      socket.send(encodeServerMessage(nackMessage(refusal, this.config, now, 0n, ""), "json"));
+      socket.send(encodeServerMessage(this.ingest.refuse(refusal), "json"));
       socket.close(1008, NACK_REASONS_JSON[refusal.reason]);
       return new Response(null, { status: 101, webSocket: client });
     }
@@ -196,8 +195,7 @@ export class DoLake extends DurableObject<Env> {
       const e = new Refusal(NackReason.PAYLOAD_TOO_LARGE, `frame of ${bytes} bytes exceeds maxPayloadSize ${this.config.maxPayloadSize}`, {
         maxSize: this.config.maxPayloadSize,
       });
-      this.metrics.nack(NACK_REASONS_JSON[e.reason]);
-      send(nackMessage(e, this.config, Date.now(), 0n, ""));
+      send(this.ingest.refuse(e));
       return;
     }
     const raw = typeof data === "string" ? undefined : new Uint8Array(data);
@@ -209,10 +207,9 @@ export class DoLake extends DurableObject<Env> {
       if (!skimmed) decoded = decodeClientFrame(data);
     } catch (e) {
       if (!(e instanceof FrameError) && !(e instanceof SkimError)) throw e;
-      this.metrics.nack("invalid_format");
       const partial = e instanceof FrameError ? e.partial : {};
       const message = e instanceof SkimError ? `frame: malformed protobuf (${e.message})` : e.message;
-      send(nackMessage(new Refusal(NackReason.INVALID_FORMAT, message), this.config, Date.now(), partial.sequenceNumber ?? 0n, partial.correlationId ?? ""));
+      send(this.ingest.refuse(new Refusal(NackReason.INVALID_FORMAT, message), partial.sequenceNumber, partial.correlationId));
       return;
     }
     const session = (ws.deserializeAttachment() as SessionState | null) ?? { connectedAt: Date.now() };
@@ -223,10 +220,9 @@ export class DoLake extends DurableObject<Env> {
     } catch (e) {
       // Nothing of the batch was applied (the append is one transaction); the producer may retry.
       console.error("ingest failed", e);
-      this.metrics.nack("internal_error");
       const m = decoded?.message.message;
       const seq = skimmed ? skimmed.sequenceNumber : m?.case === "cdcBatch" ? m.value.sequenceNumber : 0n;
-      send(nackMessage(new Refusal(NackReason.INTERNAL_ERROR, "internal error; nothing of the batch was applied"), this.config, Date.now(), seq, ""));
+      send(this.ingest.refuse(new Refusal(NackReason.INTERNAL_ERROR, "internal error; nothing of the batch was applied"), seq));
       return;
     }
     if (session.encoding !== encoding) {

@@ -121,6 +121,12 @@ export class Ingest {
     this.buckets = new Buckets(this.host.config);
   }
 
+  /** The nack for a refusal (counted in the metrics by reason): the one way a frame is refused. */
+  refuse(e: Refusal, sequenceNumber = 0n, correlationId = ""): ServerMessage {
+    this.host.metrics.nack(NACK_REASONS_JSON[e.reason]);
+    return nackMessage(e, this.host.config, this.host.now(), sequenceNumber, correlationId);
+  }
+
   /** Buffer fill, 0..1. */
   utilization(): number {
     return Math.min(1, this.host.buffer.stats().bytes / Math.max(1, this.host.config.maxBufferSize));
@@ -167,8 +173,7 @@ export class Ingest {
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
       const batch = m.case === "cdcBatch" ? m.value : undefined;
-      this.host.metrics.nack(NACK_REASONS_JSON[e.reason]);
-      return { replies: [nackMessage(e, this.host.config, now, batch?.sequenceNumber ?? 0n, batch?.correlationId ?? "")] };
+      return { replies: [this.refuse(e, batch?.sequenceNumber, batch?.correlationId)] };
     }
   }
 
@@ -176,13 +181,11 @@ export class Ingest {
     if (!c.sourceDoId) throw new Refusal(NackReason.INVALID_FORMAT, "connect.sourceDoId is missing");
     if (c.protocolVersion > PROTOCOL_VERSION) {
       const e = new Refusal(NackReason.UNSUPPORTED_VERSION, `protocolVersion ${c.protocolVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`);
-      this.host.metrics.nack(NACK_REASONS_JSON[e.reason]);
-      return { replies: [nackMessage(e, this.host.config, now, 0n, c.correlationId)], close: { code: 1002, reason: "unsupported protocol version" } };
+      return { replies: [this.refuse(e, 0n, c.correlationId)], close: { code: 1002, reason: "unsupported protocol version" } };
     }
     if (session.sourceId !== c.sourceDoId && this.host.otherConnections(c.sourceDoId) >= this.host.config.maxConnectionsPerSource) {
       const e = new Refusal(NackReason.CONNECTION_LIMIT, `source ${c.sourceDoId} already has ${this.host.config.maxConnectionsPerSource} connections (maxConnectionsPerSource)`);
-      this.host.metrics.nack(NACK_REASONS_JSON[e.reason]);
-      return { replies: [nackMessage(e, this.host.config, now, 0n, c.correlationId)], close: { code: 1008, reason: "connection_limit" } };
+      return { replies: [this.refuse(e, 0n, c.correlationId)], close: { code: 1008, reason: "connection_limit" } };
     }
     session.sourceId = c.sourceDoId;
     session.shardName = c.sourceShardName;
@@ -214,8 +217,7 @@ export class Ingest {
       return this.batch(session, batch, frame, socketKey, now);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
-      this.host.metrics.nack(NACK_REASONS_JSON[e.reason]);
-      return { replies: [nackMessage(e, this.host.config, now, batch.sequenceNumber, batch.correlationId)] };
+      return { replies: [this.refuse(e, batch.sequenceNumber, batch.correlationId)] };
     }
   }
 
