@@ -1,9 +1,13 @@
 /**
- * Writes rows of an Iceberg schema to one Parquet file with hyparquet-writer, and gathers the
- * column metrics the manifest needs (Iceberg spec "Manifests" fields 108-130; how Java derives
+ * Writes rows of an Iceberg schema to one Parquet file, and gathers the column metrics the manifest needs (Iceberg spec "Manifests" fields 108-130; how Java derives
  * them is in shared/iceberg/WRITER-FACTS.md §6): column sizes from the footer's column chunks,
  * value/null/NaN counts and lower/upper bounds computed here from the values themselves, with
  * Java's default truncate(16) for string/binary bounds.
+ *
+ * Two encoders: the one-pass column encoder (./column-chunk.ts: checks, statistics and pages in
+ * one walk over each column, about 4x faster; bench/flush/RESULTS.md) for files whose columns are
+ * all of the kinds it handles, and hyparquet-writer's for the rest (binary, uuid, fixed, decimal).
+ * test/unit/parquet/column-chunk.test.ts holds the first to the second's values and metrics.
  *
  * Compression: SNAPPY (default, hyparquet-writer's own), GZIP (fflate, synchronous, pure JS),
  * or none. ZSTD is not supported: hyparquet-writer needs a synchronous compressor and there is
@@ -12,10 +16,13 @@
  */
 import { gzipSync } from "fflate";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
-import type { ColumnChunk } from "hyparquet";
+import { snappyCompress } from "hyparquet-writer/src/snappy.js";
+import { writeMetadata } from "hyparquet-writer/src/metadata.js";
+import type { ColumnChunk, RowGroup, SchemaElement } from "hyparquet";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { emptyMetrics, type FileMetrics } from "../iceberg/data-file.js";
 import { comparePrimitive, parsePrimitive, type Primitive, type PrimitiveValue } from "../iceberg/primitive.js";
+import { encodeColumnChunk, supportsFastColumn, type ColumnStats, type Row } from "./column-chunk.js";
 import { toSingleValue, truncateBound } from "../iceberg/single-value.js";
 import { parquetSchema } from "./schema.js";
 
@@ -32,8 +39,7 @@ export interface ParquetWriteOptions {
   kvMetadata?: Record<string, string>;
 }
 
-/** A row: column name -> value (see src/iceberg/primitive.ts for the JS shape of each type). */
-export type Row = Record<string, PrimitiveValue | null | undefined>;
+export type { Row };
 
 /** A written Parquet file and the facts a manifest entry needs about it. */
 export interface ParquetFile extends FileMetrics {
@@ -45,25 +51,45 @@ export interface ParquetFile extends FileMetrics {
 
 const CODECS = { snappy: "SNAPPY", gzip: "GZIP", none: "UNCOMPRESSED" } as const;
 
-interface ColumnStats {
-  field: NestedField;
-  p: Primitive;
-  nulls: bigint;
-  nans: bigint;
-  min: PrimitiveValue | undefined;
-  max: PrimitiveValue | undefined;
-}
-
 /** Writes the rows as one Parquet file with Iceberg field ids, and returns its metrics. */
 export function writeParquet(fields: NestedField[], rows: readonly Row[], options: ParquetWriteOptions = {}): ParquetFile {
+  const args = prepare(fields, options);
+  if (args.stats.every((s) => supportsFastColumn(s.p))) return writeColumns(args, rows);
+  return writeWithHyparquet(args, rows);
+}
+
+/**
+ * The same file written entirely by hyparquet-writer's encoder (the path for binary, uuid, fixed
+ * and decimal columns); exported so tests can hold the one-pass path to it.
+ */
+export function writeParquetWithHyparquet(fields: NestedField[], rows: readonly Row[], options: ParquetWriteOptions = {}): ParquetFile {
+  return writeWithHyparquet(prepare(fields, options), rows);
+}
+
+interface WriteArgs {
+  schema: SchemaElement[];
+  stats: ColumnStats[];
+  codec: (typeof CODECS)[ParquetCompression];
+  rowGroupRows: number;
+  kvMetadata: { key: string; value: string }[];
+}
+
+function prepare(fields: NestedField[], options: ParquetWriteOptions): WriteArgs {
   const compression = options.compression ?? "snappy";
   const codec = CODECS[compression];
   if (!codec) throw new TypeError(`unsupported Parquet compression: ${String(compression)}`);
   const rowGroupRows = options.rowGroupRows ?? 100_000;
   if (!(rowGroupRows > 0)) throw new RangeError("rowGroupRows must be positive");
-  const schema = parquetSchema(fields);
-  const stats: ColumnStats[] = fields.map((field) => ({ field, p: parsePrimitive(field.type), nulls: 0n, nans: 0n, min: undefined, max: undefined }));
+  return {
+    schema: parquetSchema(fields),
+    stats: fields.map((field) => ({ field, p: parsePrimitive(field.type), nulls: 0n, nans: 0n, min: undefined, max: undefined })),
+    codec,
+    rowGroupRows,
+    kvMetadata: Object.entries(options.kvMetadata ?? {}).map(([key, value]) => ({ key, value })),
+  };
+}
 
+function writeWithHyparquet({ schema, stats, codec, rowGroupRows, kvMetadata }: WriteArgs, rows: readonly Row[]): ParquetFile {
   const writer = new ByteWriter();
   const pq = new ParquetWriter({
     writer,
@@ -71,7 +97,7 @@ export function writeParquet(fields: NestedField[], rows: readonly Row[], option
     codec,
     compressors: { GZIP: (input: Uint8Array) => gzipSync(input) },
     statistics: true,
-    kvMetadata: Object.entries(options.kvMetadata ?? {}).map(([key, value]) => ({ key, value })),
+    kvMetadata,
     createdBy: "DoLake (hyparquet-writer)",
   });
   // One write() per row group keeps the column copies bounded to a row group.
@@ -85,6 +111,61 @@ export function writeParquet(fields: NestedField[], rows: readonly Row[], option
   void pq.finish();
   const bytes = new Uint8Array(writer.getBuffer());
   return { bytes, recordCount: BigInt(rows.length), splitOffsets: pq.row_groups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, pq.row_groups.map((rg) => rg.columns)) };
+}
+
+const COMPRESS: Record<(typeof CODECS)[ParquetCompression], (b: Uint8Array) => Uint8Array> = {
+  SNAPPY: snappyCompress,
+  GZIP: (b) => gzipSync(b),
+  UNCOMPRESSED: (b) => b,
+};
+const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
+
+/**
+ * The one-pass path (src/parquet/column-chunk.ts) for files whose columns it encodes: pages are
+ * built per column per row group and the footer written with hyparquet-writer's metadata writer.
+ */
+function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata }: WriteArgs, rows: readonly Row[]): ParquetFile {
+  const compress = COMPRESS[codec];
+  const parts: Uint8Array[] = [MAGIC];
+  let offset = MAGIC.length;
+  const rowGroups: RowGroup[] = [];
+  for (let start = 0; start < rows.length; start += rowGroupRows) {
+    const end = Math.min(rows.length, start + rowGroupRows);
+    const groupStart = offset;
+    const columns: ColumnChunk[] = [];
+    let totalByteSize = 0n;
+    stats.forEach((s, col) => {
+      const chunk = encodeColumnChunk(s, rows, start, end, compress);
+      const element = schema[col + 1]!;
+      for (const b of chunk.bytes) parts.push(b);
+      columns.push({
+        file_offset: BigInt(offset),
+        meta_data: {
+          type: element.type!,
+          encodings: chunk.encodings,
+          path_in_schema: [element.name],
+          codec,
+          num_values: BigInt(chunk.numValues),
+          total_uncompressed_size: BigInt(chunk.uncompressedSize),
+          total_compressed_size: BigInt(chunk.byteLength),
+          data_page_offset: BigInt(offset + chunk.dataPageOffset),
+          ...(chunk.hasDictionary ? { dictionary_page_offset: BigInt(offset) } : {}),
+          statistics: chunk.statistics,
+        },
+      });
+      totalByteSize += BigInt(chunk.uncompressedSize);
+      offset += chunk.byteLength;
+    });
+    rowGroups.push({ columns, total_byte_size: totalByteSize, num_rows: BigInt(end - start), total_compressed_size: BigInt(offset - groupStart) } as RowGroup);
+  }
+  const footer = new ByteWriter();
+  writeMetadata(footer, { version: 2, created_by: "DoLake", schema, num_rows: BigInt(rows.length), row_groups: rowGroups, key_value_metadata: kvMetadata } as never);
+  footer.appendUint32(0x31524150);
+  parts.push(footer.getBytes());
+  const bytes = new Uint8Array(offset + parts.at(-1)!.length);
+  let pos = 0;
+  for (const p of parts) { bytes.set(p, pos); pos += p.length; }
+  return { bytes, recordCount: BigInt(rows.length), splitOffsets: rowGroups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, rowGroups.map((rg) => rg.columns)) };
 }
 
 function chunkStart(c: ColumnChunk): bigint {
