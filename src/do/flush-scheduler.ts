@@ -15,7 +15,8 @@ import type { DoLake } from "./dolake.js";
 /** Schedules and runs flushes for one DoLake object. */
 export class FlushScheduler {
   readonly breaker = new CircuitBreaker();
-  private queue: Promise<FlushOutcome> | undefined;
+  /** The tail of the one-at-a-time chain of flushes and exclusive work (orphan removal). */
+  private queue: Promise<unknown> | undefined;
   /** True while a flush is writing. */
   running = false;
   private alarmAt: number | undefined;
@@ -89,8 +90,16 @@ export class FlushScheduler {
 
   /** Runs one flush; concurrent callers wait for the running one and then flush again. */
   run(): Promise<FlushOutcome> {
+    return this.exclusive(() => this.flushOnce());
+  }
+
+  /**
+   * Runs `work` when no flush is in flight, and holds later flushes until it ends: for work that must
+   * not see a flush's files before their commit (orphan removal would take them for orphans).
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
     const previous = this.queue ?? Promise.resolve(undefined);
-    const next = previous.catch(() => undefined).then(() => this.flushOnce());
+    const next = previous.catch(() => undefined).then(work);
     this.queue = next;
     return next;
   }

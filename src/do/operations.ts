@@ -7,6 +7,9 @@ import { removeOrphanFiles } from "../flush/orphans.js";
 import { errorResponse } from "../http/errors.js";
 import type { DoLake } from "./dolake.js";
 
+/** The smallest age guard orphan removal accepts when it deletes (Iceberg's Spark procedure refuses < 24 h). */
+export const MIN_ORPHAN_AGE_MS = 3_600_000;
+
 const STATE: Record<number, string> = {
   [ServerState.IDLE]: "idle",
   [ServerState.RECEIVING]: "receiving",
@@ -41,11 +44,15 @@ export async function routeOperations(lake: DoLake, request: Request, url: URL):
       return Response.json(lake.config);
     }
     case "POST /maintenance/remove-orphan-files": {
-      // Default age guard: 1 day, so files of writes still in flight are never touched.
+      // Default age guard: 1 day. Our own flushes are kept out by running between them; files an
+      // external engine is still writing (before its commit) only by age, hence the minimum.
       const olderThanMs = Number(url.searchParams.get("olderThanMs") ?? 86_400_000);
-      if (!Number.isFinite(olderThanMs) || olderThanMs < 0) return errorResponse(400, "BadRequestException", "olderThanMs must be a number >= 0");
       const dryRun = url.searchParams.get("dryRun") === "true";
-      return Response.json(await removeOrphanFiles(depsOf(lake.catalogContext()), olderThanMs, dryRun));
+      if (!Number.isFinite(olderThanMs) || olderThanMs < 0) return errorResponse(400, "BadRequestException", "olderThanMs must be a number >= 0");
+      if (!dryRun && olderThanMs < MIN_ORPHAN_AGE_MS) {
+        return errorResponse(400, "BadRequestException", `olderThanMs must be at least ${MIN_ORPHAN_AGE_MS} (1 hour) when deleting: younger files may belong to a commit still in flight (dryRun=true reports any age)`);
+      }
+      return Response.json(await lake.flushes.exclusive(() => removeOrphanFiles(depsOf(lake.catalogContext()), olderThanMs, dryRun)));
     }
     case "POST /flush": {
       const msg = await lake.flushes.flushNow();

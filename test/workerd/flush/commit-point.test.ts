@@ -4,7 +4,10 @@
 // without them — never both, never neither.
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { depsOf } from "../../../src/catalog/deps.js";
 import type { DoLake } from "../../../src/do/dolake.js";
+import { MIN_ORPHAN_AGE_MS } from "../../../src/do/operations.js";
+import { removeOrphanFiles } from "../../../src/flush/orphans.js";
 import { AUTH, closeAll, jsonBatch, openSocket } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
@@ -126,8 +129,15 @@ describe("flush commit point", () => {
     expect([...report.orphans].sort()).toEqual(expect.arrayContaining(orphans));
     const fresh = await SELF.fetch("http://lake/maintenance/remove-orphan-files", { method: "POST", headers: AUTH });
     expect(((await fresh.json()) as { orphans: string[] }).orphans).toEqual([]); // 1-day age guard
-    const res = await SELF.fetch("http://lake/maintenance/remove-orphan-files?olderThanMs=0", { method: "POST", headers: AUTH });
-    expect(res.status).toBe(200);
+    // Deleting needs an age guard of at least an hour: a younger file may be a commit in flight.
+    const refused = await SELF.fetch("http://lake/maintenance/remove-orphan-files?olderThanMs=0", { method: "POST", headers: AUTH });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).error.message).toMatch(/at least 3600000/);
+    expect(await listKeys("warehouse/default/cp_two/")).toEqual(expect.arrayContaining(orphans));
+    // Two hours later the same files are old enough (the clock is the function's argument).
+    const removed = await runInDurableObject(lake(), (obj: DoLake) =>
+      obj.flushes.exclusive(() => removeOrphanFiles(depsOf(obj.catalogContext()), MIN_ORPHAN_AGE_MS, false, Date.now() + 2 * MIN_ORPHAN_AGE_MS)));
+    expect([...removed.orphans].sort()).toEqual(expect.arrayContaining(orphans));
     const left = await listKeys("warehouse/default/cp_two/");
     for (const k of orphans) expect(left).not.toContain(k);
     expect(left.length).toBeGreaterThan(0);
@@ -135,5 +145,51 @@ describe("flush commit point", () => {
     const loaded = await table("cp_two");
     const metaKey = String(loaded.body["metadata-location"]).replace("s3://dolake-warehouse/", "");
     expect(left).toContain(metaKey);
+  });
+
+  it("orphan removal waits for a flush in flight: files written but not yet committed are never taken for orphans", async () => {
+    const s = await openSocket();
+    s.sendJson(jsonBatch("cp-3", 1, 1, 3, "cp_three"));
+    await s.next();
+    // Hold the flush after its first Parquet file is on R2, before the pointer swap.
+    const gate = await runInDurableObject(lake(), (obj: DoLake) => {
+      const e = (obj as unknown as { env: Record<string, unknown> }).env;
+      const bucket = e.LAKEHOUSE_BUCKET as R2Bucket;
+      // A flag, not a promise: a promise resolved from the test's context is I/O of another context.
+      const g = { written: [] as string[], open: false };
+      e.LAKEHOUSE_BUCKET = new Proxy(bucket, {
+        get(target, prop) {
+          if (prop === "put") {
+            return async (key: string, ...rest: unknown[]) => {
+              const out = await (target.put as (...a: unknown[]) => Promise<unknown>)(key, ...rest);
+              if (key.endsWith(".parquet") && g.written.push(key) === 1) {
+                while (!g.open) await new Promise((r) => setTimeout(r, 5));
+                e.LAKEHOUSE_BUCKET = bucket;
+              }
+              return out;
+            };
+          }
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+      (globalThis as { __orphanGate?: typeof g }).__orphanGate = g;
+      return true;
+    });
+    expect(gate).toBe(true);
+    const flushing = flush();
+    const g = (globalThis as { __orphanGate?: { written: string[]; open: boolean } }).__orphanGate!;
+    while (g.written.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const reporting = SELF.fetch("http://lake/maintenance/remove-orphan-files?olderThanMs=0&dryRun=true", { method: "POST", headers: AUTH })
+      .then(async (r) => ({ at: Date.now(), body: (await r.json()) as { orphans: string[] } }));
+    await new Promise((r) => setTimeout(r, 50));
+    const releasedAt = Date.now();
+    g.open = true;
+    const [flushed, report] = await Promise.all([flushing, reporting]);
+    expect(flushed.body.ok).toBe(true);
+    expect(report.at).toBeGreaterThanOrEqual(releasedAt);
+    // The held file is committed and referenced: not an orphan.
+    expect(report.body.orphans).not.toContain(g.written[0]);
+    expect(report.body.orphans.filter((k) => k.includes("/cp_three"))).toEqual([]);
   });
 });
