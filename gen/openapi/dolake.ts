@@ -418,7 +418,7 @@ export interface operations {
             query?: {
                 /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
                 warehouse?: components["parameters"]["Warehouse"];
-                /** @description Age guard protecting writes in flight (default one day). */
+                /** @description Age guard protecting writes in flight (default one day). Deleting needs at least 3600000 (one hour); a dry run reports any age. The removal runs between flushes, never during one. */
                 olderThanMs?: number;
                 /** @description Report without deleting. */
                 dryRun?: boolean;
