@@ -20,6 +20,12 @@ export interface FetchLike {
   fetch(request: Request): Promise<Response>;
 }
 
+/** The part of a DurableObjectNamespace (of the DoLake class) the pump uses. */
+export interface NamespaceLike {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): FetchLike;
+}
+
 /** Header the DoLake Worker sets to name the warehouse (src/do/warehouse.ts). */
 const WAREHOUSE_HEADER = "X-DoLake-Warehouse";
 
@@ -35,7 +41,7 @@ async function upgrade(fetcher: FetchLike, request: Request): Promise<WebSocket>
  * A DoLake object in the same Worker (the DOLAKE namespace of wrangler.jsonc). The object is
  * chosen by warehouse name, as the DoLake Worker does; the binding is the authentication.
  */
-export function dolakeNamespace(namespace: DurableObjectNamespace, warehouse = "warehouse"): CdcDestination {
+export function dolakeNamespace(namespace: NamespaceLike, warehouse = "warehouse"): CdcDestination {
   return {
     name: `namespace:${warehouse}`,
     connect: () => {

@@ -4,14 +4,14 @@
  * triggers, in the writing transaction) into an outbox, and an alarm-driven pump streams the
  * outbox to DoLake, resuming from a durable replication slot. See docs/source.md.
  */
-import { type CdcDestination, dolakeNamespace, dolakeUrl, type FetchLike } from "./destination.js";
+import { type CdcDestination, dolakeNamespace, dolakeUrl, type FetchLike, type NamespaceLike } from "./destination.js";
 import { type SourceLag, SourceMetrics } from "./metrics.js";
 import { Outbox, type Slot } from "./outbox.js";
 import { Pump, type RunResult } from "./pump.js";
 import { type CapturedTable, type ColumnKind, installTriggers, OUTBOX_FULL, SCHEMA_STALE, userTables } from "./triggers.js";
 
 export { dolakeNamespace, dolakeUrl, OUTBOX_FULL, SCHEMA_STALE };
-export type { CdcDestination, FetchLike, RunResult, Slot, SourceLag };
+export type { CdcDestination, FetchLike, NamespaceLike, RunResult, Slot, SourceLag };
 
 /** Options of enableCdc. */
 export interface CdcOptions {
