@@ -96,10 +96,10 @@ export class Pump {
       if (hello.message.case !== "connected") return this.failed(`DoLake answered connect with ${hello.message.case}`, sent);
       // DoLake's durable mark beyond the slot: the ack arrived, the slot update did not survive.
       const serverMark = hello.message.value.lastAckSequence;
-      if (serverMark > acked) {
-        acked = serverMark < this.outbox.head() ? serverMark : this.outbox.head();
-        this.outbox.updateSlot(slotName, acked);
-      }
+      if (serverMark > acked) acked = serverMark < this.outbox.head() ? serverMark : this.outbox.head();
+      const persisted = hello.message.value.lastPersistedSequence;
+      this.outbox.updateSlot(slotName, acked, persisted <= acked ? persisted : acked);
+      if (persisted > this.metrics.lastPersisted) this.metrics.lastPersisted = persisted;
       while (Date.now() - started < this.options.runBudgetMs) {
         const events = this.outbox.read(acked, this.options.batchEvents);
         if (events.length === 0) break;

@@ -137,7 +137,7 @@ export class Orders extends DurableObject<ExampleEnv> {
   }
 
   private list(): Record<string, string | number>[] {
-    return this.ctx.storage.sql.exec<Record<string, string | number>>(`${SELECT} ORDER BY id`).toArray();
+    return this.ctx.storage.sql.exec<Record<string, string | number>>(`${SELECT} ORDER BY orders.id`).toArray(); // the table's integer id, not the text alias
   }
 }
 
