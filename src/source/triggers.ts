@@ -105,7 +105,7 @@ const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
  * (an ALTER TABLE outside `migrate`): a write is refused rather than captured incompletely.
  */
 function guards(t: CapturedTable, maxOutboxEvents: number): string {
-  const full = `SELECT RAISE(ABORT, ${literal(`${OUTBOX_FULL}: ${maxOutboxEvents} changes are waiting for DoLake; the write was refused`)}) WHERE (SELECT max(seq) - min(seq) + 1 FROM ${OUTBOX_TABLE}) >= ${maxOutboxEvents};`;
+  const full = `SELECT RAISE(ABORT, ${literal(`${OUTBOX_FULL}: ${maxOutboxEvents} changes are waiting for DoLake; the write was refused`)}) WHERE (SELECT max(seq) FROM ${OUTBOX_TABLE}) - (SELECT min(seq) FROM ${OUTBOX_TABLE}) + 1 >= ${maxOutboxEvents};`;
   const stale = `SELECT RAISE(ABORT, ${literal(`${SCHEMA_STALE}: ${t.name} changed after its CDC triggers were made; run DDL through cdc.migrate() or call cdc.refresh()`)}) WHERE (SELECT count(*) FROM pragma_table_info(${literal(t.name)})) != ${t.columns.length};`;
   return `${full}\n  ${stale}`;
 }
