@@ -96,7 +96,12 @@ export class Pump {
       if (hello.message.case !== "connected") return this.failed(`DoLake answered connect with ${hello.message.case}`, sent);
       // DoLake's durable mark beyond the slot: the ack arrived, the slot update did not survive.
       const serverMark = hello.message.value.lastAckSequence;
-      if (serverMark > acked) acked = serverMark < this.outbox.head() ? serverMark : this.outbox.head();
+      if (serverMark > this.outbox.head()) {
+        // DoLake holds sequences this outbox never wrote: another object uses this sourceId, or
+        // this one lost its storage. Sending would be acked "duplicate", that is, dropped: stop.
+        return this.failed(`DoLake already holds sequence ${serverMark} for source ${this.options.sourceId}, beyond this outbox's last ${this.outbox.head()}: is the sourceId used by another object?`, sent);
+      }
+      if (serverMark > acked) acked = serverMark;
       const persisted = hello.message.value.lastPersistedSequence;
       this.outbox.updateSlot(slotName, acked, persisted <= acked ? persisted : acked);
       if (persisted > this.metrics.lastPersisted) this.metrics.lastPersisted = persisted;

@@ -55,4 +55,21 @@ describe("outbox bound and failures", () => {
       expect(cdc.metrics()).toMatch(/dolake_source_nacks_total\{source="nack-src",reason="schema_conflict"\} 1/);
     });
   });
+
+  it("refuses to send when DoLake already holds more of this sourceId than the outbox ever wrote (nothing is dropped as a duplicate)", async () => {
+    await runInDurableObject(orders("b3"), async (_o: Orders, state) => {
+      const first = enableCdc(state, { tables: ["orders"], destination: dolakeNamespace(exampleEnv.DOLAKE), sourceId: "shared-src", slot: "first" });
+      for (let i = 1; i <= 3; i++) state.storage.sql.exec("INSERT INTO orders (id, customer, amount_cents, updated_at) VALUES (?, 'c', 1, 0)", i);
+      expect(await first.alarm()).toMatchObject({ sent: 3 });
+    });
+    await runInDurableObject(orders("b4"), async (_o: Orders, state) => {
+      // Another object, same sourceId: its sequence 1 would be acked "duplicate" and never land.
+      const second = enableCdc(state, { tables: ["orders"], destination: dolakeNamespace(exampleEnv.DOLAKE), sourceId: "shared-src", slot: "second" });
+      state.storage.sql.exec("INSERT INTO orders (id, customer, amount_cents, updated_at) VALUES (9, 'c', 1, 0)");
+      const run = await second.alarm();
+      expect(run.sent).toBe(0);
+      expect(run.error).toMatch(/already holds sequence 3 for source shared-src/);
+      expect(second.lag()).toMatchObject({ events: 1, acked: 0n });
+    });
+  });
 });
