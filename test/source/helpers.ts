@@ -38,8 +38,3 @@ export async function pumpAll(stub: DurableObjectStub<Orders> = orders(), max = 
   const lag = await runInDurableObject(stub, (o: Orders) => o.cdc.lag());
   throw new Error(`pump did not drain: ${JSON.stringify(lag, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`);
 }
-
-/** Events DoLake buffered for `sourceId`, as their published JSON (in sequence order). */
-export async function buffered(): Promise<number> {
-  return runInDurableObject(lake(), (obj: DoLake) => obj.buffer.stats().eventCount);
-}
