@@ -5,6 +5,7 @@
  * reader that turns frames into ServerMessages in arrival order.
  */
 import type { ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { WAREHOUSE_HEADER } from "../do/warehouse.js";
 import { decodeServerFrame } from "../protocol/frames.js";
 
 /** Something that opens a CDC WebSocket to a DoLake. */
@@ -25,9 +26,6 @@ export interface NamespaceLike {
   idFromName(name: string): DurableObjectId;
   get(id: DurableObjectId): FetchLike;
 }
-
-/** Header the DoLake Worker sets to name the warehouse (src/do/warehouse.ts). */
-const WAREHOUSE_HEADER = "X-DoLake-Warehouse";
 
 async function upgrade(fetcher: FetchLike, request: Request): Promise<WebSocket> {
   const res = await fetcher.fetch(request);
