@@ -85,7 +85,7 @@ describe("triggers", () => {
     });
   });
 
-  it("captures every table with tables '*' including 64-bit values exactly", async () => {
+  it("captures every table with tables '*' (and tables created later through migrate), 64-bit values exactly", async () => {
     await runInDurableObject(orders("t4"), async (_o: Orders, state) => {
       const sql = state.storage.sql;
       sql.exec("CREATE TABLE kinds (k INTEGER PRIMARY KEY, big INTEGER, price REAL, ok BOOLEAN, raw BLOB, note TEXT)");
@@ -104,6 +104,13 @@ describe("triggers", () => {
       expect(f.ok!.kind).toEqual({ case: "boolValue", value: true });
       expect(f.raw!.kind).toEqual({ case: "stringValue", value: "00FF" });
       expect(f.note!.kind).toEqual({ case: "stringValue", value: "12" });
+      // A table created later through migrate is captured from its first row.
+      cdc.migrate(() => sql.exec("CREATE TABLE later (id TEXT PRIMARY KEY, n INTEGER)"));
+      sql.exec("INSERT INTO later VALUES ('a', 1)");
+      expect(cdc.slots.subscribeFromSlot("all").map((x) => [x.sequence, x.table, x.rowId, x.after])).toEqual([
+        [1n, "kinds", "9223372036854775807", e!.after],
+        [2n, "later", "a", '{"id":"a","n":1}'],
+      ]);
     });
   });
 });
