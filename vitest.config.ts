@@ -40,6 +40,21 @@ export default defineConfig({
           include: ["test/workerd/**/*.test.ts"],
         },
       },
+      {
+        // Source CDC (dolake/source) runs in the orders example's Worker: an application object and
+        // DoLake in one wrangler.jsonc, as a user deploys them.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./examples/orders/wrangler.jsonc" },
+            miniflare: { bindings: { LAKE_TOKEN: "test-token", DOLAKE_CONFIG: "" } },
+          }),
+        ],
+        test: {
+          name: "source",
+          testTimeout: 30_000,
+          include: ["test/source/**/*.test.ts"],
+        },
+      },
     ],
   },
 });

@@ -31,13 +31,13 @@ function portInUse(port) {
   });
 }
 
-/** Starts a DoLake server; resolves with {url, token, stop} once /health answers. */
-export async function startServer({ stateDir, token = "test-token", port } = {}) {
+/** Starts a DoLake server (`config`: another wrangler config, e.g. the orders example); resolves with {url, token, stop} once /health answers. */
+export async function startServer({ stateDir, token = "test-token", port, config } = {}) {
   port ??= await freePort();
   stateDir ??= mkdtempSync(join(tmpdir(), "dolake-state-"));
   const child = spawn(process.execPath, [join(root, "scripts/start.mjs")], {
     cwd: root,
-    env: { ...toolEnv, PORT: String(port), LAKE_TOKEN: token, DOLAKE_STATE_DIR: stateDir },
+    env: { ...toolEnv, PORT: String(port), LAKE_TOKEN: token, DOLAKE_STATE_DIR: stateDir, ...(config ? { DOLAKE_WRANGLER_CONFIG: config } : {}) },
     stdio: ["ignore", "inherit", "inherit"],
     detached: true,
   });

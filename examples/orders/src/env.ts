@@ -1,0 +1,10 @@
+import type { Env } from "../../../src/env.js";
+import type { Orders } from "./orders.js";
+
+/** Bindings of the orders example: DoLake's, plus the application object. */
+export interface ExampleEnv extends Env {
+  /** The application's Durable Object namespace. */
+  ORDERS: DurableObjectNamespace<Orders>;
+  /** Bound of the orders object's CDC outbox (default 100000). */
+  ORDERS_MAX_OUTBOX?: string;
+}
