@@ -78,6 +78,18 @@ export async function openSocket(headers: Record<string, string> = {}): Promise<
   };
 }
 
+/**
+ * The `buffered` ack of batch `sequenceNumber`, skipping other answers on the way: after a flush the
+ * socket also receives `persisted` acks, which would otherwise be taken for the next batch's ack.
+ */
+export async function bufferedAck(s: TestSocket, sequenceNumber: number): Promise<JsonObject & { type: string }> {
+  for (;;) {
+    const m = await s.next();
+    if (m.type === "ack" && m.status === "buffered" && Number(m.sequenceNumber) === sequenceNumber) return m;
+    if (m.type === "nack") throw new Error(`batch ${sequenceNumber} refused: ${JSON.stringify(m)}`);
+  }
+}
+
 /** A JSON cdc_batch for `source` with events from..to (INSERTs into `table` unless ops given). */
 export function jsonBatch(source: string, batchNumber: number, from: number, to: number, table = "users") {
   const events = [];

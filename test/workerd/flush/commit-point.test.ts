@@ -8,7 +8,7 @@ import { depsOf } from "../../../src/catalog/deps.js";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { MIN_ORPHAN_AGE_MS } from "../../../src/do/operations.js";
 import { removeOrphanFiles } from "../../../src/flush/orphans.js";
-import { AUTH, closeAll, jsonBatch, openSocket } from "../helpers.js";
+import { AUTH, bufferedAck, closeAll, jsonBatch, openSocket } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
 
@@ -56,7 +56,7 @@ describe("flush commit point", () => {
       { sequence: 4, operation: "UPDATE", table: "cp_one", rowId: "r1", after: { id: 1, name: "x" } },
       { sequence: 5, operation: "INSERT", table: "cp_one", rowId: "r9", after: { id: 9, name: "y" } },
     ] });
-    await s.next();
+    await bufferedAck(s, 2); // not the persisted ack of the first flush
     const queued = await bufferedEvents();
     // Fail after the pointers were swapped, inside the same transaction (as a crash would).
     await runInDurableObject(lake(), (obj: DoLake) => {

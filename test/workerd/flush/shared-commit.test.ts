@@ -5,7 +5,7 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { parseJson, stringifyJson } from "../../../src/util/json.js";
-import { AUTH, closeAll, jsonBatch, openSocket } from "../helpers.js";
+import { AUTH, bufferedAck, closeAll, jsonBatch, openSocket } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
 afterEach(closeAll);
@@ -54,7 +54,7 @@ describe("shared commit point", () => {
       });
     });
     s.sendJson(jsonBatch("shared-1", 2, 3, 5, "shared_t"));
-    await s.next();
+    await bufferedAck(s, 2); // not the persisted ack of the first flush
     const flushing = SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH });
     while (g.r2Gate.waiting === 0) await new Promise((r) => setTimeout(r, 5));
 
