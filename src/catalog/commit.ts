@@ -35,6 +35,8 @@ export interface PreparedCommit {
   ident: TableIdent;
   /** The pointer the commit was prepared from; undefined when it creates the table. */
   baseMetadataLocation: string | undefined;
+  /** The metadata at that pointer (undefined when it creates the table). */
+  baseMetadata?: TableMetadata;
   /** The new pointer (equal to the base when the updates changed nothing). */
   metadataLocation: string;
   metadata: TableMetadata;
@@ -133,7 +135,7 @@ export async function prepareCommit(
     checkRequirements(current.metadata, requirements);
     next = applyUpdates(current.metadata, updates, now, current.metadataLocation);
     if (next === current.metadata) {
-      return { ident, baseMetadataLocation: current.metadataLocation, metadataLocation: current.metadataLocation, metadata: next, metadataJson: null, changed: false };
+      return { ident, baseMetadataLocation: current.metadataLocation, baseMetadata: current.metadata, metadataLocation: current.metadataLocation, metadata: next, metadataJson: null, changed: false };
     }
   }
   validateMetadata(next);
@@ -142,7 +144,7 @@ export async function prepareCommit(
   if (!current || next.location !== current.metadata.location) checkLocationFree(deps, ident, next.location);
   const metadataLocation = nextMetadataLocation(next.location, current?.metadataLocation);
   const metadataJson = await writeMetadataFile(deps, metadataLocation, next);
-  return { ident, baseMetadataLocation: current?.metadataLocation, metadataLocation, metadata: next, metadataJson, changed: true };
+  return { ident, baseMetadataLocation: current?.metadataLocation, baseMetadata: current?.metadata, metadataLocation, metadata: next, metadataJson, changed: true };
 }
 
 /**
@@ -197,8 +199,15 @@ export async function commitTables(
     const prepared: PreparedCommit[] = [];
     try {
       for (const c of changes) prepared.push(await prepareCommit(deps, c.ident, c.requirements, c.updates));
+      // CDC side state that follows these tables' files changes in the same transaction (or refuses).
+      const guarded: Array<() => void> = [];
+      for (const p of prepared) {
+        const work = p.changed ? await deps.commitGuard?.(p.ident, p.baseMetadata, p.metadata) : undefined;
+        if (work) guarded.push(work);
+      }
       deps.store.transaction(() => {
         for (const p of prepared) applyPreparedCommit(deps, p);
+        for (const work of guarded) work();
       });
       return prepared;
     } catch (e) {

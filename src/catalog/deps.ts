@@ -2,6 +2,7 @@
  * What the catalog logic runs on, built from the Durable Object's CatalogContext: the SQLite
  * store, the R2 bucket, where the warehouse is, and a clock. Tests build one directly.
  */
+import type { CommitGuard } from "./commit-guard.js";
 import type { CatalogContext } from "./index.js";
 import type { Warehouse } from "./names.js";
 import { SqlCatalogStore, type CatalogStore } from "./store.js";
@@ -16,6 +17,8 @@ export interface CatalogDeps {
   warehouse: Warehouse;
   /** Epoch ms. */
   now(): bigint;
+  /** Checks REST commits against CDC side state (src/catalog/commit-guard.ts). */
+  commitGuard?: CommitGuard;
 }
 
 const cache = new WeakMap<DurableObjectStorage, CatalogStore>();
@@ -32,6 +35,7 @@ export function depsOf(ctx: CatalogContext): CatalogDeps {
     bucket: ctx.bucket,
     warehouse: { bucketName: ctx.env.BUCKET_NAME || DEFAULT_BUCKET_NAME, warehouse: ctx.warehouse },
     now: () => BigInt(Date.now()),
+    commitGuard: ctx.commitGuard,
   };
 }
 

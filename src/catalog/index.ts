@@ -8,6 +8,7 @@
  *   // ConcurrentCommitError (a CommitFailedError) -> abandonPreparedCommit, reload, rebuild, retry.
  */
 import type { Env } from "../env.js";
+import type { CommitGuard } from "./commit-guard.js";
 import { depsOf } from "./deps.js";
 import * as commits from "./handlers/commits.js";
 import * as config from "./handlers/config.js";
@@ -33,6 +34,8 @@ export interface CatalogContext {
   warehouse: string;
   /** The Worker's environment (tokens, S3 settings). */
   env: Env;
+  /** Checks REST commits against CDC side state (mirror tables); none in plain catalog use. */
+  commitGuard?: CommitGuard;
 }
 
 /** Every /v1 route DoLake serves; /v1/config lists the advertised ones as its endpoints. */

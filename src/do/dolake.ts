@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CircuitBreakerState, NackReason, type ServerMessage, ServerState } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { DurableBuffer } from "../buffer/durable-buffer.js";
+import { depsOf } from "../catalog/deps.js";
 import { type CatalogContext, handleCatalogRequest } from "../catalog/index.js";
 import { ConfigError, type DoLakeConfig, resolveConfig } from "../config.js";
 import type { Env } from "../env.js";
@@ -18,6 +19,7 @@ import { SchemaGuard } from "../ingest/schema-guard.js";
 import { TokenBucket } from "../ingest/token-bucket.js";
 import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
 import { type SkimBatch, SkimError, skimCdcBatchFrame } from "../protocol/skim.js";
+import { mirrorCommitGuard } from "../flush/external-writes.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
 import { routeOperations } from "./operations.js";
@@ -122,7 +124,10 @@ export class DoLake extends DurableObject<Env> {
 
   /** What the catalog runs on in this object. */
   catalogContext(): CatalogContext {
-    return { storage: this.ctx.storage, bucket: this.env.LAKEHOUSE_BUCKET, warehouse: this.warehouse.get(), env: this.env };
+    const ctx: CatalogContext = { storage: this.ctx.storage, bucket: this.env.LAKEHOUSE_BUCKET, warehouse: this.warehouse.get(), env: this.env };
+    // REST commits to CDC mirror tables keep the primary-key index right, or are refused.
+    ctx.commitGuard = mirrorCommitGuard(this.ctx.storage.sql, () => depsOf(ctx));
+    return ctx;
   }
 
   /** The object's storage (SQLite, alarms). */

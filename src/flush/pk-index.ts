@@ -48,6 +48,23 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
     return out;
   }
 
+  /** True while the index holds any live row of this table (it is a CDC mirror). */
+  tracksRows(): boolean {
+    return this.sql.exec("SELECT 1 FROM cdc_pk_index WHERE table_key = ? LIMIT 1", this.tableKey).toArray().length > 0;
+  }
+
+  /** Forgets the rows at these positions (deleted by another engine). Call inside the commit's transactionSync. */
+  forgetPositions(positions: ReadonlyArray<{ filePath: string; pos: bigint }>): void {
+    for (const p of positions) {
+      this.sql.exec(
+        "DELETE FROM cdc_pk_index WHERE table_key = ? AND file_id = (SELECT id FROM cdc_pk_files WHERE path = ?) AND pos = CAST(? AS INTEGER)",
+        this.tableKey,
+        p.filePath,
+        p.pos.toString(),
+      );
+    }
+  }
+
   /** Applies a flush's index changes. Call inside the commit's transactionSync. */
   apply(upserts: Map<string, RowLocation>, deletes: string[]): void {
     const fileIds = new Map<string, number>();

@@ -135,6 +135,16 @@ function currentSchema(m: TableMetadata): Schema {
   return m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
 }
 
+/**
+ * A mirror's rows are addressed by position (the primary-key index): engines that DELETE from it must
+ * write position deletes, not rewrite files (docs/external-writers.md; rewrites are refused).
+ */
+const MIRROR_PROPERTIES: Record<string, string> = {
+  "write.delete.mode": "merge-on-read",
+  "write.update.mode": "merge-on-read",
+  "write.merge.mode": "merge-on-read",
+};
+
 function defaultProperties(options: CdcWriterOptions): Record<string, string> {
   const codec = options.compression ?? "snappy";
   return { "write.format.default": "parquet", "write.parquet.compression-codec": codec === "none" ? "uncompressed" : codec, ...options.properties };
@@ -161,7 +171,7 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   let evolved: { schema: Schema; lastColumnId: number } | undefined;
   if (!base && images.length > 0) {
     const inferred = evolveSchema(undefined, 0, 0, images, { detectTimestamps: options.detectTimestamps });
-    base = newTableMetadata({ schema: inferred.schema, partitionSpec: partitionSpecFor(inferred.schema, options.partitionBy), location: options.location, properties: defaultProperties(options), now });
+    base = newTableMetadata({ schema: inferred.schema, partitionSpec: partitionSpecFor(inferred.schema, options.partitionBy), location: options.location, properties: { ...MIRROR_PROPERTIES, ...defaultProperties(options) }, now });
     createUpdates = createTableUpdates(base);
   } else if (base) {
     const maxId = Math.max(...base.schemas.map((s) => s["schema-id"]));

@@ -3,7 +3,8 @@ catalog URI and the bearer token: S3FileIO and its settings come from the catalo
 
 1. A CDC workload (inserts, updates, deletes over two flushes) streamed over the WebSocket is read
    by Spark SQL with the position deletes applied.
-2. Spark INSERTs into that CDC table through the catalog; a later CDC flush commits on top of
+2. Spark DELETEs from that CDC mirror (position deletes, learned by the primary-key index) and cannot
+   INSERT into it (refused: rows with no source key); a later CDC flush commits on top of
    Spark's snapshot; pyiceberg reads the combined table.
 3. Spark creates a partitioned table, inserts, deletes a row and adds then drops a column; pyiceberg
    reads the result.
@@ -154,21 +155,26 @@ def test_spark_reads_a_cdc_table_with_deletes_applied(spark, cdc_table):
     assert spark_rows(spark, f"SELECT id, amount FROM dolake.default.{CDC_TABLE} VERSION AS OF {first}") == {f"k{i:02d}": {"id": f"k{i:02d}", "amount": i} for i in range(20)}
 
 
-def test_spark_inserts_into_the_cdc_table_and_cdc_commits_on_top(spark, catalog, cdc_table):
-    spark.sql(
-        f"INSERT INTO dolake.default.{CDC_TABLE} (id, amount, big, label, active) VALUES "
-        "('spark-1', 7, 1152921504606846983, 'spark', false), ('spark-2', 8, 1152921504606846984, 'spark', true)"
-    )
+def test_spark_deletes_from_the_cdc_mirror_and_cdc_updates_on_top_but_cannot_insert(spark, catalog, cdc_table):
+    """A mirror's rows come from its source (docs/external-writers.md). Spark's DELETE writes position
+    deletes (the mirror's write.delete.mode is merge-on-read) and the primary-key index forgets the row;
+    Spark's INSERT, rows no source key addresses, is refused with 403 and changes nothing."""
+    with pytest.raises(Exception, match="ForbiddenException|CDC mirror"):
+        spark.sql(f"INSERT INTO dolake.default.{CDC_TABLE} (id, amount, big, label, active) VALUES ('spark-1', 7, 1152921504606846983, 'spark', false)")
+    victim = sorted(cdc_table)[0]
+    spark.sql(f"DELETE FROM dolake.default.{CDC_TABLE} WHERE id = '{victim}'")
     want = dict(cdc_table)
-    want["spark-1"] = row("spark-1", 7, "spark")
-    want["spark-2"] = row("spark-2", 8, "spark")
+    del want[victim]
     table = catalog.load_table(("default", CDC_TABLE))
     assert {r["id"]: r for r in table.scan().to_arrow().to_pylist()} == want
-    # The CDC writer's next flush commits on top of Spark's snapshot (one commit point).
-    want["k05"] = row("k05", 505, "v3")
-    cdc([{"operation": "UPDATE", "table": CDC_TABLE, "rowId": "k05", "after": want["k05"]}])
+    # The source updates that row afterwards: the new version is written on top of Spark's snapshot
+    # (one commit point), and the old position is not deleted a second time.
+    want[victim] = row(victim, 505, "v3")
+    cdc([{"operation": "UPDATE", "table": CDC_TABLE, "rowId": victim, "after": want[victim]}])
     table = catalog.load_table(("default", CDC_TABLE))
     assert {r["id"]: r for r in table.scan().to_arrow().to_pylist()} == want
+    summary = table.current_snapshot().summary
+    assert int(summary["total-records"]) - int(summary["total-position-deletes"]) == len(want)
     # Spark's catalog caches loaded tables (cache-enabled, 30 s): another writer's commit shows after a refresh.
     spark.sql(f"REFRESH TABLE dolake.default.{CDC_TABLE}")
     assert spark_rows(spark, f"SELECT id, amount, big, label, active FROM dolake.default.{CDC_TABLE}") == want
