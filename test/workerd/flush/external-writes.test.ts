@@ -13,7 +13,7 @@ import { writePositionDeletes } from "../../../src/iceberg/position-deletes.js";
 import { commitSnapshot } from "../../../src/iceberg/table-commit.js";
 import { writeParquet } from "../../../src/parquet/writer.js";
 import { parseJson, stringifyJson } from "../../../src/util/json.js";
-import { AUTH, closeAll, jsonBatch, openSocket } from "../helpers.js";
+import { AUTH, bufferedAck, closeAll, jsonBatch, openSocket } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
 afterEach(closeAll);
@@ -69,7 +69,7 @@ describe("external writers and CDC mirror tables", () => {
 
     // The source still has r2 and updates it: the new version is written, the old position is not deleted twice.
     s.sendJson({ type: "cdc_batch", sourceDoId: "ext-1", sequenceNumber: 2, events: [{ sequence: 4, operation: "UPDATE", table: "ext_a", rowId: "r2", after: { id: 2, name: "again" } }] });
-    await s.next();
+    await bufferedAck(s, 2);
     await flush();
     const sum = summary(await load("ext_a"));
     expect(sum["total-position-deletes"]).toBe("1");
@@ -103,7 +103,7 @@ describe("external writers and CDC mirror tables", () => {
     await s.next();
     await flush();
     s.sendJson(jsonBatch("ext-3", 2, 3, 4, "ext_c"));
-    await s.next();
+    await bufferedAck(s, 2);
     await flush();
     const m = await load("ext_c");
     const parent = m.snapshots.find((x) => x["snapshot-id"] === m["current-snapshot-id"])!["parent-snapshot-id"]!;
