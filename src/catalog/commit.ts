@@ -185,7 +185,22 @@ export const COMMIT_ATTEMPTS = 4;
  * every pointer in one transaction. A lost race re-prepares everything (requirements are checked
  * again against the new state); other failures abandon the written files and propagate.
  */
-export async function commitTables(
+export function commitTables(
+  deps: CatalogDeps,
+  changes: ReadonlyArray<{ ident: TableIdent; requirements: readonly TableRequirement[]; updates: readonly TableUpdate[] }>,
+): Promise<PreparedCommit[]> {
+  // REST commits of one object run one after another: concurrent ones would each write a metadata
+  // file and all but one lose the swap, and N of them in lockstep could exhaust COMMIT_ATTEMPTS.
+  // (A CDC flush still races them through prepare/apply and retries; requirements are checked as ever.)
+  const previous = commitQueues.get(deps.store) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(() => commitTablesNow(deps, changes));
+  commitQueues.set(deps.store, next);
+  return next;
+}
+
+const commitQueues = new WeakMap<object, Promise<unknown>>();
+
+async function commitTablesNow(
   deps: CatalogDeps,
   changes: ReadonlyArray<{ ident: TableIdent; requirements: readonly TableRequirement[]; updates: readonly TableUpdate[] }>,
 ): Promise<PreparedCommit[]> {
