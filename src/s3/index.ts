@@ -47,19 +47,23 @@ async function serve(request: Request, env: Env, url: URL): Promise<Response> {
   if (!env.LAKE_TOKEN && !adminCredentials(env)) {
     throw accessDenied("S3 credentials are not configured: set LAKE_TOKEN or S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
   }
+  // A key that is not a plain normalized path is refused for every pair, before the signature:
+  // its canonical form differs between signers, and no answer about it depends on who asks.
+  const key = objectKey(url.pathname);
+  if (key !== "") checkKey({}, key);
   let principal: S3Principal | undefined;
   const auth = await verifyRequest(request, async (id) => (principal = await principalFor(env, id))?.keys);
   const req: S3Request = {
     request,
     bucket: env.LAKEHOUSE_BUCKET,
     bucketName: bucketName(env),
-    key: objectKey(url.pathname),
+    key,
     params: queryParams(auth.query),
     auth,
     warehouse: principal!.warehouse,
   };
-  if (req.key !== "") checkKey(req, req.key);
-  return req.key === "" ? bucketOperation(req) : objectOperation(req);
+  if (key !== "") checkKey(req, key);
+  return key === "" ? bucketOperation(req) : objectOperation(req);
 }
 
 /** Operations on /<bucket>. */
