@@ -94,7 +94,7 @@ export function keyProblem(key: string): string | undefined {
   if (key.includes("\\")) return "backslashes are not allowed in keys";
   const segments = key.split("/");
   if (segments.at(-1) === "") segments.pop();
-  if (segments.some((s) => s === "." || s === "..")) return "'.' and '..' segments are not allowed in keys";
+  if (segments.some((s) => /^(?:\.|%2e){1,2}$/i.test(s))) return "'.' and '..' segments (also as %2e) are not allowed in keys";
   if (segments.some((s) => s === "")) return "empty segments ('//' or a leading '/') are not allowed in keys";
   return undefined;
 }
