@@ -29,7 +29,8 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
-              bindings: { LAKE_TOKEN: "test-token", DOLAKE_CONFIG: "", WAREHOUSES: "east,west" },
+              // S3_ACCESS_KEY_ID/SECRET: the operator's admin pair (whole bucket); warehouse pairs derive from LAKE_TOKEN.
+              bindings: { LAKE_TOKEN: "test-token", DOLAKE_CONFIG: "", WAREHOUSES: "east,west", S3_ACCESS_KEY_ID: "test-admin-key", S3_SECRET_ACCESS_KEY: "test-admin-secret" },
             },
           }),
         ],

@@ -16,9 +16,9 @@ export interface Env {
   BUCKET_NAME?: string;
   /** Endpoint vended to engines as s3.endpoint (e.g. R2's own S3 endpoint); default: this Worker's origin. */
   S3_ENDPOINT?: string;
-  /** S3 access key id for the S3 API and vended to engines; default: derived from LAKE_TOKEN. */
+  /** Admin S3 access key id (whole bucket; vended only as S3_ENDPOINT's keys); warehouse pairs derive from LAKE_TOKEN. */
   S3_ACCESS_KEY_ID?: string;
-  /** S3 secret (a secret); default: derived from LAKE_TOKEN. */
+  /** Secret of the admin S3 pair (a secret). */
   S3_SECRET_ACCESS_KEY?: string;
   /** Optional JSON overriding DEFAULT_CONFIG. */
   DOLAKE_CONFIG?: string;

@@ -24,6 +24,8 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_NAMESPACE_DEPTH = 16;
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** '.' or '..', also percent-encoded (%2e): a URL parser or an S3 client may decode and resolve it. */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /** Throws BadRequestError unless `name` is a safe namespace level or table name. */
 export function validateName(name: unknown, what: string): string {
@@ -100,7 +102,8 @@ export function defaultTableLocation(w: Warehouse, ident: TableIdent): string {
 
 /**
  * The R2 key of an `s3://<bucket>/...` location, or undefined when it is outside the warehouse
- * or not a plain path (empty, '.' or '..' segments, control characters, backslashes).
+ * or not a plain path (empty, '.' or '..' segments, also as %2e, control characters, backslashes).
+ * Every location-to-key conversion (metadata files, flush writers, purge, orphan removal) goes here.
  */
 export function r2KeyOf(w: Warehouse, location: string): string | undefined {
   const prefix = `s3://${w.bucketName}/`;
@@ -110,7 +113,7 @@ export function r2KeyOf(w: Warehouse, location: string): string | undefined {
     const key = location.slice(p.length);
     const segments = key.split("/");
     if (segments[0] !== w.warehouse || segments.length < 2) return undefined;
-    if (segments.some((s) => s === "" || s === "." || s === ".." || CONTROL.test(s) || s.includes("\\"))) return undefined;
+    if (segments.some((s) => s === "" || DOT_SEGMENT.test(s) || CONTROL.test(s) || s.includes("\\"))) return undefined;
     return key;
   }
   return undefined;

@@ -23,6 +23,7 @@ import { mirrorCommitGuard } from "../flush/external-writes.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
 import { routeOperations } from "./operations.js";
+import { utf8Length } from "../util/utf8.js";
 
 /** The DoLake Durable Object class (bound as DOLAKE). */
 export class DoLake extends DurableObject<Env> {
@@ -262,14 +263,4 @@ export class DoLake extends DurableObject<Env> {
 /** New connections per second: a bucket of one second's worth (at least one), refilled at that rate. */
 function newConnectionBucket(perSecond: number): TokenBucket {
   return new TokenBucket(Math.max(1, perSecond), perSecond, Date.now());
-}
-
-/** UTF-8 byte length of a string, without encoding it. */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : c >= 0x800 ? 0 : 1;
-  }
-  return n;
 }

@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
  */
 import { smallBody } from "./body.js";
-import type { S3Request } from "./request.js";
+import { type S3Request, checkKey, checkPrefix } from "./request.js";
 import { uriEncode } from "./sigv4.js";
 import { S3Error, type XmlNode, invalidArgument, isoTime, xmlElements, xmlResponse, xmlText } from "./xml.js";
 
@@ -62,6 +62,7 @@ export async function listObjectsV2(req: S3Request): Promise<Response> {
   const { params } = req;
   const enc = encoder(params);
   const prefix = params.get("prefix") ?? "";
+  checkPrefix(req, prefix);
   const delimiter = params.get("delimiter") || undefined;
   const token = params.get("continuation-token");
   const startAfter = params.get("start-after");
@@ -99,6 +100,7 @@ export async function listObjectsV1(req: S3Request): Promise<Response> {
   const { params } = req;
   const enc = encoder(params);
   const prefix = params.get("prefix") ?? "";
+  checkPrefix(req, prefix);
   const delimiter = params.get("delimiter") || undefined;
   const marker = params.get("marker") ?? "";
   const limit = maxKeys(params);
@@ -131,6 +133,8 @@ export async function deleteObjects(req: S3Request): Promise<Response> {
   if (keys.length === 0 || keys.length > MAX_DELETE_KEYS || keys.some((k) => k === undefined || k === "")) {
     throw new S3Error(400, "MalformedXML", `DeleteObjects needs 1 to ${MAX_DELETE_KEYS} <Object><Key> entries`);
   }
+  // All or nothing: one key outside the pair's warehouse (or not normalized) refuses the request.
+  for (const key of keys) checkKey(req, key!);
   await req.bucket.delete(keys as string[]);
   const deleted: XmlNode = quiet ? [] : keys.map((k) => ["Deleted", [["Key", k!]]] as [string, XmlNode]);
   return xmlResponse("DeleteResult", deleted);

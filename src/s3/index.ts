@@ -2,15 +2,17 @@
  * S3-compatible object access over the R2 binding, for engines that read and write tables by
  * s3:// path (pyiceberg/pyarrow, DuckDB, Spark S3FileIO, Trino). Path-style addressing:
  * /<bucket> for bucket operations, /<bucket>/<key> for objects. Every request must carry a valid
- * AWS Signature V4 (header or presigned) made with the deployment's key pair (credentials.ts).
+ * AWS Signature V4 (header or presigned) made with a warehouse's key pair, which reaches only
+ * keys under `<warehouse>/`, or with the operator's admin pair (credentials.ts). Every key is a
+ * plain normalized path (request.ts keyProblem).
  * The route table below binds (method, level, sub-resource) to one handler each.
  */
 import type { Env } from "../env.js";
 import { bucketLocation, deleteObjects, headBucket, listObjectsV1, listObjectsV2 } from "./bucket.js";
-import { S3CredentialsUnconfigured, s3Credentials } from "./credentials.js";
+import { type S3Principal, adminCredentials, principalFor } from "./credentials.js";
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, uploadPart } from "./multipart.js";
 import { deleteObject, getObject, putObject } from "./objects.js";
-import { type S3Request, bucketName, isS3Path, newRequestId, objectKey, queryParams } from "./request.js";
+import { type S3Request, bucketName, checkKey, isS3Path, newRequestId, objectKey, queryParams } from "./request.js";
 import { verifyRequest } from "./verify.js";
 import { S3Error, accessDenied, errorResponse, notImplemented } from "./xml.js";
 
@@ -42,23 +44,26 @@ export async function handleS3Request(request: Request, env: Env): Promise<Respo
 
 /** Verifies and dispatches; throws S3Error for every refusal. */
 async function serve(request: Request, env: Env, url: URL): Promise<Response> {
-  let keys;
-  try {
-    keys = await s3Credentials(env);
-  } catch (err) {
-    if (err instanceof S3CredentialsUnconfigured) throw accessDenied(err.message);
-    throw err;
+  if (!env.LAKE_TOKEN && !adminCredentials(env)) {
+    throw accessDenied("S3 credentials are not configured: set LAKE_TOKEN or S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
   }
-  const auth = await verifyRequest(request, keys);
+  // A key that is not a plain normalized path is refused for every pair, before the signature:
+  // its canonical form differs between signers, and no answer about it depends on who asks.
+  const key = objectKey(url.pathname);
+  if (key !== "") checkKey({}, key);
+  let principal: S3Principal | undefined;
+  const auth = await verifyRequest(request, async (id) => (principal = await principalFor(env, id))?.keys);
   const req: S3Request = {
     request,
     bucket: env.LAKEHOUSE_BUCKET,
     bucketName: bucketName(env),
-    key: objectKey(url.pathname),
+    key,
     params: queryParams(auth.query),
     auth,
+    warehouse: principal!.warehouse,
   };
-  return req.key === "" ? bucketOperation(req) : objectOperation(req);
+  if (key !== "") checkKey(req, key);
+  return key === "" ? bucketOperation(req) : objectOperation(req);
 }
 
 /** Operations on /<bucket>. */

@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html and siblings.
  */
 import { uploadBody } from "./body.js";
-import type { S3Request } from "./request.js";
+import { type S3Request, checkKey } from "./request.js";
 import { S3Error, isoTime, noSuchKey, xmlResponse } from "./xml.js";
 
 /** Content type S3 reports for objects stored without one. */
@@ -209,6 +209,7 @@ async function copyObject(req: S3Request): Promise<Response> {
     throw new S3Error(404, "NoSuchBucket", "The specified bucket does not exist", { BucketName: decoded.slice(0, Math.max(slash, 0)) });
   }
   const sourceKey = decoded.slice(slash + 1);
+  checkKey(req, sourceKey);
   const src = await bucket.get(sourceKey);
   if (!src) throw noSuchKey(sourceKey);
   const replace = (request.headers.get("x-amz-metadata-directive") ?? "COPY").toUpperCase() === "REPLACE";

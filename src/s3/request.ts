@@ -31,6 +31,8 @@ export interface S3Request {
   params: Map<string, string>;
   /** The verified signature. */
   auth: VerifiedRequest;
+  /** The warehouse the signing pair is confined to; undefined for the admin pair. */
+  warehouse?: string;
 }
 
 /** The bucket name this deployment serves. */
@@ -77,4 +79,38 @@ export function queryParams(pairs: [string, string][]): Map<string, string> {
 /** A short random request id for x-amz-request-id and error bodies. */
 export function newRequestId(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(8))).toUpperCase();
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Why a key is not a plain, normalized path (undefined when it is): '.' or '..' segments, empty
+ * segments (a leading '/' or '//'; a trailing '/' is a directory marker and allowed), control
+ * characters (NUL included) and backslashes, all of which some client or path library would read
+ * as a different key than R2 stores.
+ */
+export function keyProblem(key: string): string | undefined {
+  if (CONTROL.test(key)) return "control characters are not allowed in keys";
+  if (key.includes("\\")) return "backslashes are not allowed in keys";
+  const segments = key.split("/");
+  if (segments.at(-1) === "") segments.pop();
+  if (segments.some((s) => /^(?:\.|%2e){1,2}$/i.test(s))) return "'.' and '..' segments (also as %2e) are not allowed in keys";
+  if (segments.some((s) => s === "")) return "empty segments ('//' or a leading '/') are not allowed in keys";
+  return undefined;
+}
+
+/** Throws unless `key` is a normalized key the request's pair may touch (under `<warehouse>/` for a warehouse pair). */
+export function checkKey(req: Pick<S3Request, "warehouse">, key: string): void {
+  const problem = keyProblem(key);
+  if (problem) throw new S3Error(400, "InvalidArgument", `Invalid key ${JSON.stringify(key)}: ${problem}`, { ArgumentName: "key" });
+  if (req.warehouse !== undefined && !key.startsWith(`${req.warehouse}/`)) {
+    throw new S3Error(403, "AccessDenied", `These credentials only reach keys under ${req.warehouse}/`);
+  }
+}
+
+/** Throws unless a listing prefix stays inside the request's warehouse (the admin pair lists anything). */
+export function checkPrefix(req: Pick<S3Request, "warehouse">, prefix: string): void {
+  if (req.warehouse !== undefined && !prefix.startsWith(`${req.warehouse}/`)) {
+    throw new S3Error(403, "AccessDenied", `These credentials only list keys under ${req.warehouse}/ (give prefix=${req.warehouse}/...)`);
+  }
 }

@@ -60,8 +60,21 @@ interface SignedParts {
   presigned: boolean;
 }
 
-/** Verifies a request's signature against the deployment's key pair; throws S3Error when it fails. */
-export async function verifyRequest(request: Request, keys: S3KeyPair, now = Date.now()): Promise<VerifiedRequest> {
+/** Finds the key pair of an access key id; undefined when the id is unknown. */
+export type KeyLookup = (accessKeyId: string) => Promise<S3KeyPair | undefined>;
+
+/**
+ * x-amz-* headers SigV4 itself uses: the only ones a request may carry unsigned (header-signed
+ * requests sign them anyway). Every other x-amz-* header changes what the request does (copy
+ * source, metadata, checksums, tagging, storage class, encryption, ACL, object lock...), so it
+ * must be in SignedHeaders, or a presigned URL for one key could be replayed as any copy.
+ */
+const SIGV4_HEADERS = new Set(["x-amz-date", "x-amz-content-sha256", "x-amz-security-token"]);
+
+/** Verifies a request's signature against the key pair its access key id names (or one given pair); throws S3Error when it fails. */
+export async function verifyRequest(request: Request, keysOrLookup: S3KeyPair | KeyLookup, now = Date.now()): Promise<VerifiedRequest> {
+  const lookup: KeyLookup =
+    typeof keysOrLookup === "function" ? keysOrLookup : async (id) => (timingSafeEqual(id, keysOrLookup.accessKeyId) ? keysOrLookup : undefined);
   const url = new URL(request.url);
   const rawQuery = url.search.startsWith("?") ? url.search.slice(1) : url.search;
   let query: [string, string][];
@@ -80,7 +93,8 @@ export async function verifyRequest(request: Request, keys: S3KeyPair, now = Dat
   if (service !== "s3" || terminator !== "aws4_request") {
     throw new S3Error(400, "AuthorizationHeaderMalformed", "Credential scope must end in /s3/aws4_request");
   }
-  if (!timingSafeEqual(accessKeyId, keys.accessKeyId)) {
+  const keys = await lookup(accessKeyId);
+  if (!keys) {
     throw new S3Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", {
       AWSAccessKeyId: accessKeyId,
     });
@@ -92,6 +106,12 @@ export async function verifyRequest(request: Request, keys: S3KeyPair, now = Dat
   }
   checkTime(parts, query, time, now);
   if (!parts.signedHeaders.includes("host")) throw accessDenied("The host header must be signed");
+  for (const [name] of request.headers) {
+    if (name.startsWith("x-amz-") && !SIGV4_HEADERS.has(name) && !parts.signedHeaders.includes(name)) {
+      throw accessDenied(`Header ${name} changes what the request does and must be signed (in SignedHeaders)`);
+    }
+  }
+  checkSessionToken(request, query, keys);
 
   const header = (name: string): string | undefined => {
     const value = request.headers.get(name);
@@ -179,6 +199,19 @@ function fromQuery(query: [string, string][]): SignedParts | undefined {
     query: query.filter(([k]) => k !== "X-Amz-Signature"),
     presigned: true,
   };
+}
+
+/**
+ * A session token (x-amz-security-token header, or X-Amz-Security-Token in a presigned URL) must
+ * be the one bound to the signing pair; pairs without one (the admin pair) accept none. The
+ * token is optional: a pair's secret alone already proves who signed.
+ */
+function checkSessionToken(request: Request, query: [string, string][], keys: S3KeyPair): void {
+  const sent = request.headers.get("x-amz-security-token") ?? query.find(([k]) => k === "X-Amz-Security-Token")?.[1];
+  if (sent === undefined) return;
+  if (!keys.sessionToken || !timingSafeEqual(sent, keys.sessionToken)) {
+    throw new S3Error(403, "InvalidToken", "The provided token is malformed or otherwise invalid.");
+  }
 }
 
 /** Rejects requests signed too far from now, and presigned URLs past their expiry. */

@@ -19,7 +19,7 @@ export async function getConfig(req: RouteRequest, endpoints: string[]): Promise
   }
   // A client that named a warehouse is told to address it as the catalog prefix (/v1/<warehouse>/...),
   // which is how the Worker routes it to that warehouse's object.
-  const overrides: Record<string, string> = { ...(await storageConfig(req.ctx.env, req.request.url)) };
+  const overrides: Record<string, string> = { ...(await storageConfig(req.ctx.env, req.request.url, req.deps.warehouse.warehouse)) };
   if (warehouse) overrides.prefix = req.ctx.warehouse;
   const body: Wire<"CatalogConfig"> = { defaults: {}, overrides, endpoints };
   return jsonResponse("CatalogConfig", body);

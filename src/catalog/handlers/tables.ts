@@ -27,7 +27,7 @@ export function listTables(req: RouteRequest): Response {
 export async function loadTableResult(req: RouteRequest, table: { metadata: TableMetadata; metadataLocation?: string }, headers?: HeadersInit): Promise<Response> {
   const body: Wire<"LoadTableResult"> = {
     metadata: metadataToWire(table.metadata),
-    config: await storageConfig(req.ctx.env, req.request.url),
+    config: await storageConfig(req.ctx.env, req.request.url, req.deps.warehouse.warehouse),
   };
   if (table.metadataLocation !== undefined) body["metadata-location"] = table.metadataLocation;
   return jsonResponse("LoadTableResult", body, 200, headers);
@@ -126,6 +126,6 @@ export async function loadCredentialsRoute(req: RouteRequest): Promise<Response>
   const ident = identParam(req);
   const row = req.deps.store.getTable(ident);
   if (!row) throw noSuchTable(ident);
-  const config = await storageConfig(req.ctx.env, req.request.url);
+  const config = await storageConfig(req.ctx.env, req.request.url, req.deps.warehouse.warehouse);
   return jsonResponse("LoadCredentialsResponse", { "storage-credentials": [{ prefix: row.location, config }] });
 }

@@ -2,7 +2,9 @@
 
 The keys come from the catalog's /v1/config (s3.access-key-id / s3.secret-access-key) when it
 vends them, else from DOLAKE_S3_ACCESS_KEY_ID / DOLAKE_S3_SECRET_ACCESS_KEY, else they are derived
-from the token exactly as src/s3/credentials.ts documents it.
+from the token exactly as src/s3/credentials.ts documents it. Vended keys belong to one warehouse
+(DOLAKE_WAREHOUSE, default "warehouse") and reach only keys under "<warehouse>/": every test key
+lives there.
 """
 import hashlib
 import hmac
@@ -13,10 +15,10 @@ import urllib.request
 import pytest
 
 
-def _derived_keys(token):
-    key_id = hmac.new(token.encode(), b"s3-access-key-id", hashlib.sha256).hexdigest()[:20]
-    secret = hmac.new(token.encode(), b"s3-secret-access-key", hashlib.sha256).hexdigest()
-    return "dolake-" + key_id, secret
+def _derived_keys(token, warehouse):
+    key_id = hmac.new(token.encode(), b"s3-access-key-id\0" + warehouse.encode(), hashlib.sha256).hexdigest()[:20]
+    secret = hmac.new(token.encode(), b"s3-secret-access-key\0" + warehouse.encode(), hashlib.sha256).hexdigest()
+    return "dolake-%s-%s" % (warehouse, key_id), secret
 
 
 def _vended_keys(url, token):
@@ -40,8 +42,9 @@ def server():
         pytest.fail("DOLAKE_URL and DOLAKE_TOKEN must point at a running DoLake (scripts/with-server.mjs sets them)")
     url = url.rstrip("/")
     explicit = os.environ.get("DOLAKE_S3_ACCESS_KEY_ID"), os.environ.get("DOLAKE_S3_SECRET_ACCESS_KEY")
-    keys = explicit if all(explicit) else (_vended_keys(url, token) or _derived_keys(token))
-    return {"url": url, "token": token, "access_key_id": keys[0], "secret_access_key": keys[1]}
+    warehouse = os.environ.get("DOLAKE_WAREHOUSE") or "warehouse"
+    keys = explicit if all(explicit) else (_vended_keys(url, token) or _derived_keys(token, warehouse))
+    return {"url": url, "token": token, "warehouse": warehouse, "access_key_id": keys[0], "secret_access_key": keys[1]}
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +63,6 @@ def s3(server):
 
 
 @pytest.fixture()
-def prefix(request):
-    """A key prefix unique to one test, so reruns against one server do not collide."""
-    return "pytest-s3/%s/%s/" % (request.node.name, os.urandom(4).hex())
+def prefix(request, server):
+    """A key prefix unique to one test (inside the warehouse), so reruns against one server do not collide."""
+    return "%s/pytest-s3/%s/%s/" % (server["warehouse"], request.node.name, os.urandom(4).hex())

@@ -30,7 +30,7 @@ def test_java_sdk(server, tmp_path, version):
     cp = _classpath(version, str(tmp_path))
     subprocess.run(["javac", "-d", str(tmp_path), "-cp", cp, os.path.join(HERE, "Probe.java")], check=True, timeout=300)
     run = subprocess.run(
-        ["java", "-cp", "%s%s%s" % (tmp_path, os.pathsep, cp), "Probe", server["url"], server["access_key_id"], server["secret_access_key"]],
+        ["java", "-cp", "%s%s%s" % (tmp_path, os.pathsep, cp), "Probe", server["url"], server["access_key_id"], server["secret_access_key"], server["warehouse"] + "/"],
         capture_output=True,
         text=True,
         timeout=300,

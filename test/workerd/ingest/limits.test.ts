@@ -25,6 +25,22 @@ describe("limits and backpressure", () => {
     expect(await s.next()).toMatchObject({ type: "ack", status: "buffered" });
   });
 
+  it("measures JSON frames in UTF-8 bytes: an emoji frame just over maxPayloadSize is refused", async () => {
+    // Issue 13 item 8: emoji (4 UTF-8 bytes, 2 UTF-16 units) were counted at 2 bytes each.
+    const s = await openSocket();
+    const batch = jsonBatch("lim-emoji", 1, 1, 1);
+    (batch.events[0]!.after as Record<string, unknown>).blob = "😀".repeat(500);
+    const text = JSON.stringify(batch, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
+    const bytes = new TextEncoder().encode(text).byteLength;
+    expect(text.length).toBeLessThan(bytes - 900);
+    await configure({ maxPayloadSize: bytes - 1 });
+    s.sendText(text);
+    expect(await s.next()).toMatchObject({ type: "nack", reason: "payload_too_large", maxSize: bytes - 1 });
+    await configure({ maxPayloadSize: bytes });
+    s.sendText(text);
+    expect(await s.next()).toMatchObject({ type: "ack", status: "buffered" });
+  });
+
   it("refuses an oversized event with event_too_large", async () => {
     await configure({ maxEventSize: 500 });
     const s = await openSocket();

@@ -2,8 +2,8 @@ import { SELF } from "cloudflare:test";
 import { AwsClient } from "aws4fetch";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../../src/env.js";
-import { s3Credentials } from "../../../src/s3/credentials.js";
-import { BUCKET_URL, client, env, s3, xmlValue } from "./helpers.js";
+import { principalFor, s3Credentials } from "../../../src/s3/credentials.js";
+import { BUCKET_URL, adminKeys, client, env, s3, xmlValue } from "./helpers.js";
 
 /** An ISO 8601 basic timestamp `minutes` from now. */
 function amzDate(minutes: number): string {
@@ -37,7 +37,7 @@ describe("S3 authentication", () => {
   });
 
   it("refuses a wrong secret, an unknown key id and a request changed after signing", async () => {
-    const keys = await s3Credentials(env);
+    const keys = adminKeys();
     const wrongSecret = new AwsClient({ ...keys, secretAccessKey: "not-the-secret", service: "s3", region: "auto" });
     const res1 = await SELF.fetch(await wrongSecret.sign(`${BUCKET_URL}/auth/secret.txt`));
     expect(res1.status).toBe(403);
@@ -100,7 +100,7 @@ describe("S3 authentication", () => {
   });
 
   it("accepts region us-east-1 as well as auto", async () => {
-    const keys = await s3Credentials(env);
+    const keys = adminKeys();
     const east = new AwsClient({ ...keys, service: "s3", region: "us-east-1" });
     expect((await SELF.fetch(await east.sign(`${BUCKET_URL}/auth/secret.txt`))).status).toBe(200);
   });
@@ -113,23 +113,33 @@ describe("S3 authentication", () => {
 });
 
 describe("S3 credentials", () => {
-  it("derives a key pair from LAKE_TOKEN: stable, token-specific, never a constant", async () => {
+  it("derives one key pair per warehouse from LAKE_TOKEN: stable, token- and warehouse-specific, never a constant", async () => {
     const base = { ...env } as Env;
-    const a = await s3Credentials({ ...base, LAKE_TOKEN: "token-a" });
-    const a2 = await s3Credentials({ ...base, LAKE_TOKEN: "token-a" });
-    const b = await s3Credentials({ ...base, LAKE_TOKEN: "token-b" });
+    const a = await s3Credentials({ ...base, LAKE_TOKEN: "token-a" }, "east");
+    const a2 = await s3Credentials({ ...base, LAKE_TOKEN: "token-a" }, "east");
+    const aWest = await s3Credentials({ ...base, LAKE_TOKEN: "token-a" }, "west");
+    const b = await s3Credentials({ ...base, LAKE_TOKEN: "token-b" }, "east");
     expect(a).toEqual(a2);
-    expect(a.accessKeyId).toMatch(/^dolake-[0-9a-f]{20}$/);
+    expect(a.accessKeyId).toMatch(/^dolake-east-[0-9a-f]{20}$/);
     expect(a.secretAccessKey).toMatch(/^[0-9a-f]{64}$/);
-    expect(b.accessKeyId).not.toBe(a.accessKeyId);
-    expect(b.secretAccessKey).not.toBe(a.secretAccessKey);
+    expect(a.sessionToken).toMatch(/^[0-9a-f]{64}$/);
+    for (const other of [aWest, b]) {
+      expect(other.accessKeyId).not.toBe(a.accessKeyId);
+      expect(other.secretAccessKey).not.toBe(a.secretAccessKey);
+      expect(other.sessionToken).not.toBe(a.sessionToken);
+    }
     expect(a.secretAccessKey).not.toContain("token-a");
   });
 
-  it("prefers explicit S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY, and refuses with neither", async () => {
+  it("knows the admin pair and the pairs of served warehouses only, and refuses with no token", async () => {
     const base = { ...env } as Env;
-    const explicit = await s3Credentials({ ...base, S3_ACCESS_KEY_ID: "AKID", S3_SECRET_ACCESS_KEY: "SECRET" } as Env);
-    expect(explicit).toEqual({ accessKeyId: "AKID", secretAccessKey: "SECRET" });
+    expect(await principalFor(base, "test-admin-key")).toEqual({ keys: adminKeys() });
+    const east = await s3Credentials(base, "east");
+    expect((await principalFor(base, east.accessKeyId))?.warehouse).toBe("east");
+    // A pair derived for a warehouse the deployment does not serve is not accepted.
+    const north = await s3Credentials(base, "north");
+    expect(await principalFor(base, north.accessKeyId)).toBeUndefined();
+    expect(await principalFor(base, east.accessKeyId.replace(/.$/, (c) => (c === "0" ? "1" : "0")))).toBeUndefined();
     await expect(s3Credentials({ ...base, LAKE_TOKEN: undefined })).rejects.toThrow(/not configured/);
   });
 });

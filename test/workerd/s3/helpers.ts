@@ -1,9 +1,10 @@
 // Shared by the S3 API tests: requests are signed by aws4fetch, a SigV4 signer we did not write,
-// with the key pair the deployment derives from LAKE_TOKEN, and sent to the Worker itself.
+// with the operator's admin pair (S3_ACCESS_KEY_ID/SECRET: the whole bucket) unless a test names a
+// warehouse pair (derived from LAKE_TOKEN, confined to <warehouse>/), and sent to the Worker itself.
 import { SELF, env as testEnv } from "cloudflare:test";
 import { AwsClient } from "aws4fetch";
 import type { Env } from "../../../src/env.js";
-import { s3Credentials } from "../../../src/s3/credentials.js";
+import { type S3KeyPair, adminCredentials, s3Credentials } from "../../../src/s3/credentials.js";
 
 /** The Worker's bindings, typed as the Worker sees them. */
 export const env = testEnv as unknown as Env;
@@ -11,10 +12,15 @@ export const env = testEnv as unknown as Env;
 /** Base URL of the bucket, path-style. */
 export const BUCKET_URL = "http://lake.test/dolake-warehouse";
 
-/** An aws4fetch client holding the deployment's S3 keys. */
-export async function client(): Promise<AwsClient> {
-  const keys = await s3Credentials(env);
-  return new AwsClient({ ...keys, service: "s3", region: "auto" });
+/** The admin pair of the test deployment. */
+export function adminKeys(): S3KeyPair {
+  return adminCredentials(env)!;
+}
+
+/** An aws4fetch client holding the admin pair, or the pair of `warehouse` when given. */
+export async function client(warehouse?: string): Promise<AwsClient> {
+  const keys = warehouse === undefined ? adminKeys() : await s3Credentials(env, warehouse);
+  return new AwsClient({ accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey, sessionToken: keys.sessionToken, service: "s3", region: "auto" });
 }
 
 /** Signs and sends one request to the Worker. */

@@ -1,7 +1,7 @@
 // Drives the DoLake S3 API with the AWS SDK for Java v2, the client under Iceberg's S3FileIO
 // (Spark, Flink, Trino's native S3). Over plain HTTP the SDK uploads aws-chunked bodies:
 // STREAMING-AWS4-HMAC-SHA256-PAYLOAD before 2.30, ...-PAYLOAD-TRAILER with a CRC32 trailer after.
-// Usage: java Probe <endpoint> <access-key-id> <secret>; prints the payload modes it saw.
+// Usage: java Probe <endpoint> <access-key-id> <secret> <key prefix, e.g. warehouse/>; prints the payload modes it saw.
 import java.net.URI;
 import java.util.*;
 import software.amazon.awssdk.auth.credentials.*;
@@ -15,7 +15,7 @@ import software.amazon.awssdk.services.s3.model.*;
 
 public class Probe {
   public static void main(String[] a) throws Exception {
-    String url = a[0], id = a[1], secret = a[2];
+    String url = a[0], id = a[1], secret = a[2], root = a.length > 3 ? a[3] : "";
     Set<String> modes = new TreeSet<>();
     ExecutionInterceptor spy = new ExecutionInterceptor() {
       public void beforeTransmission(Context.BeforeTransmission c, ExecutionAttributes attrs) {
@@ -28,7 +28,7 @@ public class Probe {
         .httpClient(UrlConnectionHttpClient.create())
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(id, secret)))
         .overrideConfiguration(o -> o.addExecutionInterceptor(spy)).build();
-      String b = "dolake-warehouse", k = "java-probe/" + region + "/f.bin";
+      String b = "dolake-warehouse", k = root + "java-probe/" + region + "/f.bin";
       byte[] data = new byte[3 * 1024 * 1024 + 77];
       new Random(1).nextBytes(data);
       s3.putObject(PutObjectRequest.builder().bucket(b).key(k).build(), RequestBody.fromBytes(data));
@@ -43,10 +43,10 @@ public class Probe {
       s3.completeMultipartUpload(CompleteMultipartUploadRequest.builder().bucket(b).key(k + ".mp").uploadId(up)
         .multipartUpload(CompletedMultipartUpload.builder().parts(CompletedPart.builder().partNumber(1).eTag(e1).build(), CompletedPart.builder().partNumber(2).eTag(e2).build()).build()).build());
       check(s3.headObject(HeadObjectRequest.builder().bucket(b).key(k + ".mp").build()).contentLength() == p1.length + data.length, "multipart");
-      ListObjectsV2Response l = s3.listObjectsV2(ListObjectsV2Request.builder().bucket(b).prefix("java-probe/" + region + "/").delimiter("/").build());
+      ListObjectsV2Response l = s3.listObjectsV2(ListObjectsV2Request.builder().bucket(b).prefix(root + "java-probe/" + region + "/").delimiter("/").build());
       check(l.contents().size() == 2, "list " + l.contents());
       s3.deleteObjects(DeleteObjectsRequest.builder().bucket(b).delete(Delete.builder().objects(ObjectIdentifier.builder().key(k).build(), ObjectIdentifier.builder().key(k + ".mp").build()).build()).build());
-      check(s3.listObjectsV2(ListObjectsV2Request.builder().bucket(b).prefix("java-probe/" + region + "/").build()).keyCount() == 0, "deleted");
+      check(s3.listObjectsV2(ListObjectsV2Request.builder().bucket(b).prefix(root + "java-probe/" + region + "/").build()).keyCount() == 0, "deleted");
       try {
         s3.getObject(GetObjectRequest.builder().bucket(b).key(k).build());
         check(false, "missing key");
