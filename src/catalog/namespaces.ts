@@ -6,10 +6,44 @@
 import { asDeps, type CatalogDeps, type CatalogTarget } from "./deps.js";
 import { BadRequestError, namespaceExists, namespaceNotEmpty, noSuchNamespace } from "./errors.js";
 import { HttpError } from "../http/errors.js";
-import { validateNamespace, type Namespace } from "./names.js";
+import { locationSegment, validateNamespace, warehouseRoot, type Namespace, type Warehouse } from "./names.js";
 
 /** Properties a client may not set: they are answered by the catalog. */
 const RESERVED = new Set(["location"]);
+
+/**
+ * A namespace's location, `s3://<bucket>/<warehouse>/<ns levels>`: the prefix of its tables'
+ * default locations. Engines that place tables themselves (Trino appends `<table>-<uuid>`) read it
+ * from the namespace's `location` property; without it Trino 476 creates the table to learn its
+ * location and then refuses the location as non-empty.
+ */
+export function namespaceLocation(w: Warehouse, ns: Namespace): string {
+  return [warehouseRoot(w), ...ns.map(locationSegment)].join("/");
+}
+
+/** Stored properties as clients see them: with the catalog's `location`. */
+function answered(deps: CatalogDeps, ns: Namespace, props: Record<string, string>): Record<string, string> {
+  return { ...props, location: namespaceLocation(deps.warehouse, ns) };
+}
+
+/**
+ * The client's properties without reserved keys. `location` may be sent only as the namespace's
+ * own location (`CREATE SCHEMA ... WITH (location = <the default>)`, trailing '/' allowed): DoLake
+ * manages locations and cannot move a namespace elsewhere, so any other value is refused.
+ */
+function withoutReserved(deps: CatalogDeps, ns: Namespace, props: Record<string, string>): Record<string, string> {
+  const rest = { ...props };
+  for (const key of Object.keys(rest)) {
+    if (!RESERVED.has(key)) continue;
+    const own = namespaceLocation(deps.warehouse, ns);
+    if (key === "location" && (rest[key] ?? "").replace(/\/+$/, "") === own) {
+      delete rest[key];
+      continue;
+    }
+    throw new BadRequestError(`Property ${key} is managed by the catalog: this namespace's location is ${own}`);
+  }
+  return rest;
+}
 
 function checkProperties(properties: unknown): Record<string, string> {
   if (properties === undefined || properties === null) return {};
@@ -20,15 +54,14 @@ function checkProperties(properties: unknown): Record<string, string> {
   return properties as Record<string, string>;
 }
 
-/** Creates a namespace; 404 when its parent is missing, 409 when it exists. */
+/** Creates a namespace; 404 when its parent is missing, 409 when it exists. Returns its properties with `location`. */
 export function createNamespace(deps: CatalogDeps, ns: Namespace, properties: unknown): Record<string, string> {
-  const props = checkProperties(properties);
-  for (const key of Object.keys(props)) if (RESERVED.has(key)) throw new BadRequestError(`Property ${key} is managed by the catalog and cannot be set`);
+  const props = withoutReserved(deps, ns, checkProperties(properties));
   return deps.store.transaction(() => {
     const parent = ns.slice(0, -1);
     if (parent.length > 0 && !deps.store.getNamespace(parent)) throw noSuchNamespace(parent);
     if (!deps.store.insertNamespace(ns, props)) throw namespaceExists(ns);
-    return props;
+    return answered(deps, ns, props);
   });
 }
 
@@ -43,11 +76,11 @@ export function ensureNamespace(target: CatalogTarget, ns: Namespace): boolean {
   });
 }
 
-/** A namespace's properties; 404 when missing. */
+/** A namespace's properties with its `location`; 404 when missing. */
 export function loadNamespace(deps: CatalogDeps, ns: Namespace): Record<string, string> {
   const props = deps.store.getNamespace(ns);
   if (!props) throw noSuchNamespace(ns);
-  return props;
+  return answered(deps, ns, props);
 }
 
 /** Drops an empty namespace: 404 when missing, 409 NamespaceNotEmptyException when it has tables or children. */
@@ -79,7 +112,7 @@ export function updateNamespaceProperties(deps: CatalogDeps, ns: Namespace, upda
   if (both.length > 0) {
     throw new HttpError(422, "UnprocessableEntityException", `Cannot set and remove the same properties: ${both.join(", ")}`);
   }
-  for (const key of Object.keys(set)) if (RESERVED.has(key)) throw new BadRequestError(`Property ${key} is managed by the catalog and cannot be set`);
+  for (const key of [...Object.keys(set), ...remove]) if (RESERVED.has(key)) throw new BadRequestError(`Property ${key} is managed by the catalog and cannot be set or removed`);
   return deps.store.transaction(() => {
     const props = deps.store.getNamespace(ns);
     if (!props) throw noSuchNamespace(ns);

@@ -54,6 +54,8 @@ async function cdc(source: string, sequenceNumber: number, events: Array<Record<
 describe.skipIf(!URL || !TOKEN)("iceberg-js against DoLake", () => {
   const catalog = new IcebergRestCatalog({ baseUrl: URL, auth });
   const ns = [`js_${RUN}`];
+  // The catalog answers each namespace's location (npm start: bucket dolake-warehouse, warehouse "warehouse").
+  const nsLocation = `s3://dolake-warehouse/warehouse/${ns[0]}`;
 
   it("reads /v1/config: storage settings and the advertised endpoints", async () => {
     const config = await catalog.loadConfig();
@@ -63,7 +65,7 @@ describe.skipIf(!URL || !TOKEN)("iceberg-js against DoLake", () => {
 
   it("creates, lists, updates and drops namespaces (nested, paginated, 404/409 as IcebergError)", async () => {
     expect(await catalog.namespaceExists({ namespace: ns })).toBe(false);
-    expect(await catalog.createNamespace({ namespace: ns }, { properties: { owner: "js", tmp: "x" } })).toEqual({ namespace: ns, properties: { owner: "js", tmp: "x" } });
+    expect(await catalog.createNamespace({ namespace: ns }, { properties: { owner: "js", tmp: "x" } })).toEqual({ namespace: ns, properties: { owner: "js", tmp: "x", location: nsLocation } });
     expect(await catalog.namespaceExists({ namespace: ns })).toBe(true);
     await catalog.createNamespaceIfNotExists({ namespace: ns });
     const dup = await failure(catalog.createNamespace({ namespace: ns }));
@@ -71,7 +73,7 @@ describe.skipIf(!URL || !TOKEN)("iceberg-js against DoLake", () => {
 
     const change = await catalog.updateNamespaceProperties({ namespace: ns }, { updates: { team: "data" }, removals: ["tmp", "absent"] });
     expect(change).toEqual({ updated: ["team"], removed: ["tmp"], missing: ["absent"] });
-    expect((await catalog.loadNamespaceMetadata({ namespace: ns })).properties).toEqual({ owner: "js", team: "data" });
+    expect((await catalog.loadNamespaceMetadata({ namespace: ns })).properties).toEqual({ owner: "js", team: "data", location: nsLocation });
 
     for (const child of ["a", "b", "c"]) await catalog.createNamespace({ namespace: [...ns, child] });
     const first = await catalog.listNamespaces({ parent: { namespace: ns }, pageSize: 2 });

@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { api, uniqueName } from "./helpers.js";
+import { api, SCHEMA, uniqueName } from "./helpers.js";
 
 describe("catalog namespaces", () => {
   it("creates, loads, checks, lists and drops a namespace", async () => {
     const ns = uniqueName();
     const created = await api("POST", "/v1/namespaces", { namespace: [ns], properties: { owner: "alice" } });
     expect(created.status).toBe(200);
-    expect(created.body).toEqual({ namespace: [ns], properties: { owner: "alice" } });
+    const location = `s3://dolake-warehouse/warehouse/${ns}`;
+    expect(created.body).toEqual({ namespace: [ns], properties: { owner: "alice", location } });
 
-    expect((await api("GET", `/v1/namespaces/${ns}`)).body).toEqual({ namespace: [ns], properties: { owner: "alice" } });
+    expect((await api("GET", `/v1/namespaces/${ns}`)).body).toEqual({ namespace: [ns], properties: { owner: "alice", location } });
     expect((await api("HEAD", `/v1/namespaces/${ns}`)).status).toBe(204);
     const list = await api("GET", "/v1/namespaces");
     expect(list.status).toBe(200);
@@ -69,7 +70,7 @@ describe("catalog namespaces", () => {
     const res = await api("POST", `/v1/namespaces/${ns}/properties`, { updates: { c: "3", a: "9" }, removals: ["b", "zz"] });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ updated: ["c", "a"], removed: ["b"], missing: ["zz"] });
-    expect((await api("GET", `/v1/namespaces/${ns}`)).body.properties).toEqual({ a: "9", c: "3" });
+    expect((await api("GET", `/v1/namespaces/${ns}`)).body.properties).toEqual({ a: "9", c: "3", location: `s3://dolake-warehouse/warehouse/${ns}` });
     expect((await api("POST", `/v1/namespaces/${ns}/properties`, { updates: { x: "1" }, removals: ["x"] })).status).toBe(422);
     expect((await api("POST", `/v1/namespaces/${uniqueName()}/properties`, { updates: {} })).status).toBe(404);
   });
@@ -94,5 +95,59 @@ describe("catalog namespaces", () => {
     const none = await api("GET", "/v1/namespaces/x/views");
     expect(none.status).toBe(404);
     expect(none.body.error.code).toBe(404);
+  });
+});
+
+// Trino 476 places a table at `<namespace location>/<table>-<uuid>` and checks that the place is
+// empty; without the namespace's location it created the table to learn one, then refused it.
+describe("catalog namespace location", () => {
+  it("answers location on create and load, and tables created under it are at that prefix", async () => {
+    const ns = uniqueName();
+    const location = `s3://dolake-warehouse/warehouse/${ns}`;
+    const created = await api("POST", "/v1/namespaces", { namespace: [ns] });
+    expect(created.body.properties).toEqual({ location });
+    expect((await api("GET", `/v1/namespaces/${ns}`)).body.properties).toEqual({ location });
+    const table = await api("POST", `/v1/namespaces/${ns}/tables`, { name: "t", schema: SCHEMA, location: `${location}/t-0123abcd` });
+    expect(table.status).toBe(200);
+    expect(table.body.metadata.location).toBe(`${location}/t-0123abcd`);
+    expect((await api("POST", `/v1/namespaces/${ns}/tables`, { name: "u", schema: SCHEMA })).body.metadata.location).toBe(`${location}/u`);
+  });
+
+  it("answers each level's location of a nested namespace, names percent-encoded as in table locations", async () => {
+    const top = uniqueName();
+    await api("POST", "/v1/namespaces", { namespace: [top] });
+    await api("POST", "/v1/namespaces", { namespace: [top, "a/b"] });
+    expect((await api("GET", `/v1/namespaces/${top}%1Fa%2Fb`)).body.properties.location).toBe(`s3://dolake-warehouse/warehouse/${top}/a%2Fb`);
+  });
+
+  it("accepts CREATE SCHEMA ... WITH (location = <the default>), with or without a trailing slash", async () => {
+    for (const suffix of ["", "/"]) {
+      const ns = uniqueName();
+      const location = `s3://dolake-warehouse/warehouse/${ns}`;
+      const created = await api("POST", "/v1/namespaces", { namespace: [ns], properties: { location: location + suffix, owner: "trino" } });
+      expect(created.status).toBe(200);
+      expect(created.body.properties).toEqual({ owner: "trino", location });
+    }
+  });
+
+  it.each([
+    ["another bucket", (ns: string) => `s3://elsewhere/warehouse/${ns}`],
+    ["another place in the warehouse", (ns: string) => `s3://dolake-warehouse/warehouse/other/${ns}`],
+    ["a file: path", (ns: string) => `file:/tmp/${ns}`],
+  ])("refuses a namespace location elsewhere (%s), creating nothing", async (_what, place) => {
+    const ns = uniqueName();
+    const res = await api("POST", "/v1/namespaces", { namespace: [ns], properties: { location: place(ns) } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.type).toBe("BadRequestException");
+    expect(res.body.error.message).toContain(`s3://dolake-warehouse/warehouse/${ns}`);
+    expect((await api("HEAD", `/v1/namespaces/${ns}`)).status).toBe(404);
+  });
+
+  it("refuses setting or removing location through properties", async () => {
+    const ns = uniqueName();
+    await api("POST", "/v1/namespaces", { namespace: [ns] });
+    expect((await api("POST", `/v1/namespaces/${ns}/properties`, { updates: { location: "s3://dolake-warehouse/warehouse/x" } })).status).toBe(400);
+    expect((await api("POST", `/v1/namespaces/${ns}/properties`, { removals: ["location"] })).status).toBe(400);
+    expect((await api("GET", `/v1/namespaces/${ns}`)).body.properties).toEqual({ location: `s3://dolake-warehouse/warehouse/${ns}` });
   });
 });
