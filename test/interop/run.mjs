@@ -1,4 +1,4 @@
-// `node test/interop/run.mjs [rck] [spark] [iceberg-js]`: the Iceberg clients we did not write,
+// `node test/interop/run.mjs [rck] [spark] [iceberg-js] [trino]`: the Iceberg clients we did not write,
 // each against its own fresh local DoLake (scripts/with-server.mjs's startServer):
 //   rck         Apache Iceberg's REST Compatibility Kit (RESTCompatibilityKitSuite from Maven Central,
 //               test/interop/rck/pom.xml): Iceberg's CatalogTests and ViewCatalogTests through the
@@ -6,6 +6,9 @@
 //   spark       pyspark 3.5 + iceberg-spark-runtime (test/interop/spark): reads a CDC table with
 //               deletes, INSERTs through the catalog, reads back with pyiceberg.
 //   iceberg-js  the npm client (test/interop/iceberg-js): namespaces, tables, commitTable.
+//   trino       Trino 476 with its Iceberg connector (test/interop/trino): one server for all checks
+//               (SELECT with deletes, time travel, metadata tables, pruning, INSERT, DELETE, CREATE
+//               TABLE, CTAS), installed from Maven Central into .tools/trino, run on Java >= 24.
 // Prints one summary line per client (counts and duration) and exits non-zero when any client
 // failed. A skipped Spark or iceberg-js test fails the run too (the client must really have run);
 // the RCK's own skips (features its suite switches off) do not. View tests are reported apart:
@@ -109,6 +112,17 @@ const CLIENTS = {
     const py = pythonPath();
     const xml = join(work, "spark.xml");
     await run(py, ["-m", "pytest", "test/interop/spark", "-q", "-p", "no:cacheprovider", "-rsx", `--junitxml=${xml}`], { DOLAKE_URL: server.url, DOLAKE_TOKEN: server.token });
+    const cases = existsSync(xml) ? junitCases([xml]) : [];
+    const c = count(cases);
+    const ok = cases.length > 0 && c.failed === 0 && c.skipped === 0;
+    return { ok, summary: fmt(c), details: cases.filter((x) => x.status !== "passed").map((x) => `  ${x.status.toUpperCase()} ${x.name}: ${x.message.slice(0, 300)}`), cases };
+  },
+
+  async trino(server, work) {
+    requireTools("mvn");
+    const py = pythonPath();
+    const xml = join(work, "trino.xml");
+    await run(py, ["-m", "pytest", "test/interop/trino", "-q", "-p", "no:cacheprovider", "-rsx", `--junitxml=${xml}`], { DOLAKE_URL: server.url, DOLAKE_TOKEN: server.token });
     const cases = existsSync(xml) ? junitCases([xml]) : [];
     const c = count(cases);
     const ok = cases.length > 0 && c.failed === 0 && c.skipped === 0;
