@@ -6,7 +6,7 @@ checks (trino_server.py installs it from Maven Central and writes its catalog fi
 2. A CDC table partitioned by region (DoLake's partitionBy): a filter on region reads fewer files
    (splits and rows read from the query's stats) and returns the right rows.
 3. Trino writes: CREATE SCHEMA (also WITH the default location), CREATE TABLE, INSERT, DELETE, CTAS,
-   INSERT into a CDC table; pyiceberg reads every write back. A failed CTAS and a failed CREATE
+   DELETE from a CDC mirror (an INSERT into it is refused); pyiceberg reads every write back. A failed CTAS and a failed CREATE
    TABLE leave no table behind.
 
 Needs DOLAKE_URL and DOLAKE_TOKEN (scripts/with-server.mjs), mvn (Maven Central) and a Java >= 24.
@@ -157,11 +157,17 @@ def test_trino_creates_inserts_deletes_and_ctas_read_back_by_pyiceberg(trino, ca
     summary = sorted((str(r["day"]), r["n"]) for r in catalog.load_table((ns, "summary")).scan().to_arrow().to_pylist())
     assert summary == [("2026-01-01", 1), ("2026-01-02", 1)]
 
-    # Trino's INSERT into a CDC table; pyiceberg reads CDC rows and Trino's together.
+    # A CDC mirror follows its source (docs/external-writers.md): Trino's DELETE (position deletes) is
+    # accepted and learned by the primary-key index; its INSERT, rows no source key addresses, is refused.
     live, _ = cdc_table
-    trino.query(f"INSERT INTO dolake.default.{CDC_TABLE} (id, amount, label, region) VALUES ('trino-1', 7, 'trino', 'us')")
+    with pytest.raises(TrinoError, match="CDC mirror|Forbidden"):
+        trino.query(f"INSERT INTO dolake.default.{CDC_TABLE} (id, amount, label, region) VALUES ('trino-1', 7, 'trino', 'us')")
+    victim = sorted(live)[0]
+    trino.query(f"DELETE FROM dolake.default.{CDC_TABLE} WHERE id = '{victim}'")
+    want = {k: v for k, v in live.items() if k != victim}
     got = {r["id"]: r for r in catalog.load_table(("default", CDC_TABLE)).scan().to_arrow().to_pylist()}
-    assert got == {**live, "trino-1": row("trino-1", 7, "trino", "us")}
+    assert got == want
+    assert sorted(r[0] for r in trino.query(f"SELECT id FROM dolake.default.{CDC_TABLE}")) == sorted(want)
 
 
 def test_trino_create_schema_with_the_default_location(trino, catalog):
