@@ -39,6 +39,14 @@ export async function runStatement(s: Statement, env: QueryEnv, ctes: Map<string
     return runStatement(s.in, env, scope);
   }
   if (s.type === "union" || s.type === "union all") {
+    // The parser hangs a trailing ORDER BY / LIMIT on the last member; SQL applies it to the union.
+    const last = s.right;
+    if (last.type === "select" && (last.orderBy || last.limit)) {
+      const { orderBy, limit, ...member } = last;
+      const inner = { ...s, right: member } as Statement;
+      const outer = { type: "select", columns: [{ expr: { type: "ref", name: "*" } }], from: [{ type: "statement", statement: inner, alias: "_union" }], orderBy, limit };
+      return runStatement(outer as Statement, env, ctes);
+    }
     const l = await runStatement(s.left, env, ctes);
     const r = await runStatement(s.right, env, ctes);
     if (l.columns.length !== r.columns.length) throw sqlError(env.sql, "Each UNION query must have the same number of columns", at(s));

@@ -184,7 +184,9 @@ export function castTo(v: Value, typeName: string): Value {
       if (typeof v === "bigint") return v;
       if (typeof v === "number") {
         if (!Number.isFinite(v)) throw typeError(`Cannot cast ${v} to ${typeName}`);
-        return BigInt(Math.round(v)); // PostgreSQL rounds half away from zero
+        // float8 -> bigint rounds half to even (PostgreSQL's rint, DuckDB alike).
+        const r = Math.round(v);
+        return BigInt(Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r);
       }
       if (typeof v === "boolean") return v ? 1n : 0n;
       if (typeof v === "string" && /^\s*[+-]?\d+\s*$/.test(v)) return BigInt(v.trim());
