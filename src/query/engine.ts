@@ -12,7 +12,9 @@ import type { Statement } from "pgsql-ast-parser";
 import { HttpError } from "../http/errors.js";
 import type { Warehouse } from "../catalog/names.js";
 import { parseJson, type JsonObject } from "../util/json.js";
+import { compile } from "./expr.js";
 import { parseQuery } from "./parse.js";
+import { rangeTerms } from "./prune.js";
 import { type AsOf, imageRow, metadataOf, type ScanContext, scanTable, type ScanStats, toQueryValue } from "./scan.js";
 import type { BufferedChangeRow, TableRequest, TableState } from "./query-state.js";
 import { runStatement, type Relation, type TableProvider } from "./select.js";
@@ -114,6 +116,19 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
   const ctx: ScanContext = { bucket: src.bucket, warehouse: src.warehouse, asOf, stats, cells: { used: 0 }, planOnly };
   const snapshots: Record<string, string | null> = {};
   const needed = refs.star ? ("*" as const) : refs.names;
+  const now = new Timestamp(BigInt(asOf.kind === "instant" ? asOf.ms : Date.now()) * 1000n, true);
+  // Pruning by column bounds only for one-table SELECTs (a name then means one column).
+  const terms =
+    statement.type === "select" && refs.tables.length === 1 && !history
+      ? rangeTerms(statement.where, (e) => {
+          if (!["integer", "numeric", "string", "parameter", "cast", "binary", "call", "keyword"].includes(e.type) || hasRef(e)) return undefined;
+          try {
+            return compile(e, { scope: [], params, now, sql, subqueries: new Map() })([]);
+          } catch {
+            return undefined;
+          }
+        })
+      : [];
   const provider: TableProvider = {
     async load(name, schema, _cols, node) {
       const key = keyOf({ name, ...(schema ? { schema } : {}) });
@@ -124,12 +139,11 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
         throw new HttpError(404, "NoSuchTableException", `Table does not exist: ${state.namespace.join(".")}.${name}${pos === undefined ? "" : ` (at offset ${pos})`}`);
       }
       if (history) return loadHistory(ctx, state, states.get(`${key}__changelog`), buffered);
-      const t = await scanTable(ctx, state, needed);
+      const t = await scanTable(ctx, state, needed, terms);
       snapshots[`${state.namespace.join(".")}.${name}`] = t.snapshotId === null ? null : t.snapshotId.toString();
       return { columns: t.columns.map((c) => ({ table: null, name: c })), rows: t.rows };
     },
   };
-  const now = new Timestamp(BigInt(asOf.kind === "instant" ? asOf.ms : Date.now()) * 1000n, true);
   const rel = await runStatement(statement, { sql, params, now, provider, needed: new Map() });
   const elapsedMs = Math.round((performance.now() - started) * 100) / 100;
   const { files, ...rest } = stats;
@@ -140,6 +154,12 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
     snapshots,
     ...(planOnly ? { plan: files } : {}),
   };
+}
+
+function hasRef(n: unknown): boolean {
+  if (!n || typeof n !== "object") return false;
+  if ((n as { type?: string }).type === "ref" || (n as { type?: string }).type === "select") return true;
+  return Object.entries(n).some(([k, v]) => k !== "_location" && hasRef(v));
 }
 
 function columnType(rel: Relation, i: number): SqlType {

@@ -17,6 +17,7 @@ import type { Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.
 import { evolveSchema, jsonRowToIceberg } from "../iceberg/schema-infer.js";
 import { parseJson, type JsonObject } from "../util/json.js";
 import type { BufferedChangeRow, TableState } from "./query-state.js";
+import { pruneReason, type RangeTerm } from "./prune.js";
 import { DateValue, Timestamp, type Value } from "./values.js";
 
 /** When to read a table: now (with the buffer), at an instant (epoch ms), or at a snapshot id. */
@@ -30,7 +31,7 @@ export interface ScanStats {
   bufferedEventsIncluded: number;
   bytesRead: number;
   /** Per table: the files and buffered events read (plan). */
-  files: Array<{ table: string; path: string; records: number; deletes: number }>;
+  files: Array<{ table: string; path: string; records: number; deletes: number; pruned?: string }>;
 }
 
 /** Cells (rows x columns) one query may hold; above it the query is refused with a 413. */
@@ -163,7 +164,7 @@ function charge(ctx: ScanContext, rows: number, columns: number, table: string):
 }
 
 /** Reads one table: its snapshot's rows, then (when reading now) the buffer's changes applied by row id. */
-export async function scanTable(ctx: ScanContext, state: TableState, needed: Set<string> | "*"): Promise<ScannedTable> {
+export async function scanTable(ctx: ScanContext, state: TableState, needed: Set<string> | "*", terms: RangeTerm[] = []): Promise<ScannedTable> {
   const table = state.name;
   const m = await metadataOf(ctx, state);
   const snapshot = m ? chooseSnapshot(m, ctx.asOf, table) : undefined;
@@ -200,6 +201,12 @@ export async function scanTable(ctx: ScanContext, state: TableState, needed: Set
   if (m && snapshot) {
     for (const { file, deleted } of await planFiles(ctx, m, snapshot)) {
       const gone = dropped.get(file.filePath);
+      const pruned = pruneReason(file, fields, terms);
+      if (pruned) {
+        ctx.stats.filesPruned++;
+        ctx.stats.files.push({ table, path: file.filePath, records: Number(file.recordCount), deletes: 0, pruned });
+        continue;
+      }
       ctx.stats.files.push({ table, path: file.filePath, records: Number(file.recordCount), deletes: deleted.size + (gone?.size ?? 0) });
       ctx.stats.filesScanned++;
       if (ctx.planOnly) continue;

@@ -148,6 +148,29 @@ describe("POST /v1/query", () => {
     expect(r.body.stats.bufferedEventsIncluded).toBe(1);
   });
 
+  it("prunes data files by column bounds, and says why in the plan", async () => {
+    const s = await connect("q-prune");
+    await send(s, "q-prune", [
+      { table: "ranged", rowId: "a", after: { k: "a", v: 1 } },
+      { table: "ranged", rowId: "b", after: { k: "b", v: 5 } },
+    ]);
+    await flush();
+    await send(s, "q-prune", [
+      { table: "ranged", rowId: "c", after: { k: "c", v: 100 } },
+      { table: "ranged", rowId: "d", after: { k: "d", v: 150 } },
+    ]);
+    await flush();
+    const r = await query("SELECT k FROM ranged WHERE v >= ? ORDER BY k", { params: [100] });
+    expect(r.body.rows).toEqual([{ k: "c" }, { k: "d" }]);
+    expect(r.body.stats).toMatchObject({ filesScanned: 1, filesPruned: 1 });
+    const plan = await query("SELECT k FROM ranged WHERE v BETWEEN 6 AND 50", { path: "/v1/query/plan" });
+    expect(plan.body.files.map((f: any) => f.pruned !== undefined), JSON.stringify(plan.body)).toEqual([true, true]);
+    expect(plan.body.files[0].pruned).toMatch(/^v /);
+    // A buffered row is never pruned: it is in the answer even though every file is skipped.
+    await send(s, "q-prune", [{ table: "ranged", rowId: "e", after: { k: "e", v: 7 } }]);
+    expect((await query("SELECT k FROM ranged WHERE v BETWEEN 6 AND 50")).body.rows).toEqual([{ k: "e" }]);
+  });
+
   it("refuses invalid SQL, unknown tables and columns, and writes, naming them", async () => {
     const bad = await query("SELECT FROM WHERE x");
     expect(bad.status).toBe(400);
