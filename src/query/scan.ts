@@ -35,7 +35,7 @@ export interface ScanStats {
 }
 
 /** Cells (rows x columns) one query may hold; above it the query is refused with a 413. */
-export const MAX_CELLS = 4_000_000;
+export const MAX_CELLS = 2_000_000;
 
 /** Reading context: the bucket, the warehouse (to map locations to keys), stats, the budget. */
 export interface ScanContext {
