@@ -23,7 +23,6 @@ import { mirrorCommitGuard } from "../flush/external-writes.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
 import { readQueryState, type TableRequest, type TableState } from "../query/query-state.js";
-import { depsOf } from "../catalog/deps.js";
 import { routeOperations } from "./operations.js";
 
 /** The DoLake Durable Object class (bound as DOLAKE). */
