@@ -9,6 +9,7 @@ import { UNPREFIXED } from "./catalog/routes.js";
 import { WAREHOUSE_HEADER } from "./do/warehouse.js";
 import { errorResponse } from "./http/errors.js";
 import { checkBearer } from "./http/auth.js";
+import { handleQuery, queryRoute } from "./query/http.js";
 import { handleS3Request, isS3Request } from "./s3/index.js";
 import { VERSION } from "./version.js";
 
@@ -56,6 +57,9 @@ export default {
     }
     const warehouse = warehouseOf(url, env);
     if (warehouse instanceof Response) return warehouse;
+    // Queries run here, not in the object: it only hands over a consistent read state.
+    const query = queryRoute(url.pathname);
+    if (query) return handleQuery(request, env, warehouse, query);
     // One DoLake object per warehouse: more warehouses, more objects, more throughput.
     const stub = env.DOLAKE.get(env.DOLAKE.idFromName(warehouse));
     const forwarded = new Request(request);

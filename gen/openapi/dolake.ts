@@ -123,10 +123,94 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs one SQL SELECT (PostgreSQL dialect) over the lake's tables plus every acked, unflushed change (docs/query.md).
+         * @description Answered in the Worker over the tables' snapshots and the durable buffer, read from the object in one synchronous turn. The body is BigInt-safe JSON: 64-bit integers are exact JSON numbers (they may exceed 2^53; parse with a BigInt-aware parser such as the lake client's). Timestamps are ISO-8601 text (UTC), dates YYYY-MM-DD. Naming `_commit_timestamp`, `_operation`, `_sequence`, `_source_timestamp` or `_row_id` reads the tables' history (one row per change).
+         */
+        post: operations["postQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/query/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Which data files and buffered events a query would read, without reading data. */
+        post: operations["postQueryPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
     schemas: {
+        QueryRequest: {
+            /** @description One SELECT or WITH ... SELECT; `?` or `$1..$n` placeholders. */
+            sql: string;
+            params?: unknown[];
+            /** @description Read the tables as of an ISO-8601 instant, epoch milliseconds, or a snapshot id. Absent = now (snapshots plus buffer). */
+            asOf?: string | number | {
+                snapshotId: string;
+            };
+        };
+        QueryStats: {
+            filesScanned: number;
+            filesPruned: number;
+            rowGroupsScanned: number;
+            bufferedEventsIncluded: number;
+            bytesRead: number;
+            elapsedMs: number;
+        };
+        QueryColumn: {
+            name: string;
+            /** @description BOOLEAN, BIGINT, DOUBLE, VARCHAR, TIMESTAMP, TIMESTAMP WITH TIME ZONE, DATE, INTERVAL, or NULL (no non-null value). */
+            type: string;
+        };
+        QueryResult: {
+            columns: components["schemas"]["QueryColumn"][];
+            rows: {
+                [key: string]: unknown;
+            }[];
+            stats: components["schemas"]["QueryStats"];
+            /** @description Snapshot id read per table ("namespace.table"), null for a table with only buffered changes. */
+            snapshots: {
+                [key: string]: string | null;
+            };
+        };
+        QueryPlan: {
+            columns: components["schemas"]["QueryColumn"][];
+            files: {
+                table: string;
+                path: string;
+                records: number;
+                /** @description Rows of the file removed by delete files or by buffered changes. */
+                deletes: number;
+            }[];
+            stats: components["schemas"]["QueryStats"];
+            snapshots: {
+                [key: string]: string | null;
+            };
+        };
         Error: {
             error: {
                 message: string;
@@ -196,6 +280,15 @@ export type components = {
         };
     };
     responses: {
+        /** @description Invalid or unsupported SQL (400, naming the construct and its line/column), unknown table (404) or column (400), a bad asOf (400), or a query over the memory budget (413 QueryTooLargeException). */
+        QueryRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Missing or wrong bearer token. */
         Unauthorized: {
             headers: {
@@ -448,6 +541,67 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    postQuery: {
+        parameters: {
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryRequest"];
+            };
+        };
+        responses: {
+            /** @description The result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryResult"];
+                };
+            };
+            400: components["responses"]["QueryRefused"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["QueryRefused"];
+            413: components["responses"]["QueryRefused"];
+        };
+    };
+    postQueryPlan: {
+        parameters: {
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryRequest"];
+            };
+        };
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryPlan"];
+                };
+            };
+            400: components["responses"]["QueryRefused"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["QueryRefused"];
         };
     };
 }

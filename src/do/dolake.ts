@@ -22,6 +22,7 @@ import { type SkimBatch, SkimError, skimCdcBatchFrame } from "../protocol/skim.j
 import { mirrorCommitGuard } from "../flush/external-writes.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
+import { readQueryState, type TableRequest, type TableState } from "../query/query-state.js";
 import { routeOperations } from "./operations.js";
 import { utf8Length } from "../util/utf8.js";
 
@@ -121,6 +122,17 @@ export class DoLake extends DurableObject<Env> {
       lastFlushTime: this.flushes.lastFlushTime,
       nextFlushTime: t.oldestAt !== undefined ? now + this.flushes.timeUntilFlush() : 0,
     };
+  }
+
+  /**
+   * RPC for the query engine: the consistent read state of tables (pointer, buffered changes,
+   * replaced positions), read in one synchronous turn (src/query/query-state.ts).
+   */
+  queryState(tables: TableRequest[]): TableState[] {
+    return readQueryState(
+      { sql: this.ctx.storage.sql, buffer: this.buffer, catalog: depsOf(this.catalogContext()).store, cdcNamespace: this.config.namespace, detectTimestamps: this.config.detectTimestamps },
+      tables,
+    );
   }
 
   /** What the catalog runs on in this object. */

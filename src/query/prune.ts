@@ -1,0 +1,81 @@
+/**
+ * File pruning from manifest column statistics: the WHERE clause's top-level AND terms of the
+ * form `column <op> constant` (=, <, <=, >, >=, BETWEEN) are checked against each data file's
+ * lower/upper bounds (Iceberg spec, "Scan Planning"). A file is skipped only when no row can
+ * match. String bounds may be truncated prefixes, so strings prune only on exact-length bounds.
+ */
+import type { Expr } from "pgsql-ast-parser";
+import type { DataFile } from "../iceberg/data-file.js";
+import type { NestedField } from "../iceberg/metadata/types.js";
+import { parsePrimitive } from "../iceberg/primitive.js";
+import { fromSingleValue } from "../iceberg/single-value.js";
+import { toQueryValue } from "./scan.js";
+import { compareValues, type Value } from "./values.js";
+
+/** One prunable term: column op value. */
+export interface RangeTerm {
+  column: string;
+  op: "=" | "<" | "<=" | ">" | ">=";
+  value: Value;
+}
+
+const FLIP: Record<string, RangeTerm["op"]> = { "=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
+
+/** The prunable terms of a WHERE clause; `constant` evaluates literals and parameters (undefined otherwise). */
+export function rangeTerms(where: Expr | undefined | null, constant: (e: Expr) => Value | undefined): RangeTerm[] {
+  const out: RangeTerm[] = [];
+  const visit = (e: Expr): void => {
+    if (e.type === "binary" && e.op === "AND") {
+      visit(e.left);
+      visit(e.right);
+      return;
+    }
+    if (e.type === "binary" && e.op in FLIP) {
+      const l = e.left.type === "ref" ? e.left : undefined;
+      const r = e.right.type === "ref" ? e.right : undefined;
+      if (l && !r) {
+        const v = constant(e.right);
+        if (v !== undefined && v !== null) out.push({ column: l.name, op: e.op as RangeTerm["op"], value: v });
+      } else if (r && !l) {
+        const v = constant(e.left);
+        if (v !== undefined && v !== null) out.push({ column: r.name, op: FLIP[e.op]!, value: v });
+      }
+    }
+    if (e.type === "ternary" && e.op === "BETWEEN" && e.value.type === "ref") {
+      const lo = constant(e.lo);
+      const hi = constant(e.hi);
+      if (lo !== undefined && lo !== null) out.push({ column: e.value.name, op: ">=", value: lo });
+      if (hi !== undefined && hi !== null) out.push({ column: e.value.name, op: "<=", value: hi });
+    }
+  };
+  if (where) visit(where);
+  return out;
+}
+
+/** Why a file can be skipped (a term its bounds rule out), or undefined when it may hold matches. */
+export function pruneReason(file: DataFile, fields: NestedField[], terms: RangeTerm[]): string | undefined {
+  for (const t of terms) {
+    const f = fields.find((x) => x.name === t.column);
+    if (!f || typeof f.type !== "string") continue;
+    const lowerBytes = file.lowerBounds.get(f.id);
+    const upperBytes = file.upperBounds.get(f.id);
+    try {
+      const p = parsePrimitive(f.type);
+      if (p.kind === "string" || p.kind === "binary" || p.kind === "uuid") continue; // bounds may be truncated
+      const lower = lowerBytes ? toQueryValue(fromSingleValue(p, lowerBytes), f.type) : undefined;
+      const upper = upperBytes ? toQueryValue(fromSingleValue(p, upperBytes), f.type) : undefined;
+      const below = (b: Value | undefined, strict: boolean) => b !== undefined && b !== null && (strict ? compareValues(b, t.value) < 0 : compareValues(b, t.value) <= 0);
+      const above = (b: Value | undefined, strict: boolean) => b !== undefined && b !== null && (strict ? compareValues(b, t.value) > 0 : compareValues(b, t.value) >= 0);
+      let ruled = false;
+      if (t.op === "=") ruled = below(upper, true) || above(lower, true);
+      else if (t.op === "<") ruled = above(lower, false);
+      else if (t.op === "<=") ruled = above(lower, true);
+      else if (t.op === ">") ruled = below(upper, false);
+      else if (t.op === ">=") ruled = below(upper, true);
+      if (ruled) return `${t.column} ${t.op} bound [${String(lower)}, ${String(upper)}]`;
+    } catch {
+      // Not comparable (type mismatch): keep the file; the filter decides per row.
+    }
+  }
+  return undefined;
+}

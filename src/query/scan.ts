@@ -1,0 +1,247 @@
+/**
+ * The scan planner and reader (runs in the Worker): a table's snapshot (current or as of an
+ * instant / snapshot id) -> manifest list -> manifests -> data files with their position deletes,
+ * read with hyparquet (only the needed columns), PLUS the durable buffer's acked-but-unflushed
+ * changes: positions the primary-key index holds for a changed row are dropped and the buffer's
+ * last image per row id is appended. The object hands over the table pointer, buffer and index
+ * positions in one synchronous turn (query-state.ts), so the union is always consistent.
+ */
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { HttpError } from "../http/errors.js";
+import { r2KeyOf, type Warehouse } from "../catalog/names.js";
+import { FileContent, EntryStatus, type DataFile } from "../iceberg/data-file.js";
+import { readManifest } from "../iceberg/manifest.js";
+import { readManifestList } from "../iceberg/manifest-list.js";
+import { parseTableMetadata } from "../iceberg/metadata/json.js";
+import type { Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.js";
+import { evolveSchema, jsonRowToIceberg } from "../iceberg/schema-infer.js";
+import { parseJson, type JsonObject } from "../util/json.js";
+import type { BufferedChangeRow, TableState } from "./query-state.js";
+import { pruneReason, type RangeTerm } from "./prune.js";
+import { DateValue, Timestamp, type Value } from "./values.js";
+
+/** When to read a table: now (with the buffer), at an instant (epoch ms), or at a snapshot id. */
+export type AsOf = { kind: "now" } | { kind: "instant"; ms: number } | { kind: "snapshot"; id: bigint };
+
+/** What a query read, for `stats` and `/v1/query/plan`. */
+export interface ScanStats {
+  filesScanned: number;
+  filesPruned: number;
+  rowGroupsScanned: number;
+  bufferedEventsIncluded: number;
+  bytesRead: number;
+  /** Per table: the files and buffered events read (plan). */
+  files: Array<{ table: string; path: string; records: number; deletes: number; pruned?: string }>;
+}
+
+/** Values (rows x columns) one query may hold: ~63 bytes each measured (bench/query), so ~60 MiB of a 128 MB isolate. Above it: 413. */
+export const MAX_CELLS = 1_000_000;
+
+/** Reading context: the bucket, the warehouse (to map locations to keys), stats, the budget. */
+export interface ScanContext {
+  bucket: R2Bucket;
+  warehouse: Warehouse;
+  asOf: AsOf;
+  stats: ScanStats;
+  cells: { used: number };
+  /** Only plan: list files, read no data. */
+  planOnly: boolean;
+}
+
+/** A table read into rows: column names and values. */
+export interface ScannedTable {
+  columns: string[];
+  rows: Value[][];
+  snapshotId: bigint | null;
+}
+
+async function getBytes(ctx: ScanContext, location: string): Promise<Uint8Array> {
+  const key = r2KeyOf(ctx.warehouse, location);
+  if (key === undefined) throw new HttpError(500, "InternalServerError", `location outside the warehouse: ${location}`);
+  const obj = await ctx.bucket.get(key);
+  if (!obj) throw new HttpError(503, "ServiceUnavailableException", `file missing from storage: ${location}`);
+  const bytes = new Uint8Array(await obj.arrayBuffer());
+  ctx.stats.bytesRead += bytes.byteLength;
+  return bytes;
+}
+
+/** The table metadata of a state (cached text, else read from R2). */
+export async function metadataOf(ctx: ScanContext, state: TableState): Promise<TableMetadata | undefined> {
+  if (!state.metadataLocation) return undefined;
+  const text = state.metadataJson ?? new TextDecoder().decode(await getBytes(ctx, state.metadataLocation));
+  return parseTableMetadata(text);
+}
+
+/** The snapshot a query reads, per `asOf`; undefined for an empty table (or before its first snapshot). */
+export function chooseSnapshot(m: TableMetadata, asOf: AsOf, table: string): Snapshot | undefined {
+  if (asOf.kind === "snapshot") {
+    const s = m.snapshots.find((x) => x["snapshot-id"] === asOf.id);
+    if (!s) throw new HttpError(404, "NoSuchSnapshotException", `Table ${table} has no snapshot ${asOf.id}`);
+    return s;
+  }
+  if (asOf.kind === "instant") {
+    let best: Snapshot | undefined;
+    for (const e of m["snapshot-log"]) {
+      if (Number(e["timestamp-ms"]) <= asOf.ms) best = m.snapshots.find((x) => x["snapshot-id"] === e["snapshot-id"]) ?? best;
+    }
+    return best;
+  }
+  return m.snapshots.find((x) => x["snapshot-id"] === m["current-snapshot-id"]);
+}
+
+const PARSERS = {
+  timestampFromMicroseconds: (us: bigint) => new Timestamp(us, true),
+  timestampFromMilliseconds: (ms: bigint) => new Timestamp(BigInt(ms) * 1000n, true),
+  timestampFromNanoseconds: (ns: bigint) => new Timestamp(BigInt(ns) / 1000n, true),
+  dateFromDays: (days: number) => new DateValue(days),
+};
+
+/** Converts a value as hyparquet or the Iceberg row converter gives it into a query value of an Iceberg type. */
+export function toQueryValue(v: unknown, type: string): Value {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case "int":
+    case "long":
+      return typeof v === "bigint" ? v : BigInt(v as number);
+    case "float":
+    case "double":
+      return Number(v);
+    case "timestamptz":
+    case "timestamp":
+      return v instanceof Timestamp ? new Timestamp(v.us, type === "timestamptz") : new Timestamp(BigInt(v as bigint), type === "timestamptz");
+    case "date":
+      return v instanceof DateValue ? v : new DateValue(Number(v));
+    case "boolean":
+      return Boolean(v);
+    case "string":
+      return String(v);
+  }
+  if (typeof v === "number" || typeof v === "bigint" || typeof v === "string" || typeof v === "boolean") return v;
+  if (v instanceof Uint8Array) return [...v].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return String(v);
+}
+
+/** Lists live data files of a snapshot with the positions their delete files remove. */
+async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot): Promise<Array<{ file: DataFile; deleted: Set<bigint> }>> {
+  const list = readManifestList(await getBytes(ctx, snapshot["manifest-list"]));
+  const data: Array<{ file: DataFile; seq: bigint }> = [];
+  const deletes: Array<{ file: DataFile; seq: bigint }> = [];
+  const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
+  for (const mf of list) {
+    const spec = m["partition-specs"].find((s) => s["spec-id"] === mf.partitionSpecId)!;
+    for (const e of readManifest(await getBytes(ctx, mf.manifestPath), spec, schema)) {
+      if (e.status === EntryStatus.DELETED) continue;
+      const seq = e.sequenceNumber ?? mf.sequenceNumber;
+      if (e.dataFile.content === FileContent.DATA) data.push({ file: e.dataFile, seq });
+      else if (e.dataFile.content === FileContent.POSITION_DELETES) deletes.push({ file: e.dataFile, seq });
+      else throw new HttpError(400, "BadRequestException", `Equality delete files are not supported by the query engine (${e.dataFile.filePath})`);
+    }
+  }
+  const deleted = new Map<string, Array<{ pos: bigint; seq: bigint }>>();
+  for (const d of deletes) {
+    if (ctx.planOnly) continue;
+    const rows = await parquetReadObjects({ file: toArrayBuffer(await getBytes(ctx, d.file.filePath)), columns: ["file_path", "pos"] });
+    for (const r of rows) {
+      const path = String(r.file_path);
+      let l = deleted.get(path);
+      if (!l) deleted.set(path, (l = []));
+      l.push({ pos: BigInt(r.pos as bigint), seq: d.seq });
+    }
+  }
+  // A position delete applies to data files whose data sequence number is not above its own (spec: "Scan Planning").
+  return data.map(({ file, seq }) => ({ file, deleted: new Set((deleted.get(file.filePath) ?? []).filter((d) => d.seq >= seq).map((d) => d.pos)) }));
+}
+
+function toArrayBuffer(b: Uint8Array): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+function charge(ctx: ScanContext, rows: number, columns: number, table: string): void {
+  ctx.cells.used += rows * Math.max(columns, 1);
+  if (ctx.cells.used > MAX_CELLS) {
+    throw new HttpError(413, "QueryTooLargeException", `Query reads more than ${MAX_CELLS} values (table ${table}); narrow it with a WHERE on partition or sorted columns, fewer columns, or asOf`);
+  }
+}
+
+/** Reads one table: its snapshot's rows, then (when reading now) the buffer's changes applied by row id. */
+export async function scanTable(ctx: ScanContext, state: TableState, needed: Set<string> | "*", terms: RangeTerm[] = []): Promise<ScannedTable> {
+  const table = state.name;
+  const m = await metadataOf(ctx, state);
+  const snapshot = m ? chooseSnapshot(m, ctx.asOf, table) : undefined;
+  const schemaId = snapshot?.["schema-id"] ?? m?.["current-schema-id"];
+  let schema: Schema | undefined = m?.schemas.find((s) => s["schema-id"] === (ctx.asOf.kind === "now" ? m["current-schema-id"] : schemaId));
+  const live = ctx.asOf.kind === "now";
+  const buffered = live ? (parseJson(state.buffered) as unknown as BufferedChangeRow[]) : [];
+  const lastById = new Map<string, BufferedChangeRow>();
+  for (const c of buffered) {
+    lastById.delete(c.rowId);
+    lastById.set(c.rowId, c);
+  }
+  const images = [...lastById.values()].filter((c) => c.operation !== "DELETE").map((c) => c.after as JsonObject);
+  if (images.length > 0) {
+    try {
+      schema = evolveSchema(schema, m?.["last-column-id"] ?? 0, 0, images, { detectTimestamps: state.detectTimestamps }).schema;
+    } catch {
+      // The schema guard refuses conflicting batches before the ack, so this only happens for
+      // tables changed by an outside writer: keep the table's schema; images convert per column.
+    }
+  }
+  const fields = (schema?.fields ?? []).filter((f) => typeof f.type === "string");
+  const columns = fields.map((f) => f.name);
+  const wanted = fields.map((f) => needed === "*" || needed.has(f.name));
+  const out: ScannedTable = { columns, rows: [], snapshotId: snapshot?.["snapshot-id"] ?? null };
+  const dropped = new Map<string, Set<bigint>>();
+  if (live) {
+    for (const [path, pos] of state.replacedPositions) {
+      let s = dropped.get(path);
+      if (!s) dropped.set(path, (s = new Set()));
+      s.add(BigInt(pos));
+    }
+  }
+  if (m && snapshot) {
+    for (const { file, deleted } of await planFiles(ctx, m, snapshot)) {
+      const gone = dropped.get(file.filePath);
+      const pruned = pruneReason(file, fields, terms);
+      if (pruned) {
+        ctx.stats.filesPruned++;
+        ctx.stats.files.push({ table, path: file.filePath, records: Number(file.recordCount), deletes: 0, pruned });
+        continue;
+      }
+      ctx.stats.files.push({ table, path: file.filePath, records: Number(file.recordCount), deletes: deleted.size + (gone?.size ?? 0) });
+      ctx.stats.filesScanned++;
+      if (ctx.planOnly) continue;
+      const bytes = toArrayBuffer(await getBytes(ctx, file.filePath));
+      const meta = parquetMetadata(bytes);
+      ctx.stats.rowGroupsScanned += meta.row_groups.length;
+      const present = new Set(meta.schema.slice(1).map((s) => s.name));
+      const cols = columns.filter((c, i) => wanted[i] && present.has(c));
+      charge(ctx, Number(meta.num_rows), cols.length, table);
+      const rows = cols.length > 0 ? await parquetReadObjects({ file: bytes, metadata: meta, columns: cols, parsers: PARSERS }) : Array.from({ length: Number(meta.num_rows) }, () => ({}));
+      rows.forEach((r, pos) => {
+        const p = BigInt(pos);
+        if (deleted.has(p) || gone?.has(p)) return;
+        out.rows.push(fields.map((f, i) => (wanted[i] ? toQueryValue((r as Record<string, unknown>)[f.name], f.type as string) : null)));
+      });
+    }
+  }
+  for (const c of lastById.values()) {
+    ctx.stats.bufferedEventsIncluded++;
+    if (c.operation === "DELETE" || ctx.planOnly) continue;
+    out.rows.push(imageRow(schema, fields, wanted, c.after as JsonObject));
+  }
+  // Every event of the buffer counts as included, not only the last per row.
+  ctx.stats.bufferedEventsIncluded += buffered.length - lastById.size;
+  charge(ctx, lastById.size, columns.length, table);
+  return out;
+}
+
+/** One JSON row image as query values of the table's columns. */
+export function imageRow(schema: Schema | undefined, fields: Schema["fields"], wanted: boolean[], image: JsonObject): Value[] {
+  let converted: Record<string, unknown> = image;
+  try {
+    if (schema) converted = jsonRowToIceberg(schema, image);
+  } catch {
+    // An image that does not fit (outside writer changed the schema): raw JSON values per column.
+  }
+  return fields.map((f, i) => (wanted[i] ? toQueryValue(converted[f.name] ?? null, f.type as string) : null));
+}
