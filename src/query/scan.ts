@@ -7,6 +7,7 @@
  * positions in one synchronous turn (query-state.ts), so the union is always consistent.
  */
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import { HttpError } from "../http/errors.js";
 import { r2KeyOf, type Warehouse } from "../catalog/names.js";
 import { FileContent, EntryStatus, type DataFile } from "../iceberg/data-file.js";
@@ -140,7 +141,7 @@ async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot)
   const deleted = new Map<string, Array<{ pos: bigint; seq: bigint }>>();
   for (const d of deletes) {
     if (ctx.planOnly) continue;
-    const rows = await parquetReadObjects({ file: toArrayBuffer(await getBytes(ctx, d.file.filePath)), columns: ["file_path", "pos"] });
+    const rows = await parquetReadObjects({ file: toArrayBuffer(await getBytes(ctx, d.file.filePath)), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
     for (const r of rows) {
       const path = String(r.file_path);
       let l = deleted.get(path);
@@ -216,7 +217,7 @@ export async function scanTable(ctx: ScanContext, state: TableState, needed: Set
       const present = new Set(meta.schema.slice(1).map((s) => s.name));
       const cols = columns.filter((c, i) => wanted[i] && present.has(c));
       charge(ctx, Number(meta.num_rows), cols.length, table);
-      const rows = cols.length > 0 ? await parquetReadObjects({ file: bytes, metadata: meta, columns: cols, parsers: PARSERS }) : Array.from({ length: Number(meta.num_rows) }, () => ({}));
+      const rows = cols.length > 0 ? await parquetReadObjects({ file: bytes, metadata: meta, columns: cols, parsers: PARSERS, compressors: PARQUET_DECOMPRESSORS }) : Array.from({ length: Number(meta.num_rows) }, () => ({}));
       rows.forEach((r, pos) => {
         const p = BigInt(pos);
         if (deleted.has(p) || gone?.has(p)) return;
