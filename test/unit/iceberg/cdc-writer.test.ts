@@ -6,6 +6,10 @@ import { MemoryObjectStore } from "../../../src/iceberg/object-store.js";
 import { SchemaConflictError } from "../../../src/iceberg/schema-infer.js";
 import type { TableMetadata } from "../../../src/iceberg/metadata/types.js";
 import type { JsonObject } from "../../../src/util/json.js";
+import { readManifest } from "../../../src/iceberg/manifest.js";
+import { readManifestList } from "../../../src/iceberg/manifest-list.js";
+import { keyForLocation } from "../../../src/iceberg/object-store.js";
+import { DELETE_FILE_PATH_ID, DELETE_POS_ID } from "../../../src/iceberg/position-deletes.js";
 import { readParquet, readTable } from "./table-reader.js";
 
 class MapIndex {
@@ -154,6 +158,24 @@ describe("writeCdcFlush", () => {
     expect(Object.keys(rows).sort()).toEqual(["1", "2", "3", "4", "5"]);
     expect(rows["3"]!.v).toBe("b");
     for (const f of r.filesWritten.filter((p) => p.endsWith(".parquet") && !p.includes("__changelog"))) expect(f).toMatch(/\/data\/id_bucket=\d\//);
+  });
+
+  it("writes whole file_path bounds into delete files' manifest entries (Java's forPositionDelete)", async () => {
+    const h = harness();
+    await h.flush([1, 2, 3].map((i) => change("INSERT", String(i), { id: i })));
+    const second = await h.flush([4, 5].map((i) => change("INSERT", String(i), { id: i })));
+    const r = await h.flush([change("DELETE", "1", null), change("DELETE", "5", null)]);
+    const paths = [h.index.map.get("2")!.filePath, [...second.index.upserts.values()][0]!.filePath].sort();
+    expect(paths[0]!.length).toBeGreaterThan(16);
+    const snap = r.mirror!.snapshot;
+    const list = readManifestList((await h.store.get(keyForLocation(snap["manifest-list"])))!);
+    const schema = h.mirror!.schemas.at(-1)!;
+    const mf = list.find((m) => m.content === 1)!;
+    const [entry] = readManifest((await h.store.get(keyForLocation(mf.manifestPath)))!, h.mirror!["partition-specs"][0]!, schema);
+    const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+    expect(text(entry!.dataFile.lowerBounds.get(DELETE_FILE_PATH_ID))).toBe(paths[0]);
+    expect(text(entry!.dataFile.upperBounds.get(DELETE_FILE_PATH_ID))).toBe(paths[1]);
+    expect(entry!.dataFile.lowerBounds.get(DELETE_POS_ID)).toEqual(new Uint8Array(8)); // pos 0, long little-endian
   });
 
   it("commits only the changelog when the mirror has nothing to change", async () => {
