@@ -187,8 +187,10 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     const bound = bindSpec(spec, schema);
     const sink = sinkFor(base.location);
     const data = await writeDataFiles(sink, schema.fields, bound, rows);
-    for (const d of data) d.rows.forEach((rowIdx, pos) => result.index.upserts.set(plan.rows[rowIdx]!.rowId, { filePath: d.file.filePath, pos: BigInt(pos) }));
-    const partitionOf = bound.length === 0 ? () => [] : await partitionLookup(input.store, keyFor, base, schema);
+    for (const d of data) {
+      d.rows.forEach((rowIdx, pos) => result.index.upserts.set(plan.rows[rowIdx]!.rowId, { filePath: d.file.filePath, pos: BigInt(pos), partition: d.file.partition, specId: spec["spec-id"] }));
+    }
+    const partitionOf = bound.length === 0 ? () => [] : await partitionsOfDeleted(plan.deletes.map((d) => d.location), () => partitionLookup(input.store, keyFor, base!, schema));
     const deletes = await writeDeleteFiles(sink, bound, plan.deletes.map((d) => d.location), partitionOf);
     result.index.deletes = plan.indexDeletes;
     result.mirror = await commitSnapshot({
@@ -214,6 +216,21 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     store: input.store, keyFor, now, snapshotId: input.newSnapshotId(), uuid, written,
   });
   return result;
+}
+
+/**
+ * The partition of each data file a delete targets, from the primary-key index; only index entries
+ * written before the index kept partitions make it read the current snapshot's manifests.
+ */
+async function partitionsOfDeleted(locations: RowLocation[], fromManifests: () => Promise<(filePath: string) => PartitionTuple>): Promise<(filePath: string) => PartitionTuple> {
+  const known = new Map<string, PartitionTuple>();
+  let missing = false;
+  for (const l of locations) {
+    if (l.partition) known.set(l.filePath, l.partition);
+    else missing = true;
+  }
+  const fallback = missing ? await fromManifests() : undefined;
+  return (filePath) => known.get(filePath) ?? fallback!(filePath);
 }
 
 /** path -> partition tuple of the live data files of the current snapshot (for partitioned deletes). */

@@ -77,7 +77,7 @@ describe("writeCdcFlush", () => {
       { id: 2, name: "name", required: false, type: "string" },
     ]);
     expect(byId(await readTable(h.store, h.mirror!))).toEqual({ "1": { id: 1n, name: "a" }, "2": { id: 2n, name: "b" } });
-    expect(r.index.upserts.get("2")).toEqual({ filePath: expect.stringMatching(/^s3:\/\/bucket\/wh\/ns\/orders\/data\/.*\.parquet$/), pos: 1n });
+    expect(r.index.upserts.get("2")).toEqual({ filePath: expect.stringMatching(/^s3:\/\/bucket\/wh\/ns\/orders\/data\/.*\.parquet$/), pos: 1n, partition: [], specId: 0 });
     expect(r.filesWritten.length).toBe(6); // 2 x (data file, manifest, manifest list)
     for (const f of r.filesWritten) expect(h.store.objects.has(f.replace("s3://bucket/", ""))).toBe(true);
   });
@@ -176,6 +176,26 @@ describe("writeCdcFlush", () => {
     expect(text(entry!.dataFile.lowerBounds.get(DELETE_FILE_PATH_ID))).toBe(paths[0]);
     expect(text(entry!.dataFile.upperBounds.get(DELETE_FILE_PATH_ID))).toBe(paths[1]);
     expect(entry!.dataFile.lowerBounds.get(DELETE_POS_ID)).toEqual(new Uint8Array(8)); // pos 0, long little-endian
+  });
+
+  it("finds the partitions of deleted rows in the index, not in the manifests; index entries without them still work", async () => {
+    const h = harness({ partitionBy: [{ column: "id", transform: "bucket[4]" }, { column: "big", transform: "identity" }] });
+    const big = 9007199254740993n;
+    for (let f = 0; f < 3; f++) await h.flush([1, 2, 3, 4].map((i) => change("INSERT", String(f * 10 + i), { id: f * 10 + i, big, v: "a" })));
+    expect(h.index.map.get("2")!.partition).toEqual([expect.any(Number), big]);
+    const gets: string[] = [];
+    const get = h.store.get.bind(h.store);
+    h.store.get = async (key: string) => (gets.push(key), get(key));
+    await h.flush([change("UPDATE", "2", { id: 2, big, v: "b" }), change("DELETE", "13", null), change("UPDATE", "21", { id: 21, big, v: "b" })]);
+    expect(gets.filter((k) => k.endsWith(".avro") && !k.includes("/snap-"))).toEqual([]); // no manifest read
+    // entries indexed before partitions were kept: the writer reads the manifests instead
+    for (const loc of h.index.map.values()) delete loc.partition;
+    gets.length = 0;
+    await h.flush([change("UPDATE", "3", { id: 3, big, v: "c" }), change("DELETE", "22", null)]);
+    expect(gets.filter((k) => k.endsWith(".avro") && !k.includes("/snap-")).length).toBeGreaterThan(0);
+    const rows = byId(await readTable(h.store, h.mirror!));
+    expect(Object.keys(rows).sort()).toEqual(["1", "11", "12", "14", "2", "21", "23", "24", "3", "4"]);
+    expect([rows["2"]!.v, rows["21"]!.v, rows["3"]!.v]).toEqual(["b", "b", "c"]);
   });
 
   it("commits only the changelog when the mirror has nothing to change", async () => {
