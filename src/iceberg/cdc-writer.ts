@@ -145,9 +145,18 @@ const MIRROR_PROPERTIES: Record<string, string> = {
   "write.merge.mode": "merge-on-read",
 };
 
+/**
+ * Properties DoLake sets on the tables it creates (docs/maintenance.md): every flush adds up to two
+ * manifests, so they are merged once ten pile up per content (Iceberg's default is 100).
+ */
+export const DOLAKE_TABLE_DEFAULTS: Record<string, string> = {
+  "commit.manifest-merge.enabled": "true",
+  "commit.manifest.min-count-to-merge": "10",
+};
+
 function defaultProperties(options: CdcWriterOptions): Record<string, string> {
   const codec = options.compression ?? "snappy";
-  return { "write.format.default": "parquet", "write.parquet.compression-codec": codec === "none" ? "uncompressed" : codec, ...options.properties };
+  return { "write.format.default": "parquet", "write.parquet.compression-codec": codec === "none" ? "uncompressed" : codec, ...DOLAKE_TABLE_DEFAULTS, ...options.properties };
 }
 
 /** Writes one flush of one source table; see the module comment. */
