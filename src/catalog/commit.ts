@@ -172,6 +172,17 @@ export function applyPreparedCommit(target: CatalogTarget, prepared: PreparedCom
   if (!store.swapTable(ident, prepared.baseMetadataLocation, row)) throw new ConcurrentCommitError(`Commit failed: table ${formatIdent(ident)} changed concurrently`);
 }
 
+/**
+ * Metadata files a landed commit dropped from the metadata-log, when the table sets
+ * `write.metadata.delete-after-commit.enabled` (Java deletes them after the commit likewise).
+ */
+export function droppedMetadataFiles(base: TableMetadata | undefined, baseLocation: string | undefined, prepared: PreparedCommit): string[] {
+  if (!base || !baseLocation || !prepared.changed) return [];
+  if ((prepared.metadata.properties["write.metadata.delete-after-commit.enabled"] ?? "false").toLowerCase() !== "true") return [];
+  const kept = new Set([prepared.metadataLocation, ...prepared.metadata["metadata-log"].map((e) => e["metadata-file"])]);
+  return [...base["metadata-log"].map((e) => e["metadata-file"]), baseLocation].filter((l) => !kept.has(l));
+}
+
 /** Deletes the metadata file of a prepared commit that will never be applied (best effort). */
 export async function abandonPreparedCommit(target: CatalogTarget, prepared: PreparedCommit): Promise<void> {
   if (prepared.changed) await deleteOrphan(asDeps(target), prepared.metadataLocation);

@@ -11,6 +11,7 @@ import type { Schema, Snapshot, SnapshotSummary, TableMetadata, TableRequirement
 import { bindSpec } from "./avro-schema.js";
 import { EntryStatus, type DataFile, type ManifestEntry, type ManifestFile } from "./data-file.js";
 import { writeManifest } from "./manifest.js";
+import { EXPIRE_BATCH, snapshotsToExpire, unreachableFiles } from "./expire.js";
 import { finishManifests, mergePolicy, type NewManifest } from "./manifest-merge.js";
 import { readManifestList, summarizeManifest, writeManifestList } from "./manifest-list.js";
 
@@ -23,6 +24,8 @@ export interface TableCommit {
   /** The metadata after applying `updates` (what the next metadata.json holds). */
   metadata: TableMetadata;
   snapshot: Snapshot;
+  /** Locations only the snapshots this commit expires reach: delete them once it has landed. */
+  expiredFiles: string[];
 }
 
 /** What commitSnapshot needs. */
@@ -111,7 +114,16 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
     { action: "add-snapshot", snapshot },
     { action: "set-snapshot-ref", "ref-name": "main", type: "branch", "snapshot-id": snapshotId },
   ];
-  const metadata = applyUpdates(staged, snapshotUpdates, now);
+  let metadata = applyUpdates(staged, snapshotUpdates, now);
+  // Expiry rides on the commit (remove-snapshots), in batches so the file walk is amortised.
+  const expired = snapshotsToExpire(metadata, now);
+  let expiredFiles: string[] = [];
+  if (expired.length >= EXPIRE_BATCH) {
+    expiredFiles = await unreachableFiles(metadata, expired, [], store, keyFor);
+    const remove: TableUpdate = { action: "remove-snapshots", "snapshot-ids": expired };
+    snapshotUpdates.push(remove);
+    metadata = applyUpdates(metadata, [remove], now);
+  }
   const created = input.createUpdates.length > 0;
   const requirements: TableRequirement[] = created
     ? [{ type: "assert-create" }]
@@ -120,7 +132,7 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
         { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": parentId },
         ...(schemaUpdates.length ? [{ type: "assert-current-schema-id" as const, "current-schema-id": input.base["current-schema-id"] }, { type: "assert-last-assigned-field-id" as const, "last-assigned-field-id": input.base["last-column-id"] }] : []),
       ];
-  return { created, requirements, updates: [...input.createUpdates, ...schemaUpdates, ...snapshotUpdates], metadata, snapshot };
+  return { created, requirements, updates: [...input.createUpdates, ...schemaUpdates, ...snapshotUpdates], metadata, snapshot, expiredFiles };
 }
 
 /** Snapshot summary with Java's keys (spec "Snapshots": summary; running totals from the parent). */
