@@ -143,7 +143,7 @@ def test_position_delete_files_carry_full_file_path_bounds(oracle, duck):
             path = x["file_path"].replace("file://", "")
             lo, hi = duck.execute(f"SELECT min(file_path), max(file_path) FROM read_parquet('{path}')").fetchone()
             assert len(lo) > 16
-            assert x["lower_bounds"][2147483546].decode() == lo
-            assert x["upper_bounds"][2147483546].decode() == hi
+            assert dict(x["lower_bounds"])[2147483546].decode() == lo
+            assert dict(x["upper_bounds"])[2147483546].decode() == hi
             checked += 1
         assert checked >= 2, name
