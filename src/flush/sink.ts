@@ -7,7 +7,7 @@
  * concurrent pyiceberg/Spark commit makes our prepare or swap fail with a CommitFailedError, and
  * the flush (src/flush/flusher.ts) writes again from the new state.
  */
-import { abandonPreparedCommit, applyPreparedCommit, droppedMetadataFiles, freshTableLocation, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
+import { abandonPreparedCommit, applyPreparedCommit, deleteDroppedMetadata, freshTableLocation, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
 import { depsOf } from "../catalog/deps.js";
 import { keyOf } from "../catalog/metadata-files.js";
 import { ensureNamespace } from "../catalog/namespaces.js";
@@ -96,7 +96,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
           });
           if (result.mirror) {
             const p = await prepareCommit(deps, ident, result.mirror.requirements, result.mirror.updates);
-            unreachable.push(...result.mirror.expiredFiles, ...droppedMetadataFiles(mirror?.metadata, mirror?.metadataLocation, p));
+            unreachable.push(...result.mirror.expiredFiles);
             prepared.push(p);
             persistedPath = p.metadataLocation;
             const schema = p.metadata.schemas.find((x) => x["schema-id"] === p.metadata["current-schema-id"]);
@@ -106,7 +106,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
           if (result.changelog) {
             const p = await prepareCommit(deps, changelogIdent, result.changelog.requirements, result.changelog.updates);
             prepared.push(p);
-            unreachable.push(...result.changelog.expiredFiles, ...droppedMetadataFiles(changelog?.metadata, changelog?.metadataLocation, p));
+            unreachable.push(...result.changelog.expiredFiles);
             tables.push(`${tableKey}${CHANGELOG_SUFFIX}`);
           }
           indexWork.push({ index, upserts: result.index.upserts, deletes: result.index.deletes });
@@ -125,6 +125,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
           for (const s of schemas) lake.schemaGuard.recordSchema(s.table, s.fields);
         },
         async afterCommit() {
+          for (const p of prepared) await deleteDroppedMetadata(deps, p);
           const keys = unreachable.map((l) => keyOf(deps, l));
           for (let i = 0; i < keys.length; i += 1000) await ctx.bucket.delete(keys.slice(i, i + 1000));
         },

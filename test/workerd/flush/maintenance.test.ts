@@ -85,4 +85,22 @@ describe("maintenance on flush", () => {
     const head = metadata.snapshots.find((x) => x["snapshot-id"] === metadata["current-snapshot-id"])!;
     expect(BigInt(head.summary["total-records"]!) - BigInt(head.summary["total-position-deletes"]!)).toBe(18n);
   });
+
+  it("a REST commit on a table with write.metadata.delete-after-commit.enabled deletes the metadata files it drops from the log", async () => {
+    const api = (path: string, body?: object) => SELF.fetch(`http://lake/v1/namespaces/default${path}`, { method: body ? "POST" : "GET", headers: AUTH, body: body && JSON.stringify(body) });
+    const created = await api("/tables", {
+      name: "trimmed",
+      schema: { type: "struct", "schema-id": 0, fields: [{ id: 1, name: "id", required: false, type: "long" }] },
+      properties: { "write.metadata.delete-after-commit.enabled": "true", "write.metadata.previous-versions-max": "1" },
+    });
+    expect(created.status).toBe(200);
+    const locations = [((await created.json()) as { "metadata-location": string })["metadata-location"]];
+    for (let i = 0; i < 3; i++) {
+      const res = await api("/tables/trimmed", { requirements: [], updates: [{ action: "set-properties", updates: { n: String(i) } }] });
+      expect(res.status).toBe(200);
+      locations.push(((await res.json()) as { "metadata-location": string })["metadata-location"]);
+    }
+    const present = await Promise.all(locations.map(async (l) => (await env.LAKEHOUSE_BUCKET.head(key(l))) !== null));
+    expect(present).toEqual([false, false, true, true]); // the current file and one previous version
+  });
 });
