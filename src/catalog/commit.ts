@@ -44,6 +44,8 @@ export interface PreparedCommit {
   metadataJson: string | null;
   /** False when the updates changed nothing: applying only re-checks the pointer. */
   changed: boolean;
+  /** Metadata files this commit drops from the log, deleted once it landed (delete-after-commit). */
+  droppedMetadata?: string[];
 }
 
 /** Loads a table's current metadata, or undefined when it does not exist. */
@@ -144,7 +146,8 @@ export async function prepareCommit(
   if (!current || next.location !== current.metadata.location) checkLocationFree(deps, ident, next.location);
   const metadataLocation = nextMetadataLocation(next.location, current?.metadataLocation);
   const metadataJson = await writeMetadataFile(deps, metadataLocation, next);
-  return { ident, baseMetadataLocation: current?.metadataLocation, baseMetadata: current?.metadata, metadataLocation, metadata: next, metadataJson, changed: true };
+  const droppedMetadata = current ? droppedMetadataFiles(current, next, metadataLocation) : [];
+  return { ident, baseMetadataLocation: current?.metadataLocation, baseMetadata: current?.metadata, metadataLocation, metadata: next, metadataJson, changed: true, droppedMetadata };
 }
 
 /**
@@ -170,6 +173,21 @@ export function applyPreparedCommit(target: CatalogTarget, prepared: PreparedCom
   }
   if (!prepared.changed) return;
   if (!store.swapTable(ident, prepared.baseMetadataLocation, row)) throw new ConcurrentCommitError(`Commit failed: table ${formatIdent(ident)} changed concurrently`);
+}
+
+/**
+ * Metadata files a commit drops from the metadata-log, when the table sets
+ * `write.metadata.delete-after-commit.enabled` (Java deletes them after the commit likewise).
+ */
+function droppedMetadataFiles(base: LoadedTable, next: TableMetadata, nextLocation: string): string[] {
+  if ((next.properties["write.metadata.delete-after-commit.enabled"] ?? "false").toLowerCase() !== "true") return [];
+  const kept = new Set([nextLocation, ...next["metadata-log"].map((e) => e["metadata-file"])]);
+  return [...base.metadata["metadata-log"].map((e) => e["metadata-file"]), base.metadataLocation].filter((l) => !kept.has(l));
+}
+
+/** Deletes, once a commit has landed, the metadata files it dropped (best effort: orphan removal takes what is left). */
+export async function deleteDroppedMetadata(target: CatalogTarget, prepared: PreparedCommit): Promise<void> {
+  for (const location of prepared.droppedMetadata ?? []) await deleteOrphan(asDeps(target), location);
 }
 
 /** Deletes the metadata file of a prepared commit that will never be applied (best effort). */
@@ -224,6 +242,7 @@ async function commitTablesNow(
         for (const p of prepared) applyPreparedCommit(deps, p);
         for (const work of guarded) work();
       });
+      for (const p of prepared) await deleteDroppedMetadata(deps, p);
       return prepared;
     } catch (e) {
       await Promise.all(prepared.map((p) => abandonPreparedCommit(deps, p)));

@@ -27,6 +27,8 @@ export interface PreparedFlush {
   commit(): void;
   /** Best-effort cleanup of files written for a flush that did not commit. */
   abort(): Promise<void>;
+  /** Best-effort deletion of files the committed flush made unreachable (expired snapshots, old metadata). */
+  afterCommit?(): Promise<void>;
 }
 
 /** Where flushed events go (the Iceberg writer in production). */
@@ -93,6 +95,8 @@ export async function flushBuffer(
           prepared.commit();
           buffer.removeFlushed(batches);
         });
+        // What is left behind on a failure here is unreferenced: remove-orphan-files takes it.
+        await prepared.afterCommit?.().catch(() => {});
         break;
       } catch (e) {
         buffer.refreshTotals();

@@ -2,8 +2,12 @@
  * The primary-key index: for each mirror table, row id -> the data file and position holding the
  * row's current version. UPDATE/DELETE become position deletes against that location. Lives in
  * the Durable Object's SQLite and changes only inside the flush's commit transaction.
+ * Each file also keeps its partition tuple and spec id, so a flush that deletes rows knows the
+ * delete file's partition without reading the table's manifests (files indexed before these
+ * columns existed have NULLs there; the writer then falls back to the manifests).
  */
 import type { PrimaryKeyIndex, RowLocation } from "../iceberg/cdc-writer.js";
+import { decodeTuple, encodeTuple } from "../iceberg/partition.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cdc_pk_files (
@@ -19,6 +23,22 @@ CREATE TABLE IF NOT EXISTS cdc_pk_index (
 ) WITHOUT ROWID;
 `;
 
+/** Columns added after the first release, migrated in place (old rows keep NULL). */
+const ADDED_FILE_COLUMNS: [string, string][] = [
+  ["partition", "TEXT"],
+  ["spec_id", "INTEGER"],
+];
+
+const migrated = new WeakSet<SqlStorage>();
+
+function migrate(sql: SqlStorage): void {
+  if (migrated.has(sql)) return;
+  sql.exec(SCHEMA);
+  const have = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('cdc_pk_files')").toArray().map((c) => c.name));
+  for (const [name, type] of ADDED_FILE_COLUMNS) if (!have.has(name)) sql.exec(`ALTER TABLE cdc_pk_files ADD COLUMN ${name} ${type}`);
+  migrated.add(sql);
+}
+
 /** DO SQL statements bind at most 100 parameters. */
 const LOOKUP_CHUNK = 90;
 
@@ -28,7 +48,7 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
     private readonly sql: SqlStorage,
     private readonly tableKey: string,
   ) {
-    sql.exec(SCHEMA);
+    migrate(sql);
   }
 
   /** Locations of the known row ids. */
@@ -37,13 +57,18 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
     const unique = [...new Set(rowIds)];
     for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
       const chunk = unique.slice(i, i + LOOKUP_CHUNK);
-      const rows = this.sql.exec<{ row_id: string; path: string; pos: string }>(
-        `SELECT i.row_id, f.path, CAST(i.pos AS TEXT) AS pos FROM cdc_pk_index i JOIN cdc_pk_files f ON f.id = i.file_id
+      const rows = this.sql.exec<{ row_id: string; path: string; pos: string; partition: string | null; spec_id: number | null }>(
+        `SELECT i.row_id, f.path, CAST(i.pos AS TEXT) AS pos, f.partition, f.spec_id FROM cdc_pk_index i JOIN cdc_pk_files f ON f.id = i.file_id
          WHERE i.table_key = ? AND i.row_id IN (${chunk.map(() => "?").join(",")})`,
         this.tableKey,
         ...chunk,
       );
-      for (const r of rows) out.set(r.row_id, { filePath: r.path, pos: BigInt(r.pos) });
+      for (const r of rows) {
+        const loc: RowLocation = { filePath: r.path, pos: BigInt(r.pos) };
+        if (r.partition !== null) loc.partition = decodeTuple(r.partition);
+        if (r.spec_id !== null) loc.specId = Number(r.spec_id);
+        out.set(r.row_id, loc);
+      }
     }
     return out;
   }
@@ -70,7 +95,12 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
     const fileIds = new Map<string, number>();
     for (const loc of upserts.values()) {
       if (fileIds.has(loc.filePath)) continue;
-      this.sql.exec("INSERT OR IGNORE INTO cdc_pk_files (path) VALUES (?)", loc.filePath);
+      this.sql.exec(
+        "INSERT OR IGNORE INTO cdc_pk_files (path, partition, spec_id) VALUES (?, ?, ?)",
+        loc.filePath,
+        loc.partition ? encodeTuple(loc.partition) : null,
+        loc.specId ?? null,
+      );
       fileIds.set(loc.filePath, Number(this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", loc.filePath).one().id));
     }
     for (const id of deletes) this.sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id = ?", this.tableKey, id);

@@ -7,7 +7,7 @@
  * concurrent pyiceberg/Spark commit makes our prepare or swap fail with a CommitFailedError, and
  * the flush (src/flush/flusher.ts) writes again from the new state.
  */
-import { abandonPreparedCommit, applyPreparedCommit, freshTableLocation, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
+import { abandonPreparedCommit, applyPreparedCommit, deleteDroppedMetadata, freshTableLocation, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
 import { depsOf } from "../catalog/deps.js";
 import { keyOf } from "../catalog/metadata-files.js";
 import { ensureNamespace } from "../catalog/namespaces.js";
@@ -65,6 +65,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
       const schemas: Array<{ table: string; fields: NestedField[] }> = [];
       const indexWork: Array<{ index: SqlPrimaryKeyIndex; upserts: Map<string, RowLocation>; deletes: string[] }> = [];
       const tables: string[] = [];
+      const unreachable: string[] = []; // locations to delete once the commit landed
       let persistedPath = "";
       try {
         for (const [table, changes] of changesByTable) {
@@ -95,6 +96,7 @@ export function createFlushSink(lake: DoLake): FlushSink {
           });
           if (result.mirror) {
             const p = await prepareCommit(deps, ident, result.mirror.requirements, result.mirror.updates);
+            unreachable.push(...result.mirror.expiredFiles);
             prepared.push(p);
             persistedPath = p.metadataLocation;
             const schema = p.metadata.schemas.find((x) => x["schema-id"] === p.metadata["current-schema-id"]);
@@ -102,7 +104,9 @@ export function createFlushSink(lake: DoLake): FlushSink {
             tables.push(tableKey);
           }
           if (result.changelog) {
-            prepared.push(await prepareCommit(deps, changelogIdent, result.changelog.requirements, result.changelog.updates));
+            const p = await prepareCommit(deps, changelogIdent, result.changelog.requirements, result.changelog.updates);
+            prepared.push(p);
+            unreachable.push(...result.changelog.expiredFiles);
             tables.push(`${tableKey}${CHANGELOG_SUFFIX}`);
           }
           indexWork.push({ index, upserts: result.index.upserts, deletes: result.index.deletes });
@@ -119,6 +123,11 @@ export function createFlushSink(lake: DoLake): FlushSink {
           for (const p of prepared) applyPreparedCommit(deps, p);
           for (const w of indexWork) w.index.apply(w.upserts, w.deletes);
           for (const s of schemas) lake.schemaGuard.recordSchema(s.table, s.fields);
+        },
+        async afterCommit() {
+          for (const p of prepared) await deleteDroppedMetadata(deps, p);
+          const keys = unreachable.map((l) => keyOf(deps, l));
+          for (let i = 0; i < keys.length; i += 1000) await ctx.bucket.delete(keys.slice(i, i + 1000));
         },
         async abort() {
           await Promise.all(prepared.map((p) => abandonPreparedCommit(deps, p).catch(() => undefined)));

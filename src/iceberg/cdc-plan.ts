@@ -9,6 +9,7 @@
  * - An UPDATE of a row never seen inserts it; a DELETE of an unknown row changes nothing.
  */
 import type { JsonObject } from "../util/json.js";
+import type { PartitionTuple } from "./partition.js";
 
 /** One change event, as the durable buffer hands it to the flush. */
 export interface CdcChange {
@@ -23,10 +24,13 @@ export interface CdcChange {
   metadata: JsonObject | null;
 }
 
-/** Where a row version lives: data file path and 0-based position. */
+/** Where a row version lives: data file path and 0-based position (and the file's partition). */
 export interface RowLocation {
   filePath: string;
   pos: bigint;
+  /** The data file's partition tuple and spec id; absent for index entries written before they were kept. */
+  partition?: PartitionTuple;
+  specId?: number;
 }
 
 /** The flush's plan for the mirror table. */

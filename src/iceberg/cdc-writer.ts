@@ -59,8 +59,10 @@ export interface CdcWriterOptions {
   changelogPartitionBy?: PartitionFieldOption[];
   /** Infer timestamptz for ISO-8601 instants with a zone (schema-infer.ts). */
   detectTimestamps?: boolean;
-  /** Table properties set at creation. */
+  /** Table properties set at creation (over DOLAKE_TABLE_DEFAULTS). */
   properties?: Record<string, string>;
+  /** Changelog table properties set at creation (over DOLAKE_CHANGELOG_DEFAULTS): its retention is its own. */
+  changelogProperties?: Record<string, string>;
   /** Object key of a file location; default keyForLocation. */
   keyFor?: (location: string) => string;
 }
@@ -145,9 +147,31 @@ const MIRROR_PROPERTIES: Record<string, string> = {
   "write.merge.mode": "merge-on-read",
 };
 
-function defaultProperties(options: CdcWriterOptions): Record<string, string> {
+/**
+ * Properties DoLake sets on the mirror tables it creates (docs/maintenance.md): every flush adds up
+ * to two manifests, so they are merged once ten pile up per content (Iceberg's default is 100);
+ * snapshots older than an hour are expired (at least ten kept), and only ten previous metadata
+ * files are kept, the older ones deleted.
+ */
+export const DOLAKE_TABLE_DEFAULTS: Record<string, string> = {
+  "commit.manifest-merge.enabled": "true",
+  "commit.manifest.min-count-to-merge": "10",
+  "history.expire.max-snapshot-age-ms": "3600000",
+  "history.expire.min-snapshots-to-keep": "10",
+  "write.metadata.previous-versions-max": "10",
+  "write.metadata.delete-after-commit.enabled": "true",
+};
+
+/** Changelog tables keep a day of snapshots by default (subscribers resume from their history). */
+export const DOLAKE_CHANGELOG_DEFAULTS: Record<string, string> = {
+  ...DOLAKE_TABLE_DEFAULTS,
+  "history.expire.max-snapshot-age-ms": "86400000",
+};
+
+function defaultProperties(options: CdcWriterOptions, changelog = false): Record<string, string> {
   const codec = options.compression ?? "snappy";
-  return { "write.format.default": "parquet", "write.parquet.compression-codec": codec === "none" ? "uncompressed" : codec, ...options.properties };
+  const base = { "write.format.default": "parquet", "write.parquet.compression-codec": codec === "none" ? "uncompressed" : codec };
+  return changelog ? { ...base, ...DOLAKE_CHANGELOG_DEFAULTS, ...options.changelogProperties } : { ...base, ...DOLAKE_TABLE_DEFAULTS, ...options.properties };
 }
 
 /** Writes one flush of one source table; see the module comment. */
@@ -187,8 +211,10 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     const bound = bindSpec(spec, schema);
     const sink = sinkFor(base.location);
     const data = await writeDataFiles(sink, schema.fields, bound, rows);
-    for (const d of data) d.rows.forEach((rowIdx, pos) => result.index.upserts.set(plan.rows[rowIdx]!.rowId, { filePath: d.file.filePath, pos: BigInt(pos) }));
-    const partitionOf = bound.length === 0 ? () => [] : await partitionLookup(input.store, keyFor, base, schema);
+    for (const d of data) {
+      d.rows.forEach((rowIdx, pos) => result.index.upserts.set(plan.rows[rowIdx]!.rowId, { filePath: d.file.filePath, pos: BigInt(pos), partition: d.file.partition, specId: spec["spec-id"] }));
+    }
+    const partitionOf = bound.length === 0 ? () => [] : await partitionsOfDeleted(plan.deletes.map((d) => d.location), () => partitionLookup(input.store, keyFor, base!, schema));
     const deletes = await writeDeleteFiles(sink, bound, plan.deletes.map((d) => d.location), partitionOf);
     result.index.deletes = plan.indexDeletes;
     result.mirror = await commitSnapshot({
@@ -203,7 +229,7 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   let logCreate: TableUpdate[] = [];
   if (!logBase) {
     const location = options.changelogLocation ?? `${options.location.replace(/\/+$/, "")}__changelog`;
-    logBase = newTableMetadata({ schema: CHANGELOG_SCHEMA, partitionSpec: partitionSpecFor(CHANGELOG_SCHEMA, options.changelogPartitionBy), location, properties: defaultProperties(options), now });
+    logBase = newTableMetadata({ schema: CHANGELOG_SCHEMA, partitionSpec: partitionSpecFor(CHANGELOG_SCHEMA, options.changelogPartitionBy), location, properties: defaultProperties(options, true), now });
     logCreate = createTableUpdates(logBase);
   }
   const logSchema = currentSchema(logBase);
@@ -214,6 +240,21 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     store: input.store, keyFor, now, snapshotId: input.newSnapshotId(), uuid, written,
   });
   return result;
+}
+
+/**
+ * The partition of each data file a delete targets, from the primary-key index; only index entries
+ * written before the index kept partitions make it read the current snapshot's manifests.
+ */
+async function partitionsOfDeleted(locations: RowLocation[], fromManifests: () => Promise<(filePath: string) => PartitionTuple>): Promise<(filePath: string) => PartitionTuple> {
+  const known = new Map<string, PartitionTuple>();
+  let missing = false;
+  for (const l of locations) {
+    if (l.partition) known.set(l.filePath, l.partition);
+    else missing = true;
+  }
+  const fallback = missing ? await fromManifests() : undefined;
+  return (filePath) => known.get(filePath) ?? fallback!(filePath);
 }
 
 /** path -> partition tuple of the live data files of the current snapshot (for partitioned deletes). */

@@ -29,3 +29,30 @@ export function tupleKey(tuple: PartitionTuple): string {
     })
     .join("|");
 }
+
+/** Tuple text for storage (SQLite): each value tagged with its JS kind so longs stay bigint. */
+export function encodeTuple(tuple: PartitionTuple): string {
+  return JSON.stringify(
+    tuple.map((v) => {
+      if (v === null) return null;
+      if (typeof v === "bigint") return ["l", v.toString()];
+      if (typeof v === "number") return ["n", String(v)]; // String keeps NaN/Infinity and -0 readable
+      if (typeof v === "string") return ["s", v];
+      if (typeof v === "boolean") return ["b", v];
+      return ["x", [...v].map((b) => b.toString(16).padStart(2, "0")).join("")];
+    }),
+  );
+}
+
+/** The inverse of encodeTuple. */
+export function decodeTuple(text: string): PartitionTuple {
+  return (JSON.parse(text) as ([string, string | boolean] | null)[]).map((e) => {
+    if (e === null) return null;
+    const [kind, v] = e;
+    if (kind === "l") return BigInt(v as string);
+    if (kind === "n") return Number(v);
+    if (kind === "s" || kind === "b") return v;
+    if (kind === "x") return new Uint8Array(((v as string).match(/../g) ?? []).map((h) => parseInt(h, 16)));
+    throw new Error(`unknown partition value kind ${kind}`);
+  });
+}

@@ -1,7 +1,9 @@
 /**
  * Position delete files (Iceberg spec "Position Delete Files"): rows of (file_path, pos) with the
  * reserved field ids 2147483546 and 2147483545, sorted by file_path then pos, written as Parquet.
- * `referenced_data_file` is set when the file targets a single data file.
+ * `referenced_data_file` is set when the file targets a single data file. `file_path` bounds are
+ * written whole (Java's MetricsConfig.forPositionDelete uses metrics mode "full" for it), so
+ * readers can tell which data files a delete file touches.
  */
 import type { DataFile } from "./data-file.js";
 import type { NestedField } from "./metadata/types.js";
@@ -35,7 +37,7 @@ export function writePositionDeletes(
 ): { bytes: Uint8Array; dataFile: DataFile } {
   const sorted = [...positions].sort((a, b) => compareCodePoints(a.filePath, b.filePath) || (a.pos < b.pos ? -1 : a.pos > b.pos ? 1 : 0));
   const rows = sorted.map((p) => ({ file_path: p.filePath, pos: p.pos }));
-  const out = writeParquet(POSITION_DELETE_FIELDS, rows, options);
+  const out = writeParquet(POSITION_DELETE_FIELDS, rows, { ...options, fullBounds: [DELETE_FILE_PATH_ID, DELETE_POS_ID] });
   const targets = new Set(sorted.map((p) => p.filePath));
   const { bytes, recordCount, splitOffsets, ...metrics } = out;
   return {

@@ -1,8 +1,8 @@
 /**
  * One snapshot for one table (Iceberg spec "Snapshots", "Manifest Lists", "Sequence Numbers";
  * the append checklist is shared/iceberg/WRITER-FACTS §11): given files already written, writes
- * the new data and delete manifests and the manifest list (carrying over every manifest of the
- * parent snapshot), and returns the REST requirements and updates plus the resulting metadata.
+ * the new data and delete manifests and the manifest list (carrying over the manifests of the
+ * parent snapshot, merged per the table's manifest-merge properties: manifest-merge.ts), and returns the REST requirements and updates plus the resulting metadata.
  * Writing metadata.json and swapping the pointer is the catalog's job.
  */
 import type { ObjectStore } from "./object-store.js";
@@ -11,6 +11,8 @@ import type { Schema, Snapshot, SnapshotSummary, TableMetadata, TableRequirement
 import { bindSpec } from "./avro-schema.js";
 import { EntryStatus, type DataFile, type ManifestEntry, type ManifestFile } from "./data-file.js";
 import { writeManifest } from "./manifest.js";
+import { EXPIRE_BATCH, snapshotsToExpire, unreachableFiles } from "./expire.js";
+import { finishManifests, mergePolicy, type NewManifest } from "./manifest-merge.js";
 import { readManifestList, summarizeManifest, writeManifestList } from "./manifest-list.js";
 
 /** A table's commit as the catalog receives it. */
@@ -22,6 +24,8 @@ export interface TableCommit {
   /** The metadata after applying `updates` (what the next metadata.json holds). */
   metadata: TableMetadata;
   snapshot: Snapshot;
+  /** Locations only the snapshots this commit expires reach: delete them once it has landed. */
+  expiredFiles: string[];
 }
 
 /** What commitSnapshot needs. */
@@ -67,27 +71,32 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
   const commitUuid = input.uuid();
   const metaDir = `${staged.location}/metadata`;
 
-  const manifests: ManifestFile[] = [];
+  const fresh: NewManifest[] = [];
   const groups = [
     { content: "data" as const, files: input.dataFiles },
     { content: "deletes" as const, files: input.deleteFiles },
   ];
+  let manifestNo = 0;
+  const newPath = () => `${metaDir}/${commitUuid}-m${manifestNo++}.avro`;
   for (const g of groups) {
     if (g.files.length === 0) continue;
     const entries: ManifestEntry[] = g.files.map((dataFile) => ({ status: EntryStatus.ADDED, snapshotId, sequenceNumber: null, fileSequenceNumber: null, dataFile }));
     const bytes = writeManifest({ schema, spec, content: g.content, entries });
-    const path = `${metaDir}/${commitUuid}-m${manifests.length}.avro`;
-    await store.put(keyFor(path), bytes);
-    input.written.push(path);
-    const place = { manifestPath: path, manifestLength: BigInt(bytes.length), partitionSpecId: spec["spec-id"], content: g.content === "data" ? (0 as const) : (1 as const), snapshotId, sequenceNumber: seq };
-    manifests.push(summarizeManifest(place, entries, bound));
+    const place = { manifestPath: newPath(), manifestLength: BigInt(bytes.length), partitionSpecId: spec["spec-id"], content: g.content === "data" ? (0 as const) : (1 as const), snapshotId, sequenceNumber: seq };
+    fresh.push({ file: summarizeManifest(place, entries, bound), bytes, entries });
   }
-  const createdManifests = manifests.length;
+  let parentManifests: ManifestFile[] = [];
   if (parent) {
     const prev = await store.get(keyFor(parent["manifest-list"]));
     if (!prev) throw new Error(`manifest list of snapshot ${parentId} is missing: ${parent["manifest-list"]}`);
-    manifests.push(...readManifestList(prev));
+    parentManifests = readManifestList(prev);
   }
+  const merged = await finishManifests(
+    { schema, specs: staged["partition-specs"], snapshotId, sequenceNumber: seq, store, keyFor, newPath, written: input.written, policy: mergePolicy(staged.properties) },
+    fresh,
+    parentManifests,
+  );
+  const manifests = merged.manifests;
   const listPath = `${metaDir}/snap-${snapshotId}-1-${commitUuid}.avro`;
   await store.put(keyFor(listPath), writeManifestList({ snapshotId, parentSnapshotId: parentId, sequenceNumber: seq, manifests }));
   input.written.push(listPath);
@@ -97,7 +106,7 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
     "sequence-number": seq,
     "timestamp-ms": now,
     "manifest-list": listPath,
-    summary: snapshotSummary(parent?.summary, input.dataFiles, input.deleteFiles, createdManifests, manifests.length - createdManifests, input.summary),
+    summary: snapshotSummary(parent?.summary, input.dataFiles, input.deleteFiles, merged.created, merged.kept, { ...(merged.replaced ? { "manifests-replaced": String(merged.replaced) } : {}), ...input.summary }),
     "schema-id": schema["schema-id"],
   };
   if (parentId !== null) snapshot["parent-snapshot-id"] = parentId;
@@ -105,7 +114,16 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
     { action: "add-snapshot", snapshot },
     { action: "set-snapshot-ref", "ref-name": "main", type: "branch", "snapshot-id": snapshotId },
   ];
-  const metadata = applyUpdates(staged, snapshotUpdates, now);
+  let metadata = applyUpdates(staged, snapshotUpdates, now);
+  // Expiry rides on the commit (remove-snapshots), in batches so the file walk is amortised.
+  const expired = snapshotsToExpire(metadata, now);
+  let expiredFiles: string[] = [];
+  if (expired.length >= EXPIRE_BATCH) {
+    expiredFiles = await unreachableFiles(metadata, expired, [], store, keyFor);
+    const remove: TableUpdate = { action: "remove-snapshots", "snapshot-ids": expired };
+    snapshotUpdates.push(remove);
+    metadata = applyUpdates(metadata, [remove], now);
+  }
   const created = input.createUpdates.length > 0;
   const requirements: TableRequirement[] = created
     ? [{ type: "assert-create" }]
@@ -114,7 +132,7 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
         { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": parentId },
         ...(schemaUpdates.length ? [{ type: "assert-current-schema-id" as const, "current-schema-id": input.base["current-schema-id"] }, { type: "assert-last-assigned-field-id" as const, "last-assigned-field-id": input.base["last-column-id"] }] : []),
       ];
-  return { created, requirements, updates: [...input.createUpdates, ...schemaUpdates, ...snapshotUpdates], metadata, snapshot };
+  return { created, requirements, updates: [...input.createUpdates, ...schemaUpdates, ...snapshotUpdates], metadata, snapshot, expiredFiles };
 }
 
 /** Snapshot summary with Java's keys (spec "Snapshots": summary; running totals from the parent). */

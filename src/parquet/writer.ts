@@ -2,7 +2,8 @@
  * Writes rows of an Iceberg schema to one Parquet file, and gathers the column metrics the manifest needs (Iceberg spec "Manifests" fields 108-130; how Java derives
  * them is in shared/iceberg/WRITER-FACTS.md §6): column sizes from the footer's column chunks,
  * value/null/NaN counts and lower/upper bounds computed here from the values themselves, with
- * Java's default truncate(16) for string/binary bounds.
+ * Java's default truncate(16) for string/binary bounds, or full bounds for the field ids in
+ * `fullBounds` (Java's MetricsModes.Full, as MetricsConfig.forPositionDelete sets for `file_path`).
  *
  * Two encoders: the one-pass column encoder (./column-chunk.ts: checks, statistics and pages in
  * one walk over each column, about 4x faster; bench/flush/RESULTS.md) for files whose columns are
@@ -37,6 +38,8 @@ export interface ParquetWriteOptions {
   rowGroupRows?: number;
   /** Extra key/value metadata for the footer. */
   kvMetadata?: Record<string, string>;
+  /** Field ids whose lower/upper bounds are written whole, not truncated to 16 (metrics mode "full"). */
+  fullBounds?: readonly number[];
 }
 
 export type { Row };
@@ -72,6 +75,7 @@ interface WriteArgs {
   codec: (typeof CODECS)[ParquetCompression];
   rowGroupRows: number;
   kvMetadata: { key: string; value: string }[];
+  fullBounds: ReadonlySet<number>;
 }
 
 function prepare(fields: NestedField[], options: ParquetWriteOptions): WriteArgs {
@@ -86,10 +90,11 @@ function prepare(fields: NestedField[], options: ParquetWriteOptions): WriteArgs
     codec,
     rowGroupRows,
     kvMetadata: Object.entries(options.kvMetadata ?? {}).map(([key, value]) => ({ key, value })),
+    fullBounds: new Set(options.fullBounds ?? []),
   };
 }
 
-function writeWithHyparquet({ schema, stats, codec, rowGroupRows, kvMetadata }: WriteArgs, rows: readonly Row[]): ParquetFile {
+function writeWithHyparquet({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[]): ParquetFile {
   const writer = new ByteWriter();
   const pq = new ParquetWriter({
     writer,
@@ -110,7 +115,7 @@ function writeWithHyparquet({ schema, stats, codec, rowGroupRows, kvMetadata }: 
   }
   void pq.finish();
   const bytes = new Uint8Array(writer.getBuffer());
-  return { bytes, recordCount: BigInt(rows.length), splitOffsets: pq.row_groups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, pq.row_groups.map((rg) => rg.columns)) };
+  return { bytes, recordCount: BigInt(rows.length), splitOffsets: pq.row_groups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, pq.row_groups.map((rg) => rg.columns), fullBounds) };
 }
 
 const COMPRESS: Record<(typeof CODECS)[ParquetCompression], (b: Uint8Array) => Uint8Array> = {
@@ -124,7 +129,7 @@ const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
  * The one-pass path (src/parquet/column-chunk.ts) for files whose columns it encodes: pages are
  * built per column per row group and the footer written with hyparquet-writer's metadata writer.
  */
-function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata }: WriteArgs, rows: readonly Row[]): ParquetFile {
+function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[]): ParquetFile {
   const compress = COMPRESS[codec];
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
@@ -165,7 +170,7 @@ function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata }: WriteA
   const bytes = new Uint8Array(offset + parts.at(-1)!.length);
   let pos = 0;
   for (const p of parts) { bytes.set(p, pos); pos += p.length; }
-  return { bytes, recordCount: BigInt(rows.length), splitOffsets: rowGroups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, rowGroups.map((rg) => rg.columns)) };
+  return { bytes, recordCount: BigInt(rows.length), splitOffsets: rowGroups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, rowGroups.map((rg) => rg.columns), fullBounds) };
 }
 
 function chunkStart(c: ColumnChunk): bigint {
@@ -210,7 +215,7 @@ function checkType(name: string, p: Primitive, v: PrimitiveValue): void {
   }
 }
 
-function metrics(stats: ColumnStats[], groups: ColumnChunk[][]): FileMetrics {
+function metrics(stats: ColumnStats[], groups: ColumnChunk[][], fullBounds: ReadonlySet<number>): FileMetrics {
   const m = emptyMetrics();
   stats.forEach((s, col) => {
     const id = s.field.id;
@@ -225,8 +230,9 @@ function metrics(stats: ColumnStats[], groups: ColumnChunk[][]): FileMetrics {
     m.nullValueCounts.set(id, s.nulls);
     if (s.p.kind === "float" || s.p.kind === "double") m.nanValueCounts.set(id, s.nans);
     if (s.min !== undefined && s.max !== undefined) {
-      const lower = truncateBound(s.p, s.min, false);
-      const upper = truncateBound(s.p, s.max, true);
+      const full = fullBounds.has(id);
+      const lower = full ? s.min : truncateBound(s.p, s.min, false);
+      const upper = full ? s.max : truncateBound(s.p, s.max, true);
       if (lower !== null) m.lowerBounds.set(id, toSingleValue(s.p, lower));
       if (upper !== null) m.upperBounds.set(id, toSingleValue(s.p, upper));
     }

@@ -80,7 +80,8 @@ const TABLES: TableSpec[] = [
   },
   {
     name: "users",
-    options: { partitionBy: [{ column: "id", transform: "bucket[4]" }], rowGroupRows: 64, targetFileSizeBytes: 8 * 1024 },
+    // merges manifests every few flushes, so readers see merged (EXISTING) entries
+    options: { partitionBy: [{ column: "id", transform: "bucket[4]" }], rowGroupRows: 64, targetFileSizeBytes: 8 * 1024, properties: { "commit.manifest.min-count-to-merge": "3" } },
     image: (id, f, rnd) => ({ id, email: `u${id}@example.com`, visits: Math.floor(rnd() * 1000) + f, vip: rnd() < 0.1 }),
   },
 ];

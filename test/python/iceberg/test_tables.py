@@ -128,3 +128,22 @@ def test_column_bounds_decode_to_the_file_min_max(oracle, duck):
         assert m["id"]["null_value_count"] == 0
         checked += 1
     assert checked >= 3
+
+
+def test_position_delete_files_carry_full_file_path_bounds(oracle, duck):
+    """file_path bounds of delete files are whole paths (Java's forPositionDelete "full" mode), equal
+    to DuckDB's min/max of the file, so readers attach a delete file only to the data files it names."""
+    for name in ["orders", "users"]:
+        f = mirror(oracle, name)
+        table = StaticTable.from_metadata("file://" + f["metadata"]["mirror"])
+        checked = 0
+        for x in table.inspect.files().to_pylist():
+            if x["content"] != 1:
+                continue
+            path = x["file_path"].replace("file://", "")
+            lo, hi = duck.execute(f"SELECT min(file_path), max(file_path) FROM read_parquet('{path}')").fetchone()
+            assert len(lo) > 16
+            assert dict(x["lower_bounds"])[2147483546].decode() == lo
+            assert dict(x["upper_bounds"])[2147483546].decode() == hi
+            checked += 1
+        assert checked >= 2, name

@@ -6,6 +6,10 @@ import { MemoryObjectStore } from "../../../src/iceberg/object-store.js";
 import { SchemaConflictError } from "../../../src/iceberg/schema-infer.js";
 import type { TableMetadata } from "../../../src/iceberg/metadata/types.js";
 import type { JsonObject } from "../../../src/util/json.js";
+import { readManifest } from "../../../src/iceberg/manifest.js";
+import { readManifestList } from "../../../src/iceberg/manifest-list.js";
+import { keyForLocation } from "../../../src/iceberg/object-store.js";
+import { DELETE_FILE_PATH_ID, DELETE_POS_ID } from "../../../src/iceberg/position-deletes.js";
 import { readParquet, readTable } from "./table-reader.js";
 
 class MapIndex {
@@ -73,7 +77,7 @@ describe("writeCdcFlush", () => {
       { id: 2, name: "name", required: false, type: "string" },
     ]);
     expect(byId(await readTable(h.store, h.mirror!))).toEqual({ "1": { id: 1n, name: "a" }, "2": { id: 2n, name: "b" } });
-    expect(r.index.upserts.get("2")).toEqual({ filePath: expect.stringMatching(/^s3:\/\/bucket\/wh\/ns\/orders\/data\/.*\.parquet$/), pos: 1n });
+    expect(r.index.upserts.get("2")).toEqual({ filePath: expect.stringMatching(/^s3:\/\/bucket\/wh\/ns\/orders\/data\/.*\.parquet$/), pos: 1n, partition: [], specId: 0 });
     expect(r.filesWritten.length).toBe(6); // 2 x (data file, manifest, manifest list)
     for (const f of r.filesWritten) expect(h.store.objects.has(f.replace("s3://bucket/", ""))).toBe(true);
   });
@@ -154,6 +158,44 @@ describe("writeCdcFlush", () => {
     expect(Object.keys(rows).sort()).toEqual(["1", "2", "3", "4", "5"]);
     expect(rows["3"]!.v).toBe("b");
     for (const f of r.filesWritten.filter((p) => p.endsWith(".parquet") && !p.includes("__changelog"))) expect(f).toMatch(/\/data\/id_bucket=\d\//);
+  });
+
+  it("writes whole file_path bounds into delete files' manifest entries (Java's forPositionDelete)", async () => {
+    const h = harness();
+    await h.flush([1, 2, 3].map((i) => change("INSERT", String(i), { id: i })));
+    const second = await h.flush([4, 5].map((i) => change("INSERT", String(i), { id: i })));
+    const r = await h.flush([change("DELETE", "1", null), change("DELETE", "5", null)]);
+    const paths = [h.index.map.get("2")!.filePath, [...second.index.upserts.values()][0]!.filePath].sort();
+    expect(paths[0]!.length).toBeGreaterThan(16);
+    const snap = r.mirror!.snapshot;
+    const list = readManifestList((await h.store.get(keyForLocation(snap["manifest-list"])))!);
+    const schema = h.mirror!.schemas.at(-1)!;
+    const mf = list.find((m) => m.content === 1)!;
+    const [entry] = readManifest((await h.store.get(keyForLocation(mf.manifestPath)))!, h.mirror!["partition-specs"][0]!, schema);
+    const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+    expect(text(entry!.dataFile.lowerBounds.get(DELETE_FILE_PATH_ID))).toBe(paths[0]);
+    expect(text(entry!.dataFile.upperBounds.get(DELETE_FILE_PATH_ID))).toBe(paths[1]);
+    expect(entry!.dataFile.lowerBounds.get(DELETE_POS_ID)).toEqual(new Uint8Array(8)); // pos 0, long little-endian
+  });
+
+  it("finds the partitions of deleted rows in the index, not in the manifests; index entries without them still work", async () => {
+    const h = harness({ partitionBy: [{ column: "id", transform: "bucket[4]" }, { column: "big", transform: "identity" }] });
+    const big = 9007199254740993n;
+    for (let f = 0; f < 3; f++) await h.flush([1, 2, 3, 4].map((i) => change("INSERT", String(f * 10 + i), { id: f * 10 + i, big, v: "a" })));
+    expect(h.index.map.get("2")!.partition).toEqual([expect.any(Number), big]);
+    const gets: string[] = [];
+    const get = h.store.get.bind(h.store);
+    h.store.get = async (key: string) => (gets.push(key), get(key));
+    await h.flush([change("UPDATE", "2", { id: 2, big, v: "b" }), change("DELETE", "13", null), change("UPDATE", "21", { id: 21, big, v: "b" })]);
+    expect(gets.filter((k) => k.endsWith(".avro") && !k.includes("/snap-"))).toEqual([]); // no manifest read
+    // entries indexed before partitions were kept: the writer reads the manifests instead
+    for (const loc of h.index.map.values()) delete loc.partition;
+    gets.length = 0;
+    await h.flush([change("UPDATE", "3", { id: 3, big, v: "c" }), change("DELETE", "22", null)]);
+    expect(gets.filter((k) => k.endsWith(".avro") && !k.includes("/snap-")).length).toBeGreaterThan(0);
+    const rows = byId(await readTable(h.store, h.mirror!));
+    expect(Object.keys(rows).sort()).toEqual(["1", "11", "12", "14", "2", "21", "23", "24", "3", "4"]);
+    expect([rows["2"]!.v, rows["21"]!.v, rows["3"]!.v]).toEqual(["b", "b", "c"]);
   });
 
   it("commits only the changelog when the mirror has nothing to change", async () => {

@@ -1,0 +1,116 @@
+// The growth workload of issue 9 with the real CDC writer in Node: one table, 100 changes per flush
+// over 1,000 keys, one commit per flush into a local folder (file:// table), with DoLake's
+// maintenance defaults or with merging and expiry turned off. Run by bench/growth/run.mjs.
+import { mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { writeCdcFlush, type CdcChange, type RowLocation } from "../../src/iceberg/cdc-writer.js";
+import { stringifyTableMetadata } from "../../src/iceberg/metadata/json.js";
+import type { TableMetadata } from "../../src/iceberg/metadata/types.js";
+import type { ObjectStore } from "../../src/iceberg/object-store.js";
+import { readManifestList } from "../../src/iceberg/manifest-list.js";
+
+class FolderStore implements ObjectStore {
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    mkdirSync(dirname(key), { recursive: true });
+    writeFileSync(key, bytes);
+  }
+  async get(key: string): Promise<Uint8Array | null> {
+    try {
+      return new Uint8Array(readFileSync(key));
+    } catch {
+      return null;
+    }
+  }
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One checkpoint row. */
+export interface Row {
+  flushes: number;
+  flushMsMedian: number;
+  metadataBytes: number;
+  manifests: number;
+  dataFiles: number;
+  deleteFiles: number;
+  snapshots: number;
+  liveRows: number;
+  metadataPath: string;
+  expiredFilesDeleted: number;
+}
+
+/** Runs `flushes` flushes; calls `checkpoint` every `every` flushes. */
+export async function run(dir: string, flushes: number, every: number, maintenance: boolean, checkpoint: (r: Row) => Promise<void>): Promise<void> {
+  rmSync(dir, { recursive: true, force: true });
+  const store = new FolderStore();
+  const rnd = prng(9);
+  const index = new Map<string, RowLocation>();
+  const live = new Set<number>();
+  let mirror: TableMetadata | undefined;
+  let changelog: TableMetadata | undefined;
+  let snap = 1n << 60n;
+  let clock = 1_800_000_000_000n;
+  let seq = 0n;
+  let deletedTotal = 0;
+  const properties: Record<string, string> = maintenance ? {} : { "commit.manifest-merge.enabled": "false", "history.expire.max-snapshot-age-ms": String(10n ** 15n) };
+  let times: number[] = [];
+  for (let f = 1; f <= flushes; f++) {
+    const changes: CdcChange[] = [];
+    for (let i = 0; i < 100; i++) {
+      const k = Math.floor(rnd() * 1000);
+      const base = { rowId: String(k), sequence: ++seq, timestamp: clock, source: "bench", before: null, metadata: null };
+      const after = { id: k, name: `n${k}-${f}`, amount: Math.floor(rnd() * 1e6) / 100, note: `flush ${f}` };
+      if (!live.has(k)) { changes.push({ ...base, operation: "INSERT", after }); live.add(k); }
+      else if (rnd() < 0.8) changes.push({ ...base, operation: "UPDATE", after });
+      else { changes.push({ ...base, operation: "DELETE", after: null }); live.delete(k); }
+    }
+    clock += 60_000n; // one flush a minute
+    const now = clock;
+    const t = performance.now();
+    const r = await writeCdcFlush({
+      mirror, changelog, changes, store,
+      index: { lookup: (ids) => new Map(ids.flatMap((id) => (index.has(id) ? [[id, index.get(id)!] as const] : []))) },
+      options: { location: `file://${join(dir, "orders")}`, properties, changelogProperties: properties },
+      clock: () => now, newSnapshotId: () => (snap += 7n),
+    });
+    for (const id of r.index.deletes) index.delete(id);
+    for (const [id, loc] of r.index.upserts) index.set(id, loc);
+    mirror = r.mirror!.metadata;
+    changelog = r.changelog!.metadata;
+    const text = stringifyTableMetadata(mirror);
+    const metadataPath = join(dir, "orders", "metadata", `${String(f).padStart(6, "0")}.metadata.json`);
+    await store.put(metadataPath, new TextEncoder().encode(text));
+    for (const loc of [...r.mirror!.expiredFiles, ...r.changelog!.expiredFiles]) {
+      rmSync(loc.replace("file://", ""), { force: true });
+      deletedTotal++;
+    }
+    times.push(performance.now() - t);
+    if (f % every === 0) {
+      const head = mirror.snapshots.find((s) => s["snapshot-id"] === mirror!["current-snapshot-id"])!;
+      const list = readManifestList((await store.get(head["manifest-list"].replace("file://", "")))!);
+      const sorted = [...times].sort((a, b) => a - b);
+      await checkpoint({
+        flushes: f,
+        flushMsMedian: sorted[Math.floor(sorted.length / 2)]!,
+        metadataBytes: statSync(metadataPath).size,
+        manifests: list.length,
+        dataFiles: Number(head.summary["total-data-files"]),
+        deleteFiles: Number(head.summary["total-delete-files"]),
+        snapshots: mirror.snapshots.length,
+        liveRows: live.size,
+        metadataPath,
+        expiredFilesDeleted: deletedTotal,
+      });
+      times = [];
+    }
+  }
+}
