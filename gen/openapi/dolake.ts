@@ -250,6 +250,19 @@ export type components = {
             nextFlushTime?: number;
             /** @enum {string} */
             circuitBreakerState?: "closed" | "open" | "half-open";
+            /** @description The last flush's error, or the failing tables' errors. */
+            lastError?: string;
+            /** @description Source tables whose flush fails; their events stay buffered and are retried with backoff while the other tables flush. */
+            failingTables?: components["schemas"]["FailingTable"][];
+        };
+        FailingTable: {
+            table: string;
+            error: string;
+            /** @description Epoch ms of the first failure in the current run of failures. */
+            since: number;
+            attempts: number;
+            /** @description Epoch ms before which alarms do not retry it (POST /flush retries at once). */
+            retryAt: number;
         };
         /** @description Keys and defaults in src/config.ts (DoLakeConfig). */
         Config: {

@@ -65,6 +65,11 @@ export interface BufferTotals {
 }
 
 const SCHEMA = `
+CREATE TABLE IF NOT EXISTS cdc_batch_tables_done (
+  batch_id INTEGER NOT NULL,
+  table_name TEXT NOT NULL,
+  PRIMARY KEY (batch_id, table_name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cdc_sources (
   source_id TEXT PRIMARY KEY,
   shard_name TEXT NOT NULL DEFAULT '',
@@ -195,10 +200,11 @@ export class DurableBuffer {
   }
 
   /** The oldest buffered batches, in arrival order, up to about maxBytes (at least one). */
-  take(maxBytes: number): BufferedBatch[] {
+  take(maxBytes: number, afterId = 0): BufferedBatch[] {
     const metas = this.sql
       .exec<Row>(
-        "SELECT id, source_id, CAST(batch_number AS TEXT) AS bn, CAST(first_seq AS TEXT) AS f, CAST(last_seq AS TEXT) AS l, event_count, size_bytes, received_at, format FROM cdc_batches ORDER BY id",
+        "SELECT id, source_id, CAST(batch_number AS TEXT) AS bn, CAST(first_seq AS TEXT) AS f, CAST(last_seq AS TEXT) AS l, event_count, size_bytes, received_at, format FROM cdc_batches WHERE id > ? ORDER BY id",
+        afterId,
       );
     const out: BufferedBatch[] = [];
     let bytes = 0;
@@ -237,21 +243,62 @@ export class DurableBuffer {
    * Removes flushed batches and records what each source now has persisted. Must run inside the
    * storage.transactionSync that commits the Iceberg pointers (all or nothing).
    */
-  removeFlushed(batches: BufferedBatch[]): void {
-    const persisted = new Map<string, bigint>();
+  removeFlushed(batches: BufferedBatch[]): Map<string, { sequence: bigint; batchNumber: bigint }> {
+    const persisted = new Map<string, { sequence: bigint; batchNumber: bigint }>();
     for (const b of batches) {
       this.sql.exec("DELETE FROM cdc_batch_chunks WHERE batch_id = ?", b.id);
       this.sql.exec("DELETE FROM cdc_batches WHERE id = ?", b.id);
-      const prev = persisted.get(b.sourceId) ?? 0n;
-      if (b.lastSequence > prev) persisted.set(b.sourceId, b.lastSequence);
+      this.sql.exec("DELETE FROM cdc_batch_tables_done WHERE batch_id = ?", b.id);
     }
-    for (const [sourceId, seq] of persisted) {
+    // A source's persisted mark stops before its oldest batch still buffered (one whose table is
+    // failing may stay behind later batches that flushed); with none left, everything acked is in.
+    for (const sourceId of new Set(batches.map((b) => b.sourceId))) {
+      const r = this.sql
+        .exec<{ f: string | null; a: string; n: string }>(
+          "SELECT (SELECT CAST(MIN(first_seq) AS TEXT) FROM cdc_batches WHERE source_id = ?1) AS f, CAST(last_ack_seq AS TEXT) AS a, CAST(last_batch_number AS TEXT) AS n FROM cdc_sources WHERE source_id = ?1",
+          sourceId,
+        )
+        .toArray()[0];
+      if (!r) continue;
+      if (r.f === null) {
+        persisted.set(sourceId, { sequence: BigInt(r.a), batchNumber: BigInt(r.n) });
+        continue;
+      }
+      const mark = BigInt(r.f) - 1n;
+      const carrier = batches.filter((b) => b.sourceId === sourceId && b.lastSequence <= mark).sort((x, y) => (x.lastSequence < y.lastSequence ? 1 : -1))[0];
+      if (carrier) persisted.set(sourceId, { sequence: mark, batchNumber: carrier.batchNumber });
+    }
+    for (const [sourceId, p] of persisted) {
       this.sql.exec(
         "UPDATE cdc_sources SET last_persisted_seq = MAX(last_persisted_seq, CAST(? AS INTEGER)) WHERE source_id = ?",
-        seq.toString(),
+        p.sequence.toString(),
         sourceId,
       );
     }
+    return persisted;
+  }
+
+  /** Records that the events of `table` in these batches are committed (inside that commit's transaction). */
+  markTableDone(batchIds: Iterable<number>, table: string): void {
+    for (const id of batchIds) this.sql.exec("INSERT OR IGNORE INTO cdc_batch_tables_done (batch_id, table_name) VALUES (?, ?)", id, table);
+  }
+
+  /** Tables already committed from each of these batches (a batch stays until all its tables are). */
+  doneTables(batchIds: readonly number[]): Map<number, Set<string>> {
+    const out = new Map<number, Set<string>>();
+    for (let i = 0; i < batchIds.length; i += 90) {
+      const chunk = batchIds.slice(i, i + 90);
+      const rows = this.sql.exec<{ batch_id: number; table_name: string }>(
+        `SELECT batch_id, table_name FROM cdc_batch_tables_done WHERE batch_id IN (${chunk.map(() => "?").join(",")})`,
+        ...chunk,
+      );
+      for (const r of rows) {
+        let set = out.get(Number(r.batch_id));
+        if (!set) out.set(Number(r.batch_id), (set = new Set()));
+        set.add(r.table_name);
+      }
+    }
+    return out;
   }
 
   /** Recomputes the in-memory totals (after a flush committed or rolled back). */

@@ -4,14 +4,23 @@
  */
 import type { CommitGuard } from "./commit-guard.js";
 import type { CatalogContext } from "./index.js";
-import type { Warehouse } from "./names.js";
+import type { TableIdent, Warehouse } from "./names.js";
 import { SqlCatalogStore, type CatalogStore } from "./store.js";
 
 /** Default bucket name in `s3://` locations when BUCKET_NAME is not set. */
 export const DEFAULT_BUCKET_NAME = "dolake-warehouse";
 
+/**
+ * A table identity ends (`to` undefined: dropped, unregistered, or replaced by a register) or
+ * moves (`to`: renamed). Runs inside the SQLite transaction of that change, so state kept beside
+ * the catalog (the CDC primary-key index and column types) changes with it or not at all.
+ */
+export type TableChangeHook = (from: TableIdent, to: TableIdent | undefined) => void;
+
 /** The catalog logic's dependencies. */
 export interface CatalogDeps {
+  /** See TableChangeHook. */
+  onTableChange?: TableChangeHook;
   store: CatalogStore;
   bucket: R2Bucket;
   warehouse: Warehouse;
@@ -36,6 +45,7 @@ export function depsOf(ctx: CatalogContext): CatalogDeps {
     warehouse: { bucketName: ctx.env.BUCKET_NAME || DEFAULT_BUCKET_NAME, warehouse: ctx.warehouse },
     now: () => BigInt(Date.now()),
     commitGuard: ctx.commitGuard,
+    onTableChange: ctx.onTableChange,
   };
 }
 

@@ -82,6 +82,7 @@ export async function registerTable(deps: CatalogDeps, ident: TableIdent, metada
     if (!deps.store.getNamespace(ident.namespace)) throw noSuchNamespace(ident.namespace);
     if (overwrite) deps.store.deleteTable(ident);
     if (!deps.store.insertTable(ident, row)) throw tableExists(ident);
+    deps.onTableChange?.(ident, undefined); // whatever was known of a table of this name is not this table
   });
   return { metadataLocation, metadata };
 }
@@ -93,6 +94,7 @@ export function renameTable(deps: CatalogDeps, from: TableIdent, to: TableIdent)
     if (!deps.store.getNamespace(to.namespace)) throw noSuchNamespace(to.namespace);
     if (deps.store.getTable(to)) throw tableExists(to);
     deps.store.renameTable(from, to);
+    deps.onTableChange?.(from, to);
   });
 }
 
@@ -103,7 +105,11 @@ export function renameTable(deps: CatalogDeps, from: TableIdent, to: TableIdent)
 export async function dropTable(deps: CatalogDeps, ident: TableIdent, purge: boolean): Promise<void> {
   const row = deps.store.getTable(ident);
   if (!row) throw noSuchTable(ident);
-  const dropped = deps.store.transaction(() => deps.store.deleteTable(ident));
+  const dropped = deps.store.transaction(() => {
+    const gone = deps.store.deleteTable(ident);
+    if (gone) deps.onTableChange?.(ident, undefined);
+    return gone;
+  });
   if (!dropped) throw noSuchTable(ident);
   if (!purge) return;
   const shared = deps.store.tableLocations().find((t) => locationsOverlap(t.location, row.location));
@@ -122,6 +128,7 @@ export async function unregisterTable(deps: CatalogDeps, ident: TableIdent): Pro
     // Only the state returned may be the one unregistered: a commit in between must not be lost.
     if (deps.store.getTable(ident)?.metadataLocation !== table.metadataLocation) throw new ConcurrentCommitError(`Table ${formatIdent(ident)} changed while unregistering; retry`);
     deps.store.deleteTable(ident);
+    deps.onTableChange?.(ident, undefined);
   });
   return table;
 }

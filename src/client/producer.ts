@@ -78,6 +78,8 @@ export interface Producer {
   flush(): Promise<{ ok: boolean; eventsFlushed: bigint; errorMessage: string }>;
   /** Highest sequence the server has durably acked. */
   readonly lastAckSequence: bigint;
+  /** Batches sent and not yet acked (they are resent after a reconnect). */
+  readonly inFlightBatches: number;
   /** Sends what is queued, waits for the acks, closes the socket. */
   close(): Promise<void>;
 }
@@ -91,6 +93,9 @@ export function createProducer(options: ProducerOptions): Producer {
 
 class ProducerImpl implements Producer {
   lastAckSequence = 0n;
+  get inFlightBatches(): number {
+    return this.pending.filter((b) => b.sent).length;
+  }
   private nextSequence: bigint | undefined;
   private readonly encoding: Encoding;
   private readonly pending: Batch[] = []; // in sequence order: sent-but-unacked first, then queued

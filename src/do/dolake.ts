@@ -20,6 +20,7 @@ import { TokenBucket } from "../ingest/token-bucket.js";
 import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
 import { type SkimBatch, SkimError, skimCdcBatchFrame } from "../protocol/skim.js";
 import { mirrorCommitGuard } from "../flush/external-writes.js";
+import { cdcStateHook } from "../flush/cdc-state.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
 import { readQueryState, type TableRequest, type TableState } from "../query/query-state.js";
@@ -137,7 +138,13 @@ export class DoLake extends DurableObject<Env> {
 
   /** What the catalog runs on in this object. */
   catalogContext(): CatalogContext {
-    const ctx: CatalogContext = { storage: this.ctx.storage, bucket: this.env.LAKEHOUSE_BUCKET, warehouse: this.warehouse.get(), env: this.env };
+    const ctx: CatalogContext = {
+      storage: this.ctx.storage,
+      bucket: this.env.LAKEHOUSE_BUCKET,
+      warehouse: this.warehouse.get(),
+      env: this.env,
+      onTableChange: cdcStateHook(this.ctx.storage.sql, this.schemaGuard, () => this.config.namespace),
+    };
     // REST commits to CDC mirror tables keep the primary-key index right, or are refused.
     ctx.commitGuard = mirrorCommitGuard(this.ctx.storage.sql, () => depsOf(ctx));
     return ctx;

@@ -6,6 +6,7 @@
 import { AckStatus, type ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { type FlushOutcome, flushBuffer } from "../flush/flusher.js";
 import { CircuitBreaker } from "../flush/circuit-breaker.js";
+import { TableHealth } from "../flush/table-health.js";
 import { createFlushSink } from "../flush/sink.js";
 import { encodeServerMessage } from "../protocol/frames.js";
 import { server } from "../protocol/server-message.js";
@@ -15,6 +16,8 @@ import type { DoLake } from "./dolake.js";
 /** Schedules and runs flushes for one DoLake object. */
 export class FlushScheduler {
   readonly breaker = new CircuitBreaker();
+  /** Source tables whose flush fails (retried with backoff while the others flush). */
+  readonly tables = new TableHealth();
   /** The tail of the one-at-a-time chain of flushes and exclusive work (orphan removal). */
   private queue: Promise<unknown> | undefined;
   /** True while a flush is writing. */
@@ -46,6 +49,8 @@ export class FlushScheduler {
   /** Makes sure an alarm will flush the buffer by its age deadline. */
   ensureAlarm(): void {
     const oldest = this.lake.buffer.stats().oldestAt;
+    // A failing table's events are the oldest: its retry alarm (onAlarm) is the schedule then.
+    if (this.tables.nextRetryAt() !== undefined && this.alarmAt !== undefined) return;
     if (oldest !== undefined) this.schedule(Math.max(oldest + this.lake.config.flushThresholdMs, this.breaker.retryAt()));
   }
 
@@ -58,23 +63,30 @@ export class FlushScheduler {
   async onAlarm(): Promise<void> {
     this.alarmAt = undefined;
     if (this.breaker.allows(Date.now()) && this.lake.buffer.stats().batchCount > 0) {
-      await this.run().catch(() => undefined);
+      await this.run(false).catch(() => undefined);
     }
     if (this.lake.buffer.stats().batchCount === 0) return;
     const failures = this.breaker.consecutiveFailures();
     // Failing: back off (1 s, 2 s, ... 64 s, or until the breaker lets a trial through).
     if (failures > 0) this.schedule(Math.max(this.breaker.retryAt(), Date.now() + 1000 * 2 ** Math.min(6, failures)));
-    else this.ensureAlarm();
+    else {
+      const retry = this.tables.nextRetryAt();
+      // A table failing alone: retry it on its backoff, and flush the others by their age meanwhile.
+      if (retry !== undefined) this.schedule(Math.max(Date.now() + 1000, Math.min(retry, Date.now() + this.lake.config.flushThresholdMs)));
+      else this.ensureAlarm();
+    }
   }
 
   /** Flushes now (after any running flush) and returns the flush_result message. */
   async flushNow(correlationId = ""): Promise<ServerMessage> {
     try {
       const outcome = await this.run();
+      const failed = [...outcome.failed].map(([t, e]) => `${t}: ${e}`).join("; ");
       return server("flushResult", {
         timestamp: BigInt(Date.now()),
         correlationId,
-        ok: true,
+        ok: outcome.failed.size === 0,
+        errorMessage: failed ? `tables failed, their events stay in the durable buffer (the others flushed): ${failed}` : "",
         eventsFlushed: BigInt(outcome.eventsFlushed),
         tables: outcome.tables,
       });
@@ -88,9 +100,12 @@ export class FlushScheduler {
     }
   }
 
-  /** Runs one flush; concurrent callers wait for the running one and then flush again. */
-  run(): Promise<FlushOutcome> {
-    return this.exclusive(() => this.flushOnce());
+  /**
+   * Runs one flush; concurrent callers wait for the running one and then flush again. `force`
+   * (flush requests) tries failing tables at once; alarms respect their backoff.
+   */
+  run(force = true): Promise<FlushOutcome> {
+    return this.exclusive(() => this.flushOnce(force));
   }
 
   /**
@@ -104,14 +119,18 @@ export class FlushScheduler {
     return next;
   }
 
-  private async flushOnce(): Promise<FlushOutcome> {
+  private async flushOnce(force: boolean): Promise<FlushOutcome> {
     const { lake } = this;
     const started = Date.now();
     this.running = true;
     try {
-      const outcome = await flushBuffer(this.storage, lake.buffer, createFlushSink(lake), lake.config.maxFlushBytes);
+      const outcome = await flushBuffer(this.storage, lake.buffer, createFlushSink(lake), lake.config.maxFlushBytes, this.tables, force);
       this.breaker.success();
-      this.lastError = "";
+      this.lastError = [...outcome.failed].map(([t, e]) => `${t}: ${e}`).join("; ");
+      if (outcome.failed.size > 0) {
+        lake.metrics.flushFailures += 1;
+        console.error("flush: tables failed", this.lastError);
+      }
       if (outcome.eventsFlushed > 0) {
         lake.metrics.flushes += 1;
         lake.metrics.eventsFlushed += outcome.eventsFlushed;

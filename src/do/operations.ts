@@ -93,17 +93,26 @@ function status(lake: DoLake) {
     ...(extras.nextFlushTime ? { nextFlushTime: extras.nextFlushTime } : {}),
     circuitBreakerState: BREAKER[breaker] ?? "closed",
     ...(lake.flushes.lastError ? { lastError: lake.flushes.lastError } : {}),
+    // Tables whose flush fails: their events stay buffered and are retried; the others flush.
+    failingTables: lake.flushes.tables.list().map((b) => ({ table: b.table, error: b.error, since: b.since, attempts: b.attempts, retryAt: b.retryAt })),
   };
 }
 
 function metrics(lake: DoLake): string {
   const t = lake.buffer.stats();
+  const failing = lake.flushes.tables.list();
+  const perTable = failing.length
+    ? "# HELP dolake_table_flush_failed_attempts Consecutive failed flush attempts of a source table (its events stay buffered).\n" +
+      "# TYPE dolake_table_flush_failed_attempts gauge\n" +
+      failing.map((b) => `dolake_table_flush_failed_attempts{table="${b.table}"} ${b.attempts}\n`).join("")
+    : "";
   return lake.metrics.render({
+    dolake_failing_tables: failing.length,
     dolake_buffer_events: t.eventCount,
     dolake_buffer_batches: t.batchCount,
     dolake_buffer_bytes: t.bytes,
     dolake_buffer_utilization: lake.ingest.utilization(),
     dolake_connected_sockets: lake.sockets().length,
     dolake_circuit_breaker_open: lake.flushes.breaker.state(Date.now()) === CircuitBreakerState.OPEN ? 1 : 0,
-  });
+  }) + perTable;
 }

@@ -10,10 +10,13 @@ import type { BufferedBatch, DurableBuffer } from "../buffer/durable-buffer.js";
 import { decodeClientFrame } from "../protocol/frames.js";
 import { COMMIT_ATTEMPTS } from "../catalog/commit.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
+import { TableHealth } from "./table-health.js";
 
 /** One change, as the table writers take it. */
 export interface BufferedChange {
   sourceId: string;
+  /** The buffered batch that carried it. */
+  batchId?: number;
   event: CdcEvent;
 }
 
@@ -42,79 +45,135 @@ export interface FlushOutcome {
   eventsFlushed: number;
   tables: string[];
   persistedPath: string;
-  /** Highest flushed event sequence per source. */
+  /** Highest persisted event sequence per source (and the batch that carried it). */
   persisted: Map<string, { sequence: bigint; batchNumber: bigint }>;
+  /** Source tables that failed in this flush (their events stay buffered), with the error. */
+  failed: Map<string, string>;
 }
 
 const utf8 = new TextDecoder();
 
-/** Decodes buffered batches and groups their events by source table, keeping arrival order. */
-export function groupByTable(batches: BufferedBatch[]): Map<string, BufferedChange[]> {
+/**
+ * Decodes buffered batches and groups their events by source table, keeping arrival order.
+ * Events of a (batch, table) pair in `done` were committed already and are left out.
+ */
+export function groupByTable(batches: BufferedBatch[], done = new Map<number, Set<string>>()): Map<string, BufferedChange[]> {
   const byTable = new Map<string, BufferedChange[]>();
   for (const b of batches) {
     const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
     if (msg.message.case !== "cdcBatch") throw new Error(`buffered batch ${b.id} is not a cdc_batch`);
+    const skip = done.get(b.id);
     for (const event of msg.message.value.events) {
+      if (skip?.has(event.table)) continue;
       let list = byTable.get(event.table);
       if (!list) byTable.set(event.table, (list = []));
-      list.push({ sourceId: b.sourceId, event });
+      list.push({ sourceId: b.sourceId, batchId: b.id, event });
     }
   }
   return byTable;
 }
 
+/** Prepares and commits one table's changes, retrying when another writer moved the table. */
+async function flushTable(
+  storage: DurableObjectStorage,
+  buffer: DurableBuffer,
+  sink: FlushSink,
+  table: string,
+  changes: BufferedChange[],
+): Promise<PreparedFlush> {
+  const batchIds = new Set(changes.map((c) => c.batchId!));
+  for (let attempt = 1; ; attempt++) {
+    let prepared: PreparedFlush;
+    try {
+      prepared = await sink.prepare(new Map([[table, changes]]));
+    } catch (e) {
+      if (!(e instanceof CommitFailedError) || attempt >= COMMIT_ATTEMPTS) throw e;
+      continue; // the table moved between loading it and preparing the commit
+    }
+    try {
+      // The table's snapshot and the mark "these batches' events of this table are in" commit
+      // together: a retry after a crash or a failure elsewhere never applies them twice.
+      storage.transactionSync(() => {
+        prepared.commit();
+        buffer.markTableDone(batchIds, table);
+      });
+    } catch (e) {
+      await prepared.abort().catch(() => {});
+      // Another writer (a REST client) committed to the table meanwhile: write again on top of
+      // its snapshot. The catalog is the one commit point; nothing is lost either way.
+      if (!(e instanceof CommitFailedError) || attempt >= COMMIT_ATTEMPTS) throw e;
+      continue;
+    }
+    // Committed. What is left behind on a failure here is unreferenced: remove-orphan-files takes it.
+    await prepared.afterCommit?.().catch(() => {});
+    return prepared;
+  }
+}
+
 /**
- * Flushes the whole buffer, in steps of at most maxStepBytes so memory stays bounded. Each step is
- * its own atomic commit. Batches that arrive during a flush stay for the next one.
+ * Flushes the buffer, in steps of at most maxStepBytes so memory stays bounded. Each table of a
+ * step is its own atomic commit: a table that fails (or is still backing off in `health`) keeps
+ * its events buffered and is skipped for the rest of the flush, so its order is kept, while the
+ * other tables flush. A batch leaves the buffer once every table it carries is committed.
+ * Throws only if tables failed and none flushed (then the whole store is likely down).
  */
 export async function flushBuffer(
   storage: DurableObjectStorage,
   buffer: DurableBuffer,
   sink: FlushSink,
   maxStepBytes: number,
+  health: TableHealth = new TableHealth(),
+  /** Try failing tables now, ignoring their backoff (an explicit flush request). */
+  force = true,
+  now: () => number = Date.now,
 ): Promise<FlushOutcome> {
-  const outcome: FlushOutcome = { eventsFlushed: 0, tables: [], persistedPath: "", persisted: new Map() };
+  const outcome: FlushOutcome = { eventsFlushed: 0, tables: [], persistedPath: "", persisted: new Map(), failed: new Map() };
   const tables = new Set<string>();
   const stopAt = buffer.stats().batchCount;
+  const held = new Set<string>(); // failing or backing off: skipped for the rest of this flush
+  let firstError: unknown;
+  let committed = 0;
   let taken = 0;
+  let cursor = 0;
   while (taken < stopAt) {
-    const batches = buffer.take(maxStepBytes);
+    const batches = buffer.take(maxStepBytes, cursor);
     if (batches.length === 0) break;
     taken += batches.length;
-    const changes = groupByTable(batches);
-    let prepared: PreparedFlush;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        prepared = await sink.prepare(changes);
-      } catch (e) {
-        if (!(e instanceof CommitFailedError) || attempt >= COMMIT_ATTEMPTS) throw e;
-        continue; // the table moved between loading it and preparing the commit
+    cursor = batches[batches.length - 1]!.id;
+    const changes = groupByTable(batches, buffer.doneTables(batches.map((b) => b.id)));
+    for (const [table, list] of changes) {
+      if (held.has(table) || (!force && health.waiting(table, now()))) {
+        held.add(table);
+        continue;
       }
       try {
-        storage.transactionSync(() => {
-          prepared.commit();
-          buffer.removeFlushed(batches);
-        });
-        // What is left behind on a failure here is unreferenced: remove-orphan-files takes it.
-        await prepared.afterCommit?.().catch(() => {});
-        break;
+        const prepared = await flushTable(storage, buffer, sink, table, list);
+        health.ok(table);
+        committed++;
+        outcome.eventsFlushed += list.length;
+        for (const t of prepared.tables) tables.add(t);
+        outcome.persistedPath = prepared.persistedPath || outcome.persistedPath;
       } catch (e) {
-        buffer.refreshTotals();
-        await prepared.abort().catch(() => {});
-        // Another writer (a REST client) committed to one of the tables meanwhile: write again on
-        // top of its snapshot. The catalog is the one commit point; nothing is lost either way.
-        if (!(e instanceof CommitFailedError) || attempt >= COMMIT_ATTEMPTS) throw e;
+        held.add(table);
+        health.failed(table, (e as Error).message, now());
+        outcome.failed.set(table, (e as Error).message);
+        firstError ??= e;
+      }
+    }
+    const done = buffer.doneTables(batches.map((b) => b.id));
+    const tablesOf = new Map<number, Set<string>>();
+    for (const [table, list] of changes) for (const c of list) (tablesOf.get(c.batchId!) ?? tablesOf.set(c.batchId!, new Set()).get(c.batchId!)!).add(table);
+    const complete = batches.filter((b) => [...(tablesOf.get(b.id) ?? [])].every((t) => done.get(b.id)?.has(t)));
+    if (complete.length > 0) {
+      const persisted = storage.transactionSync(() => buffer.removeFlushed(complete));
+      for (const [source, p] of persisted) {
+        const prev = outcome.persisted.get(source);
+        if (!prev || p.sequence > prev.sequence) outcome.persisted.set(source, p);
       }
     }
     buffer.refreshTotals();
-    for (const b of batches) {
-      outcome.eventsFlushed += b.eventCount;
-      const prev = outcome.persisted.get(b.sourceId);
-      if (!prev || b.lastSequence > prev.sequence) outcome.persisted.set(b.sourceId, { sequence: b.lastSequence, batchNumber: b.batchNumber });
-    }
-    for (const t of prepared.tables) tables.add(t);
-    outcome.persistedPath = prepared.persistedPath || outcome.persistedPath;
   }
+  if (firstError !== undefined && committed === 0) throw firstError;
   outcome.tables = [...tables].sort();
   return outcome;
 }

@@ -42,6 +42,19 @@ function migrate(sql: SqlStorage): void {
 /** DO SQL statements bind at most 100 parameters. */
 const LOOKUP_CHUNK = 90;
 
+/** Forgets the index of a table ("namespace.table") that was dropped. Call inside the drop's transaction. */
+export function forgetTableIndex(sql: SqlStorage, tableKey: string): void {
+  sql.exec(SCHEMA);
+  sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ?", tableKey);
+}
+
+/** Moves the index of a renamed table to its new key (its files stay where they are). */
+export function moveTableIndex(sql: SqlStorage, fromKey: string, toKey: string): void {
+  sql.exec(SCHEMA);
+  sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ?", toKey);
+  sql.exec("UPDATE cdc_pk_index SET table_key = ? WHERE table_key = ?", toKey, fromKey);
+}
+
 /** The index of one table ("namespace.table"). */
 export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
   constructor(

@@ -17,12 +17,11 @@ import { type CdcChange, type RowLocation, writeCdcFlush } from "../iceberg/cdc-
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { rowToJson } from "../protocol/json-value.js";
 import type { DoLake } from "../do/dolake.js";
+import { CHANGELOG_SUFFIX } from "../ingest/validate.js";
 import type { BufferedChange, FlushSink, PreparedFlush } from "./flusher.js";
 import { SqlPrimaryKeyIndex } from "./pk-index.js";
 import { R2ObjectStore } from "./r2-store.js";
 
-/** Suffix of each source table's changelog table. */
-export const CHANGELOG_SUFFIX = "__changelog";
 
 const OPS: Record<number, CdcChange["operation"]> = {
   [Operation.INSERT]: "INSERT",

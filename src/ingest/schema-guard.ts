@@ -178,6 +178,21 @@ export class SchemaGuard {
     }
   }
 
+  /** Forgets the columns of a mirror table that was dropped (inside the drop's transaction). */
+  forget(table: string): void {
+    this.sql.exec("DELETE FROM cdc_columns WHERE table_name = ?", table);
+    this.tables.delete(table);
+  }
+
+  /** Moves the columns of a renamed mirror table to its new name. */
+  move(from: string, to: string): void {
+    this.forget(to);
+    this.sql.exec("UPDATE cdc_columns SET table_name = ? WHERE table_name = ?", to, from);
+    const cols = this.tables.get(from);
+    this.tables.delete(from);
+    if (cols) this.tables.set(to, cols);
+  }
+
   /** Records a committed schema of a mirror table (inside the flush's commit transaction). */
   recordSchema(table: string, fields: readonly NestedField[]): void {
     // Nested columns (from other writers) are recorded by kind ("struct", "list", "map"): no JSON value fits them.

@@ -35,6 +35,9 @@ export interface IngestBatch {
 /** Table names: what Iceberg, S3 keys and SQL all accept without quoting surprises. */
 export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,127}$/;
 
+/** Suffix of each source table's changelog table: reserved, no source table may end with it. */
+export const CHANGELOG_SUFFIX = "__changelog";
+
 /**
  * Checks a batch's shape, sizes and internal sequence order. `frameBytes` is the frame's size;
  * `eventSizes`, when known (binary frames), the encoded size of each event.
@@ -62,6 +65,10 @@ export function validateBatch(batch: IngestBatch, frameBytes: number, config: Do
     prev = e.sequence;
     if (!e.table) throw new Refusal(NackReason.INVALID_FORMAT, `${at}.table is missing`);
     if (!TABLE_NAME.test(e.table)) throw new Refusal(NackReason.INVALID_FORMAT, `${at}.table ${JSON.stringify(e.table)} is not a valid table name`);
+    // X__changelog is where X's changes go: a source table of that name would collide with it.
+    if (e.table.endsWith(CHANGELOG_SUFFIX)) {
+      throw new Refusal(NackReason.INVALID_FORMAT, `${at}.table ${JSON.stringify(e.table)}: the suffix ${CHANGELOG_SUFFIX} is reserved for changelog tables`);
+    }
     if (!e.rowId) throw new Refusal(NackReason.INVALID_FORMAT, `${at}.rowId is missing`);
     switch (e.operation) {
       case Operation.INSERT:

@@ -11,7 +11,7 @@ import {
   ServerMessageSchema,
 } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { json_type } from "../../gen/dolake/cdc/v1/options_pb.js";
-import { parseJson, stringifyJson } from "../util/json.js";
+import { jsonNestsDeeperThan, parseJson, stringifyJson } from "../util/json.js";
 import { messageFromJson, messageToJson, PublishedJsonError } from "./published-json.js";
 
 /** How a frame was encoded; answers use the same. */
@@ -49,19 +49,28 @@ const serverCases = envelopeCases(ServerMessageSchema);
 const serverTypeByCase = new Map([...serverCases].map(([type, c]) => [c.localName, { type, desc: c.desc }]));
 const clientTypeByCase = new Map([...clientCases].map(([type, c]) => [c.localName, { type, desc: c.desc }]));
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A frame's sequenceNumber, if the nack can echo it: an int64 (1.5, 1e400 or 2^64 cannot be). */
+function echoableSequence(v: unknown): bigint | undefined {
+  const n = Number.isSafeInteger(v) ? BigInt(v as number) : typeof v === "bigint" ? v : undefined;
+  return n !== undefined && n >= INT64_MIN && n <= INT64_MAX ? n : undefined;
+}
+
 /** Reads an envelope from its published JSON form ({"type": ...}) or its proto3 JSON form ({"cdcBatch": {...}}). */
 function envelopeFromJson<T extends Message>(envelope: DescMessage, cases: Map<string, EnvelopeCase>, obj: unknown): T {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new FrameError("frame: expected a JSON object");
   const record = obj as Record<string, unknown>;
   const partial = {
-    sequenceNumber: typeof record.sequenceNumber === "number" || typeof record.sequenceNumber === "bigint" ? BigInt(record.sequenceNumber) : undefined,
+    sequenceNumber: echoableSequence(record.sequenceNumber),
     correlationId: typeof record.correlationId === "string" ? record.correlationId : undefined,
   };
   try {
     if ("type" in record) {
       const type = record.type;
       const c = typeof type === "string" ? cases.get(type) : undefined;
-      if (!c) throw new FrameError(`frame: unknown message type ${JSON.stringify(type)}; expected one of ${[...cases.keys()].join(", ")}`, partial);
+      if (!c) throw new FrameError(`frame: unknown message type ${stringifyJson(type)?.slice(0, 100)}; expected one of ${[...cases.keys()].join(", ")}`, partial);
       const inner = messageFromJson(c.desc, record, type as string, "type");
       return create(envelope, { message: { case: c.localName, value: inner } } as never) as unknown as T;
     }
@@ -76,8 +85,12 @@ function envelopeFromJson<T extends Message>(envelope: DescMessage, cases: Map<s
   }
 }
 
-/** Parses a text frame; invalid JSON is a FrameError. */
+/** Deepest nesting of arrays and objects a JSON frame may have (envelope, events, rows, nested values). */
+export const MAX_JSON_DEPTH = 64;
+
+/** Parses a text frame; invalid JSON, or JSON nested deeper than MAX_JSON_DEPTH, is a FrameError. */
 function parseFrameJson(text: string): unknown {
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) throw new FrameError(`frame: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return parseJson(text);
   } catch (e) {

@@ -73,3 +73,26 @@ function replace(_key: string, value: unknown): unknown {
 export function stringifyJson(value: unknown, space?: number): string {
   return JSON.stringify(value, replace, space);
 }
+
+/**
+ * True if JSON text nests arrays/objects deeper than `max`. A linear scan (strings skipped), run
+ * before parsing so that no recursive reader or writer downstream (row conversion at ingest and
+ * at flush, error messages) can overflow the stack on what a client sent.
+ */
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // skip the string, honouring escapes
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}

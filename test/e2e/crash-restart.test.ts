@@ -40,6 +40,7 @@ describe("crash and restart mid-stream", () => {
     const rounds = 20;
     const perRound = 250;
     const sends: Promise<void>[] = [];
+    let inFlightAtKill = 0;
     for (let r = 0; r < rounds; r++) {
       const events: ProducerEvent[] = [];
       for (let i = 0; i < perRound; i++) {
@@ -54,15 +55,19 @@ describe("crash and restart mid-stream", () => {
         total++;
       }
       sends.push(producer.send(events));
-      if (r === 8) {
+      // Kill only while batches are sent and not yet acked (watched for a moment, else again after
+      // the next round): the crash must hit batches in flight.
+      for (let t = 0; r >= 8 && inFlightAtKill === 0 && producer.inFlightBatches === 0 && t < 50; t++) await new Promise((res) => setTimeout(res, 1));
+      if (r >= 8 && inFlightAtKill === 0 && producer.inFlightBatches > 0) {
+        inFlightAtKill = producer.inFlightBatches;
         // Hard crash: no graceful shutdown, then a restart on the same state and port.
-        await new Promise((res) => setTimeout(res, 200));
         process.kill(-srv.child.pid, "SIGKILL");
         await new Promise((res) => setTimeout(res, 500));
         srv = await startServer({ stateDir, token: TOKEN, port });
         server = srv;
       }
     }
+    expect(inFlightAtKill, "the kill hit no batch in flight").toBeGreaterThan(0);
     await Promise.all(sends);
     expect(producer.lastAckSequence).toBe(BigInt(total));
     const flushed = await json(`${srv.url}/flush`, { method: "POST" });

@@ -60,9 +60,9 @@ describe("flush commit point", () => {
     const queued = await bufferedEvents();
     // Fail after the pointers were swapped, inside the same transaction (as a crash would).
     await runInDurableObject(lake(), (obj: DoLake) => {
-      const real = obj.buffer.removeFlushed.bind(obj.buffer);
-      obj.buffer.removeFlushed = () => {
-        obj.buffer.removeFlushed = real;
+      const real = obj.buffer.markTableDone.bind(obj.buffer);
+      obj.buffer.markTableDone = () => {
+        obj.buffer.markTableDone = real;
         throw new Error("simulated crash inside the commit transaction");
       };
     });
@@ -102,8 +102,8 @@ describe("flush commit point", () => {
         },
       });
       (storage as { transactionSync: unknown }).transactionSync = <T>(fn: () => T): T => {
-        // Only the flush's commit transaction (the one that removes the flushed batches) "crashes".
-        if (!fn.toString().includes("removeFlushed")) return realTx(fn);
+        // Only the table commit transaction (the one that marks its batches done) "crashes".
+        if (!fn.toString().includes("markTableDone")) return realTx(fn);
         (storage as { transactionSync: unknown }).transactionSync = realTx;
         setTimeout(() => (e.LAKEHOUSE_BUCKET = bucket), 0);
         void fn;
