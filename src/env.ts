@@ -1,9 +1,9 @@
-import type { DoLake } from "./do/dolake.js";
-
-/** Bindings and vars of the DoLake Worker (wrangler.jsonc). */
+/**
+ * Bindings, vars and secrets of the DoLake Worker (wrangler.jsonc) that plain modules read. The
+ * DOLAKE namespace is added by WorkerEnv (src/worker.ts), the one module that may name the
+ * Durable Object class: this file stays a leaf of the import graph.
+ */
 export interface Env {
-  /** The DoLake Durable Object namespace (SQLite-backed). */
-  DOLAKE: DurableObjectNamespace<DoLake>;
   /** R2 bucket holding the warehouse (Iceberg data and metadata). */
   LAKEHOUSE_BUCKET: R2Bucket;
   /** Bearer token every route but /health requires. A secret; unset means every request is refused. */

@@ -4,7 +4,7 @@
  */
 export { DoLake } from "./do/dolake.js";
 export { default as worker } from "./worker.js";
-export type { Env as DoLakeEnv } from "./env.js";
+export type { WorkerEnv as DoLakeEnv } from "./worker.js";
 export { DEFAULT_CONFIG, resolveConfig, type DoLakeConfig } from "./config.js";
 export { createProducer, ProducerError, type Producer, type ProducerEvent, type ProducerOptions } from "./client/producer.js";
 export {

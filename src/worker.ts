@@ -3,6 +3,7 @@
  * request to the DoLake Durable Object that owns the warehouse. Nothing here assumes a single
  * DoLake: the object is chosen by warehouse name, so more warehouses mean more objects.
  */
+import type { DoLake } from "./do/dolake.js";
 import type { Env } from "./env.js";
 import { isPublicCatalogRequest } from "./catalog/index.js";
 import { UNPREFIXED } from "./catalog/routes.js";
@@ -14,6 +15,12 @@ import { handleS3Request, isS3Request } from "./s3/index.js";
 import { VERSION } from "./version.js";
 
 export { DoLake } from "./do/dolake.js";
+
+/** The Worker's whole environment: Env plus the DoLake namespace, typed with its class. */
+export interface WorkerEnv extends Env {
+  /** The DoLake Durable Object namespace (SQLite-backed). */
+  DOLAKE: DurableObjectNamespace<DoLake>;
+}
 
 
 /** Warehouse names: path segments and R2 key prefixes. */
@@ -43,7 +50,7 @@ function warehouseOf(url: URL, env: Env): string | Response {
 }
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: WorkerEnv): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health" && request.method === "GET") {
       return Response.json({ status: "ok", version: VERSION });
@@ -66,4 +73,4 @@ export default {
     forwarded.headers.set(WAREHOUSE_HEADER, warehouse);
     return stub.fetch(forwarded);
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<WorkerEnv>;

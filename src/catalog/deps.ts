@@ -1,11 +1,29 @@
 /**
- * What the catalog logic runs on, built from the Durable Object's CatalogContext: the SQLite
- * store, the R2 bucket, where the warehouse is, and a clock. Tests build one directly.
+ * The catalog's context: what a Durable Object hands the catalog (CatalogContext), and what the
+ * catalog logic runs on, built from it (CatalogDeps: the SQLite store, the R2 bucket, where the
+ * warehouse is, and a clock). Tests build either directly. Defined here, below every other
+ * catalog module, so that nothing imports the barrel (index.ts) back.
  */
+import type { Env } from "../env.js";
 import type { CommitGuard } from "./commit-guard.js";
-import type { CatalogContext } from "./index.js";
 import type { TableIdent, Warehouse } from "./names.js";
 import { SqlCatalogStore, type CatalogStore } from "./store.js";
+
+/** What the catalog needs from its Durable Object. */
+export interface CatalogContext {
+  /** The DO's storage (SQLite via storage.sql, transactions via storage.transactionSync). */
+  storage: DurableObjectStorage;
+  /** The warehouse bucket. */
+  bucket: R2Bucket;
+  /** Warehouse name (R2 key prefix). */
+  warehouse: string;
+  /** The Worker's environment (tokens, S3 settings). */
+  env: Env;
+  /** Checks REST commits against CDC side state (mirror tables); none in plain catalog use. */
+  commitGuard?: CommitGuard;
+  /** Called inside the transaction that drops, renames or replaces a table (see CatalogDeps). */
+  onTableChange?: TableChangeHook;
+}
 
 /** Default bucket name in `s3://` locations when BUCKET_NAME is not set. */
 export const DEFAULT_BUCKET_NAME = "dolake-warehouse";

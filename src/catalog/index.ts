@@ -7,10 +7,7 @@
  *   ctx.storage.transactionSync(() => { applyPreparedCommit(ctx, prepared); dropFlushedEvents(); });
  *   // ConcurrentCommitError (a CommitFailedError) -> abandonPreparedCommit, reload, rebuild, retry.
  */
-import type { TableChangeHook } from "./deps.js";
-import type { Env } from "../env.js";
-import type { CommitGuard } from "./commit-guard.js";
-import { depsOf } from "./deps.js";
+import { depsOf, type CatalogContext } from "./deps.js";
 import * as commits from "./handlers/commits.js";
 import * as config from "./handlers/config.js";
 import * as namespaces from "./handlers/namespaces.js";
@@ -23,24 +20,8 @@ export type { LoadedTable, PreparedCommit } from "./commit.js";
 export { createTable, createTableIfMissing, unregisterTable, type CreateTableInput } from "./tables.js";
 export { ensureNamespace } from "./namespaces.js";
 export type { Namespace, TableIdent } from "./names.js";
-export type { TableChangeHook } from "./deps.js";
+export type { CatalogContext, TableChangeHook } from "./deps.js";
 export { BadRequestError, CommitFailedError } from "../iceberg/metadata/errors.js";
-
-/** What the catalog needs from its Durable Object. */
-export interface CatalogContext {
-  /** The DO's storage (SQLite via storage.sql, transactions via storage.transactionSync). */
-  storage: DurableObjectStorage;
-  /** The warehouse bucket. */
-  bucket: R2Bucket;
-  /** Warehouse name (R2 key prefix). */
-  warehouse: string;
-  /** The Worker's environment (tokens, S3 settings). */
-  env: Env;
-  /** Checks REST commits against CDC side state (mirror tables); none in plain catalog use. */
-  commitGuard?: CommitGuard;
-  /** Called inside the transaction that drops, renames or replaces a table (see CatalogDeps). */
-  onTableChange?: TableChangeHook;
-}
 
 /** Every /v1 route DoLake serves; /v1/config lists the advertised ones as its endpoints. */
 export const ROUTES: readonly Route[] = [

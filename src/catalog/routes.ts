@@ -3,9 +3,8 @@
  * implements, each bound to a handler of its OpenAPI tag. /v1/config advertises exactly the
  * `endpoint` strings of this table. An optional `/{prefix}` (the warehouse name) is accepted.
  */
-import type { CatalogDeps } from "./deps.js";
+import type { CatalogContext, CatalogDeps } from "./deps.js";
 import { HttpError } from "../http/errors.js";
-import type { CatalogContext } from "./index.js";
 
 /** What a handler gets: the request, its URL, decoded path parameters, and the catalog. */
 export interface RouteRequest {

@@ -4,14 +4,25 @@
  * breaker while events stay in the durable buffer.
  */
 import { AckStatus, type ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
-import { type FlushOutcome, flushBuffer } from "../flush/flusher.js";
+import type { DurableBuffer } from "../buffer/durable-buffer.js";
 import { CircuitBreaker } from "../flush/circuit-breaker.js";
 import { TableHealth } from "../flush/table-health.js";
-import { createFlushSink } from "../flush/sink.js";
+import { type FlushOutcome, flushBuffer } from "../flush/flusher.js";
+import { createFlushSink, type FlushSinkHost } from "../flush/sink.js";
+import type { SessionState } from "../ingest/ingest.js";
+import type { Metrics } from "../ingest/metrics.js";
 import { encodeServerMessage } from "../protocol/frames.js";
 import { server } from "../protocol/server-message.js";
-import type { SessionState } from "../ingest/ingest.js";
-import type { DoLake } from "./dolake.js";
+
+/** What the scheduler needs from its Durable Object (the DoLake object is one). */
+export interface FlushHost extends FlushSinkHost {
+  /** The durable buffer the flush drains. */
+  readonly buffer: DurableBuffer;
+  /** Flush counters and timings. */
+  readonly metrics: Metrics;
+  /** Open sockets bound to a source, by source id (persisted acks go to them). */
+  socketsBySource(): Map<string, WebSocket[]>;
+}
 
 /** Schedules and runs flushes for one DoLake object. */
 export class FlushScheduler {
@@ -26,7 +37,7 @@ export class FlushScheduler {
   lastFlushTime = 0;
   lastError = "";
 
-  constructor(private readonly lake: DoLake) {}
+  constructor(private readonly lake: FlushHost) {}
 
   private get storage() {
     return this.lake.storage;

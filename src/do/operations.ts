@@ -1,11 +1,13 @@
 /** DoLake's own HTTP routes (openapi/dolake.yaml): /status, /metrics, /flush. */
 import type { FlushResult } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { CircuitBreakerState, ServerState } from "../../gen/dolake/cdc/v1/cdc_pb.js";
-import { depsOf } from "../catalog/deps.js";
-import { ConfigError } from "../config.js";
+import type { DurableBuffer } from "../buffer/durable-buffer.js";
+import { depsOf, type CatalogContext } from "../catalog/deps.js";
+import { ConfigError, type DoLakeConfig } from "../config.js";
 import { removeOrphanFiles } from "../flush/orphans.js";
 import { errorResponse } from "../http/errors.js";
-import type { DoLake } from "./dolake.js";
+import type { Metrics } from "../ingest/metrics.js";
+import type { FlushScheduler } from "./flush-scheduler.js";
 
 /** The smallest age guard orphan removal accepts when it deletes (Iceberg's Spark procedure refuses < 24 h). */
 export const MIN_ORPHAN_AGE_MS = 3_600_000;
@@ -24,8 +26,28 @@ const BREAKER: Record<number, string> = {
   [CircuitBreakerState.HALF_OPEN]: "half-open",
 };
 
+/** What the operations routes read and drive in their Durable Object (the DoLake object is one). */
+export interface OperationsHost {
+  readonly config: DoLakeConfig;
+  readonly buffer: DurableBuffer;
+  readonly metrics: Metrics;
+  readonly flushes: FlushScheduler;
+  /** Buffer utilisation as ingest computes it (0..1). */
+  readonly ingest: { utilization(): number };
+  /** Applies and stores a PATCH /config body (throws ConfigError). */
+  updateConfig(json: string): void;
+  /** Coarse state, connected sources and flush times. */
+  statusExtras(): { state: ServerState; connectedSources: number; lastFlushTime: number; nextFlushTime: number };
+  /** What the catalog runs on in this object. */
+  catalogContext(): CatalogContext;
+  /** Every open socket. */
+  sockets(): WebSocket[];
+  /** Sockets bound to any source, by source id. */
+  socketsBySource(): Map<string, WebSocket[]>;
+}
+
 /** Serves an operations route, or undefined when the path is not one. */
-export async function routeOperations(lake: DoLake, request: Request, url: URL): Promise<Response | undefined> {
+export async function routeOperations(lake: OperationsHost, request: Request, url: URL): Promise<Response | undefined> {
   const route = `${request.method} ${url.pathname}`;
   switch (route) {
     case "GET /status":
@@ -64,7 +86,7 @@ export async function routeOperations(lake: DoLake, request: Request, url: URL):
   return undefined;
 }
 
-function status(lake: DoLake) {
+function status(lake: OperationsHost) {
   const t = lake.buffer.stats();
   const now = Date.now();
   const breaker = lake.flushes.breaker.state(now);
@@ -98,7 +120,7 @@ function status(lake: DoLake) {
   };
 }
 
-function metrics(lake: DoLake): string {
+function metrics(lake: OperationsHost): string {
   const t = lake.buffer.stats();
   const failing = lake.flushes.tables.list();
   const perTable = failing.length

@@ -8,15 +8,15 @@
  * the flush (src/flush/flusher.ts) writes again from the new state.
  */
 import { abandonPreparedCommit, applyPreparedCommit, deleteDroppedMetadata, freshTableLocation, loadTable, prepareCommit, type PreparedCommit } from "../catalog/commit.js";
-import { depsOf } from "../catalog/deps.js";
+import { depsOf, type CatalogContext } from "../catalog/deps.js";
 import { keyOf } from "../catalog/metadata-files.js";
 import { ensureNamespace } from "../catalog/namespaces.js";
 import type { TableIdent } from "../catalog/names.js";
+import type { DoLakeConfig } from "../config.js";
 import { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { type CdcChange, type RowLocation, writeCdcFlush } from "../iceberg/cdc-writer.js";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { rowToJson } from "../protocol/json-value.js";
-import type { DoLake } from "../do/dolake.js";
 import { CHANGELOG_SUFFIX } from "../ingest/validate.js";
 import type { BufferedChange, FlushSink, PreparedFlush } from "./flusher.js";
 import { SqlPrimaryKeyIndex } from "./pk-index.js";
@@ -50,8 +50,20 @@ function toChange(c: BufferedChange): CdcChange {
   };
 }
 
+/** What a flush sink needs from its Durable Object (the DoLake object is one). */
+export interface FlushSinkHost {
+  /** The settings in force (read at each flush: PATCH /config may change them). */
+  readonly config: DoLakeConfig;
+  /** The object's storage: the primary-key index lives in its SQLite. */
+  readonly storage: DurableObjectStorage;
+  /** Learns each committed mirror schema, so ingest refuses what the next flush could not write. */
+  readonly schemaGuard: { recordSchema(table: string, fields: NestedField[]): void };
+  /** What the catalog runs on in this object. */
+  catalogContext(): CatalogContext;
+}
+
 /** The flush sink for a DoLake object. */
-export function createFlushSink(lake: DoLake): FlushSink {
+export function createFlushSink(lake: FlushSinkHost): FlushSink {
   return {
     async prepare(changesByTable: Map<string, BufferedChange[]>): Promise<PreparedFlush> {
       const ctx = lake.catalogContext();
