@@ -1,4 +1,5 @@
-// `npm run check`: every check in one command — generate-diff, lint, typecheck, tests.
+// `npm run check`: every check in one command — generate-diff, lint (with the import-cycle and
+// layer check), typecheck, tests.
 import { run } from "./lib.mjs";
 
 run("node", ["scripts/generate.mjs"]);

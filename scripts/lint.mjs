@@ -1,8 +1,10 @@
-// `npm run lint`: the contracts. buf lint (STANDARD + COMMENTS), buf format, buf breaking against the
-// last landed contract, and Redocly on our own OpenAPI file.
+// `npm run lint`: the import graph of src/ (no cycle, layers one way: scripts/check-imports.mjs),
+// then the contracts: buf lint (STANDARD + COMMENTS), buf format, buf breaking against the last
+// landed contract, and Redocly on our own OpenAPI file.
 import { spawnSync } from "node:child_process";
 import { root, run, toolEnv } from "./lib.mjs";
 
+run("node", ["scripts/check-imports.mjs"]);
 run("buf", ["lint"]);
 run("buf", ["format", "--diff", "--exit-code"]);
 const git = (...args) => spawnSync("git", args, { cwd: root, env: toolEnv, encoding: "utf8" });

@@ -4,11 +4,11 @@
  * one place errors become `{"error":{message,type,code}}` responses.
  */
 import type { components } from "../../gen/iceberg/rest-catalog.js";
-import { errorResponse, HttpError } from "../http/errors.js";
+import { errorResponse } from "../http/errors.js";
 import { tableMetadataToJsonObject } from "../iceberg/metadata/json.js";
 import type { TableMetadata } from "../iceberg/metadata/types.js";
 import { parseJson, stringifyJson } from "../util/json.js";
-import { BadRequestError } from "./errors.js";
+import { BadRequestError, CATALOG_ERRORS, CatalogError, catalogErrorOf } from "./errors.js";
 
 /** A generated type with every number widened to number | bigint (int64 fields carry bigint). */
 export type Wide<T> = T extends number ? number | bigint : T extends Array<infer U> ? Array<Wide<U>> : T extends object ? { [K in keyof T]: Wide<T[K]> } : T;
@@ -21,9 +21,9 @@ export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** The JSON body of a request as an object; 400 when it is missing, too large or not JSON. */
 export async function readJsonBody<T>(request: Request): Promise<Partial<T> & Record<string, unknown>> {
   const length = Number(request.headers.get("Content-Length") ?? "0");
-  if (length > MAX_BODY_BYTES) throw new HttpError(413, "BadRequestException", `Request body larger than ${MAX_BODY_BYTES} bytes`);
+  if (length > MAX_BODY_BYTES) throw new CatalogError("body-too-large", `Request body larger than ${MAX_BODY_BYTES} bytes`);
   const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new HttpError(413, "BadRequestException", `Request body larger than ${MAX_BODY_BYTES} bytes`);
+  if (text.length > MAX_BODY_BYTES) throw new CatalogError("body-too-large", `Request body larger than ${MAX_BODY_BYTES} bytes`);
   if (text.trim() === "") throw new BadRequestError("Missing request body: expected a JSON object");
   let value: unknown;
   try {
@@ -113,17 +113,21 @@ export function paginate<T>(page: PageRequest, list: (after: string | undefined,
 }
 
 /**
- * The response for a thrown error: HttpErrors as they are; anything else is a 500 with an
- * error id (logged with its cause, never a stack in the body). `commit` marks requests whose
- * unexpected failures happened before anything was committed: those answer 503, not "unknown".
+ * The response for a thrown error, through the one table (src/catalog/errors.ts): catalog and
+ * domain errors by their code; anything else is a 500 with an error id (logged with its cause,
+ * never a stack in the body). `commit` marks requests whose unexpected failures happened before
+ * anything was committed: those answer 503, not "unknown".
  */
 export function errorToResponse(e: unknown, request: Request, commit = false): Response {
-  if (e instanceof HttpError) {
-    if (request.method === "HEAD") return new Response(null, { status: e.status });
-    return errorResponse(e.status, e.type, e.message);
+  const known = catalogErrorOf(e);
+  if (known) {
+    const { status, type } = CATALOG_ERRORS[known.code];
+    if (request.method === "HEAD") return new Response(null, { status });
+    return errorResponse(status, type, known.message);
   }
   const id = crypto.randomUUID();
   console.error(`catalog error ${id} on ${request.method} ${new URL(request.url).pathname}:`, e);
-  if (commit) return errorResponse(503, "ServiceUnavailableException", `Commit was not applied (error id ${id}); it is safe to retry`);
-  return errorResponse(500, "InternalServerError", `Internal error (error id ${id})`);
+  const answer = (code: "unavailable" | "internal", message: string) => errorResponse(CATALOG_ERRORS[code].status, CATALOG_ERRORS[code].type, message);
+  if (commit) return answer("unavailable", `Commit was not applied (error id ${id}); it is safe to retry`);
+  return answer("internal", `Internal error (error id ${id})`);
 }

@@ -4,8 +4,7 @@
  * missing level for the CDC writer. No HTTP here.
  */
 import { asDeps, type CatalogDeps, type CatalogTarget } from "./deps.js";
-import { BadRequestError, namespaceExists, namespaceNotEmpty, noSuchNamespace } from "./errors.js";
-import { HttpError } from "../http/errors.js";
+import { BadRequestError, CatalogError, namespaceExists, namespaceNotEmpty, noSuchNamespace } from "./errors.js";
 import { locationSegment, validateNamespace, warehouseRoot, type Namespace, type Warehouse } from "./names.js";
 
 /** Properties a client may not set: they are answered by the catalog. */
@@ -110,7 +109,7 @@ export function updateNamespaceProperties(deps: CatalogDeps, ns: Namespace, upda
   const remove = (removals ?? []) as string[];
   const both = remove.filter((k) => k in set);
   if (both.length > 0) {
-    throw new HttpError(422, "UnprocessableEntityException", `Cannot set and remove the same properties: ${both.join(", ")}`);
+    throw new CatalogError("unprocessable", `Cannot set and remove the same properties: ${both.join(", ")}`);
   }
   for (const key of [...Object.keys(set), ...remove]) if (RESERVED.has(key)) throw new BadRequestError(`Property ${key} is managed by the catalog and cannot be set or removed`);
   return deps.store.transaction(() => {

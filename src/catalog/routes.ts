@@ -4,7 +4,7 @@
  * `endpoint` strings of this table. An optional `/{prefix}` (the warehouse name) is accepted.
  */
 import type { CatalogContext, CatalogDeps } from "./deps.js";
-import { HttpError } from "../http/errors.js";
+import { CatalogError } from "./errors.js";
 
 /** What a handler gets: the request, its URL, decoded path parameters, and the catalog. */
 export interface RouteRequest {
@@ -47,11 +47,11 @@ export function matchRoute(routes: readonly Route[], method: string, pathname: s
   try {
     segments = pathname.replace(/^\/v1\//, "").split("/").map(decodeURIComponent);
   } catch {
-    throw new HttpError(400, "BadRequestException", `Malformed path: ${pathname}`);
+    throw new CatalogError("bad-request", `Malformed path: ${pathname}`);
   }
   if (segments.length > 1 && !UNPREFIXED.has(segments[0] as string)) {
     const prefix = segments.shift() as string;
-    if (prefix !== warehouse) throw new HttpError(404, "NoSuchWarehouseException", `Unknown catalog prefix: ${prefix} (this catalog serves ${warehouse})`);
+    if (prefix !== warehouse) throw new CatalogError("no-such-warehouse", `Unknown catalog prefix: ${prefix} (this catalog serves ${warehouse})`);
   }
   let pathMatched = false;
   for (const route of routes) {
@@ -70,6 +70,6 @@ export function matchRoute(routes: readonly Route[], method: string, pathname: s
     pathMatched = true;
     if (route.method === method) return { route, params };
   }
-  if (pathMatched) throw new HttpError(405, "MethodNotAllowedException", `${method} is not supported on ${pathname}`);
-  throw new HttpError(404, "NoSuchRouteException", `No route for ${method} ${pathname}`);
+  if (pathMatched) throw new CatalogError("method-not-allowed", `${method} is not supported on ${pathname}`);
+  throw new CatalogError("no-such-route", `No route for ${method} ${pathname}`);
 }

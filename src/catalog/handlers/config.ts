@@ -6,7 +6,7 @@
  * is that same bearer token, so every other route keeps one simple check.
  */
 import { timingSafeEqual } from "../../http/auth.js";
-import { errorResponse } from "../../http/errors.js";
+import { CatalogError } from "../errors.js";
 import { jsonResponse, type Wire } from "../http.js";
 import type { RouteRequest } from "../routes.js";
 import { storageConfig } from "../storage-config.js";
@@ -15,7 +15,7 @@ import { storageConfig } from "../storage-config.js";
 export async function getConfig(req: RouteRequest, endpoints: string[]): Promise<Response> {
   const warehouse = req.url.searchParams.get("warehouse");
   if (warehouse !== null && warehouse !== "" && warehouse !== req.ctx.warehouse && warehouse !== `s3://${req.deps.warehouse.bucketName}/${req.ctx.warehouse}`) {
-    return errorResponse(404, "NoSuchWarehouseException", `Warehouse does not exist: ${warehouse} (this catalog serves ${req.ctx.warehouse})`);
+    throw new CatalogError("no-such-warehouse", `Warehouse does not exist: ${warehouse} (this catalog serves ${req.ctx.warehouse})`);
   }
   // A client that named a warehouse is told to address it as the catalog prefix (/v1/<warehouse>/...),
   // which is how the Worker routes it to that warehouse's object.

@@ -1,22 +1,21 @@
 /**
- * Errors raised while reading, checking and updating table metadata. They are HttpErrors so the
- * REST catalog answers them as they are (409 CommitFailedException, 400 BadRequestException),
- * and plain Errors for callers that never speak HTTP (the CDC writer retries a CommitFailedError).
+ * Errors of the Iceberg table model: domain errors, with no HTTP in them. The REST catalog maps
+ * each to a status and an Iceberg error type through its one table (src/catalog/errors.ts); the
+ * CDC writer, which never speaks HTTP, retries a CommitFailedError.
  */
-import { HttpError } from "../../http/errors.js";
 
-/** A commit requirement does not hold, or the pointer moved: reload, reapply, retry. */
-export class CommitFailedError extends HttpError {
+/** A commit requirement does not hold, or the pointer moved: reload, reapply, retry (Iceberg's CommitFailedException). */
+export class CommitFailedError extends Error {
   constructor(message: string) {
-    super(409, "CommitFailedException", message);
+    super(message);
     this.name = "CommitFailedError";
   }
 }
 
-/** The request itself is invalid (unknown update, bad id, malformed metadata): retrying will not help. */
-export class BadRequestError extends HttpError {
+/** The input is invalid (unknown update, bad id, malformed metadata): retrying will not help (Iceberg's BadRequest / ValidationException). */
+export class BadRequestError extends Error {
   constructor(message: string) {
-    super(400, "BadRequestException", message);
+    super(message);
     this.name = "BadRequestError";
   }
 }

@@ -1,0 +1,2 @@
+export type Base = number;
+export const base: Base = 1;

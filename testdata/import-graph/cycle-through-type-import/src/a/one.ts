@@ -1,0 +1,3 @@
+import { two } from "../b/two.js";
+
+export type One = { two: typeof two };

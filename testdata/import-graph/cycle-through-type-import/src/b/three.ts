@@ -1,0 +1,3 @@
+import type { One } from "../a/one.js";
+
+export const three: One | undefined = undefined;

@@ -1,0 +1,1 @@
+export { three as two } from "./three.js";
