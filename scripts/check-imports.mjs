@@ -14,10 +14,13 @@ if (cycle) {
   console.error(`✗ import cycle in src/ (${cycle.length - 1} files):\n  ${cycle.join("\n  → ")}`);
 }
 
+const unknown = new Set();
 for (const v of layerViolations(graph, LAYER_RULES)) {
   failed = true;
-  if (v.unknown) console.error(`✗ ${v.from}: area "${v.fromArea}" is not in LAYER_RULES (scripts/import-graph.mjs)`);
-  else console.error(`✗ ${v.from} imports ${v.to}: ${v.fromArea} may not import ${v.toArea} (LAYER_RULES in scripts/import-graph.mjs)`);
+  if (v.unknown) {
+    if (!unknown.has(v.fromArea)) console.error(`✗ src/${v.fromArea}: area "${v.fromArea}" is not in LAYER_RULES (scripts/import-graph.mjs): add it`);
+    unknown.add(v.fromArea);
+  } else console.error(`✗ ${v.from} imports ${v.to}: ${v.fromArea} may not import ${v.toArea} (LAYER_RULES in scripts/import-graph.mjs)`);
 }
 
 if (failed) process.exit(1);

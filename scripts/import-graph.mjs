@@ -20,6 +20,8 @@ export const LAYER_RULES = {
   catalog: ["iceberg", "s3", "http", "env", "util", "gen"],
   s3: ["http", "env"],
   client: ["protocol", "util", "gen"],
+  // The CDC source library (runs in the user's object): do/ only for the warehouse header constant.
+  source: ["do", "protocol", "util", "gen"],
   buffer: ["protocol", "util", "gen"],
   // The table-format layer: peers that may import each other (no file cycle, checked below).
   iceberg: ["avro", "parquet", "util"],
