@@ -12,6 +12,8 @@ export { BadRequestError, CommitFailedError } from "../iceberg/metadata/errors.j
 /** The one table: each way a catalog request can fail → HTTP status and Iceberg error type (REST spec: ErrorModel). */
 export const CATALOG_ERRORS = {
   "bad-request": { status: 400, type: "BadRequestException" },
+  // A write the catalog refuses for good (e.g. an append to a CDC mirror table).
+  forbidden: { status: 403, type: "ForbiddenException" },
   "no-such-warehouse": { status: 404, type: "NoSuchWarehouseException" },
   "no-such-namespace": { status: 404, type: "NoSuchNamespaceException" },
   "no-such-table": { status: 404, type: "NoSuchTableException" },

@@ -15,8 +15,8 @@ import { parquetReadObjects } from "hyparquet";
 import { keyOf } from "../catalog/metadata-files.js";
 import type { CatalogDeps } from "../catalog/deps.js";
 import type { CommitGuard } from "../catalog/commit-guard.js";
+import { CatalogError } from "../catalog/errors.js";
 import type { TableIdent } from "../catalog/names.js";
-import { HttpError } from "../http/errors.js";
 import { readManifest } from "../iceberg/manifest.js";
 import { readManifestList } from "../iceberg/manifest-list.js";
 import type { TableMetadata } from "../iceberg/metadata/types.js";
@@ -26,14 +26,14 @@ import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import { SqlPrimaryKeyIndex } from "./pk-index.js";
 
 /** 403 ForbiddenException: this commit would detach a mirror table from its source's keys. */
-function refuse(ident: TableIdent, why: string): HttpError {
+function refuse(ident: TableIdent, why: string): CatalogError {
   const name = [...ident.namespace, ident.name].join(".");
-  return new HttpError(403, "ForbiddenException", `Table ${name} is a CDC mirror of its source: ${why}. Write to it through CDC (or to another table); DELETE with merge-on-read position deletes is accepted.`);
+  return new CatalogError("forbidden", `Table ${name} is a CDC mirror of its source: ${why}. Write to it through CDC (or to another table); DELETE with merge-on-read position deletes is accepted.`);
 }
 
 async function read(deps: CatalogDeps, location: string): Promise<Uint8Array> {
   const obj = await deps.bucket.get(keyOf(deps, location));
-  if (!obj) throw new HttpError(400, "BadRequestException", `Commit references a missing file: ${location}`);
+  if (!obj) throw new CatalogError("bad-request", `Commit references a missing file: ${location}`);
   return new Uint8Array(await obj.arrayBuffer());
 }
 
