@@ -13,10 +13,12 @@ import ts from "typescript";
  */
 export const LAYER_RULES = {
   index: ["worker", "do", "client", "config", "env", "protocol", "util", "gen"],
-  worker: ["do", "catalog", "s3", "http", "env", "version"],
-  do: ["ingest", "flush", "catalog", "buffer", "protocol", "http", "config", "env", "gen"],
+  worker: ["do", "query", "catalog", "s3", "http", "env", "version"],
+  do: ["ingest", "flush", "catalog", "query", "buffer", "protocol", "http", "config", "env", "util", "gen"],
+  // The query API (Worker side) and the consistent read the object answers (query-state.ts).
+  query: ["catalog", "flush", "buffer", "iceberg", "protocol", "http", "env", "util", "gen"],
   ingest: ["buffer", "iceberg", "protocol", "config", "util", "gen"],
-  flush: ["catalog", "buffer", "iceberg", "avro", "protocol", "config", "gen"],
+  flush: ["catalog", "buffer", "iceberg", "avro", "parquet", "protocol", "config", "gen"],
   catalog: ["iceberg", "s3", "http", "env", "util", "gen"],
   s3: ["http", "env"],
   client: ["protocol", "util", "gen"],

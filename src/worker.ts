@@ -66,7 +66,7 @@ export default {
     if (warehouse instanceof Response) return warehouse;
     // Queries run here, not in the object: it only hands over a consistent read state.
     const query = queryRoute(url.pathname);
-    if (query) return handleQuery(request, env, warehouse, query);
+    if (query) return handleQuery(request, env, env.DOLAKE.get(env.DOLAKE.idFromName(warehouse)), warehouse, query);
     // One DoLake object per warehouse: more warehouses, more objects, more throughput.
     const stub = env.DOLAKE.get(env.DOLAKE.idFromName(warehouse));
     const forwarded = new Request(request);

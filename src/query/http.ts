@@ -9,7 +9,13 @@ import { errorResponse, HttpError } from "../http/errors.js";
 import { DEFAULT_BUCKET_NAME } from "../catalog/deps.js";
 import { parseJson, stringifyJson } from "../util/json.js";
 import { type QueryRequest, runQuery } from "./engine.js";
-import type { TableState } from "./query-state.js";
+import type { TableRequest, TableState } from "./query-state.js";
+
+/** The warehouse's DoLake object as the query needs it (the Worker passes its stub; src/query does not name the class). */
+export interface QueryStateSource {
+  /** One consistent read of table pointers, the durable buffer and replaced positions. */
+  queryState(tables: TableRequest[]): Promise<unknown>;
+}
 
 /** True for the query routes (with or without a warehouse prefix). */
 export function queryRoute(pathname: string): "query" | "plan" | undefined {
@@ -19,7 +25,7 @@ export function queryRoute(pathname: string): "query" | "plan" | undefined {
 }
 
 /** Answers a query route for `warehouse`. */
-export async function handleQuery(request: Request, env: Env, warehouse: string, kind: "query" | "plan"): Promise<Response> {
+export async function handleQuery(request: Request, env: Env, lake: QueryStateSource, warehouse: string, kind: "query" | "plan"): Promise<Response> {
   if (request.method !== "POST") return errorResponse(405, "MethodNotAllowedException", `${request.method} is not supported on /v1/query; use POST`);
   try {
     let body: QueryRequest;
@@ -28,11 +34,10 @@ export async function handleQuery(request: Request, env: Env, warehouse: string,
     } catch (e) {
       throw new HttpError(400, "BadRequestException", `body is not JSON: ${(e as Error).message}`);
     }
-    const stub = env.DOLAKE.get(env.DOLAKE.idFromName(warehouse));
     const result = await runQuery(
       body,
       {
-        state: async (tables) => (await stub.queryState(tables)) as unknown as TableState[],
+        state: async (tables) => (await lake.queryState(tables)) as unknown as TableState[],
         bucket: env.LAKEHOUSE_BUCKET,
         warehouse: { bucketName: env.BUCKET_NAME || DEFAULT_BUCKET_NAME, warehouse },
       },

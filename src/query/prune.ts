@@ -9,8 +9,7 @@ import type { DataFile } from "../iceberg/data-file.js";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { parsePrimitive } from "../iceberg/primitive.js";
 import { fromSingleValue } from "../iceberg/single-value.js";
-import { toQueryValue } from "./scan.js";
-import { compareValues, type Value } from "./values.js";
+import { compareValues, toQueryValue, type Value } from "./values.js";
 
 /** One prunable term: column op value. */
 export interface RangeTerm {

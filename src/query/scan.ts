@@ -19,7 +19,9 @@ import { evolveSchema, jsonRowToIceberg } from "../iceberg/schema-infer.js";
 import { parseJson, type JsonObject } from "../util/json.js";
 import type { BufferedChangeRow, TableState } from "./query-state.js";
 import { pruneReason, type RangeTerm } from "./prune.js";
-import { DateValue, Timestamp, type Value } from "./values.js";
+import { DateValue, Timestamp, toQueryValue, type Value } from "./values.js";
+
+export { toQueryValue } from "./values.js";
 
 /** When to read a table: now (with the buffer), at an instant (epoch ms), or at a snapshot id. */
 export type AsOf = { kind: "now" } | { kind: "instant"; ms: number } | { kind: "snapshot"; id: bigint };
@@ -96,31 +98,6 @@ const PARSERS = {
   timestampFromNanoseconds: (ns: bigint) => new Timestamp(BigInt(ns) / 1000n, true),
   dateFromDays: (days: number) => new DateValue(days),
 };
-
-/** Converts a value as hyparquet or the Iceberg row converter gives it into a query value of an Iceberg type. */
-export function toQueryValue(v: unknown, type: string): Value {
-  if (v === null || v === undefined) return null;
-  switch (type) {
-    case "int":
-    case "long":
-      return typeof v === "bigint" ? v : BigInt(v as number);
-    case "float":
-    case "double":
-      return Number(v);
-    case "timestamptz":
-    case "timestamp":
-      return v instanceof Timestamp ? new Timestamp(v.us, type === "timestamptz") : new Timestamp(BigInt(v as bigint), type === "timestamptz");
-    case "date":
-      return v instanceof DateValue ? v : new DateValue(Number(v));
-    case "boolean":
-      return Boolean(v);
-    case "string":
-      return String(v);
-  }
-  if (typeof v === "number" || typeof v === "bigint" || typeof v === "string" || typeof v === "boolean") return v;
-  if (v instanceof Uint8Array) return [...v].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return String(v);
-}
 
 /** Lists live data files of a snapshot with the positions their delete files remove. */
 async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot): Promise<Array<{ file: DataFile; deleted: Set<bigint> }>> {

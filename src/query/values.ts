@@ -278,3 +278,28 @@ export function valueToJson(v: Value): null | boolean | number | bigint | string
   if (v instanceof Timestamp) return valueToText(v).replace(" ", "T").replace(/\+00$/, "Z");
   return valueToText(v);
 }
+
+/** Converts a value as hyparquet or the Iceberg row converter gives it into a query value of an Iceberg type. */
+export function toQueryValue(v: unknown, type: string): Value {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case "int":
+    case "long":
+      return typeof v === "bigint" ? v : BigInt(v as number);
+    case "float":
+    case "double":
+      return Number(v);
+    case "timestamptz":
+    case "timestamp":
+      return v instanceof Timestamp ? new Timestamp(v.us, type === "timestamptz") : new Timestamp(BigInt(v as bigint), type === "timestamptz");
+    case "date":
+      return v instanceof DateValue ? v : new DateValue(Number(v));
+    case "boolean":
+      return Boolean(v);
+    case "string":
+      return String(v);
+  }
+  if (typeof v === "number" || typeof v === "bigint" || typeof v === "string" || typeof v === "boolean") return v;
+  if (v instanceof Uint8Array) return [...v].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return String(v);
+}
