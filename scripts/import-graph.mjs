@@ -16,7 +16,7 @@ export const LAYER_RULES = {
   worker: ["do", "query", "catalog", "s3", "http", "env", "version"],
   do: ["ingest", "flush", "catalog", "query", "buffer", "protocol", "http", "config", "env", "util", "gen"],
   // The query API (Worker side) and the consistent read the object answers (query-state.ts).
-  query: ["catalog", "flush", "buffer", "iceberg", "protocol", "http", "env", "util", "gen"],
+  query: ["catalog", "flush", "buffer", "iceberg", "parquet", "protocol", "http", "env", "util", "gen"],
   ingest: ["buffer", "iceberg", "protocol", "config", "util", "gen"],
   flush: ["catalog", "buffer", "iceberg", "avro", "parquet", "protocol", "config", "gen"],
   catalog: ["iceberg", "s3", "http", "env", "util", "gen"],
