@@ -20,7 +20,7 @@ import { TokenBucket } from "../ingest/token-bucket.js";
 import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
 import { type SkimBatch, SkimError, skimCdcBatchFrame } from "../protocol/skim.js";
 import { mirrorCommitGuard } from "../flush/external-writes.js";
-import { cdcStateHook } from "../flush/cdc-state.js";
+import { cdcStateHook } from "./cdc-state.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
 import { readQueryState, type TableRequest, type TableState } from "../query/query-state.js";

@@ -17,7 +17,7 @@ import { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { type CdcChange, type RowLocation, writeCdcFlush } from "../iceberg/cdc-writer.js";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { rowToJson } from "../protocol/json-value.js";
-import { CHANGELOG_SUFFIX } from "../ingest/validate.js";
+import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import type { BufferedChange, FlushSink, PreparedFlush } from "./flusher.js";
 import { SqlPrimaryKeyIndex } from "./pk-index.js";
 import { R2ObjectStore } from "./r2-store.js";

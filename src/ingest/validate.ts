@@ -8,6 +8,7 @@ import type { Row } from "../../gen/dolake/cdc/v1/value_pb.js";
 import type { SkimRow } from "../protocol/skim.js";
 import type { DoLakeConfig } from "../config.js";
 import { Refusal } from "./refusal.js";
+import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 
 /** An event as ingest sees it: decoded (JSON frames) or skimmed (binary frames, rows as bytes). */
 export interface IngestEvent {
@@ -35,8 +36,7 @@ export interface IngestBatch {
 /** Table names: what Iceberg, S3 keys and SQL all accept without quoting surprises. */
 export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,127}$/;
 
-/** Suffix of each source table's changelog table: reserved, no source table may end with it. */
-export const CHANGELOG_SUFFIX = "__changelog";
+// CHANGELOG_SUFFIX (src/iceberg/changelog.ts) is reserved: no source table may end with it.
 
 /**
  * Checks a batch's shape, sizes and internal sequence order. `frameBytes` is the frame's size;

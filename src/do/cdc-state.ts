@@ -10,7 +10,7 @@
  */
 import type { TableChangeHook, TableIdent } from "../catalog/index.js";
 import type { SchemaGuard } from "../ingest/schema-guard.js";
-import { forgetTableIndex, moveTableIndex } from "./pk-index.js";
+import { forgetTableIndex, moveTableIndex } from "../flush/pk-index.js";
 
 const keyOf = (t: TableIdent) => `${t.namespace.join(".")}.${t.name}`;
 
