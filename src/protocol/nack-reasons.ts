@@ -29,6 +29,7 @@ export const NACK_RULES: Record<NackReason, RetryRule> = {
   [NackReason.IP_LIMIT]: { shouldRetry: true, delayFactor: 50, httpStatus: 429 },
   [NackReason.SCHEMA_CONFLICT]: { shouldRetry: false, delayFactor: 0, httpStatus: 409 },
   [NackReason.UNAUTHORIZED]: { shouldRetry: false, delayFactor: 0, httpStatus: 401 },
-  [NackReason.NOT_CONNECTED]: { shouldRetry: true, delayFactor: 0, httpStatus: 409 },
+  // Resending the same frame on the same socket fails the same way: the producer must connect first.
+  [NackReason.NOT_CONNECTED]: { shouldRetry: false, delayFactor: 0, httpStatus: 409 },
   [NackReason.UNSUPPORTED_VERSION]: { shouldRetry: false, delayFactor: 0, httpStatus: 400 },
 };

@@ -24,7 +24,7 @@ function golden(ctx: Ctx, name: string): Record<string, unknown> {
 
 /** Checks a nack's common rules: reason, retry rule, a message for a person; same encoding as the request. */
 function expectNack(m: Answer, encoding: Encoding, reason: string, extra: Record<string, unknown> = {}): void {
-  const retryable = ["buffer_full", "rate_limited", "internal_error", "shutting_down", "load_shedding", "connection_limit", "ip_limit", "not_connected"].includes(reason);
+  const retryable = ["buffer_full", "rate_limited", "internal_error", "shutting_down", "load_shedding", "connection_limit", "ip_limit"].includes(reason);
   expectMatch(m, { type: "nack", reason, shouldRetry: retryable, errorMessage: is.nonEmpty, binary: encoding === "binary", ...extra }, `nack ${reason}`);
   if (!retryable) expectMatch(m.retryDelayMs ?? 0, 0, `${reason}: retryDelayMs of a non-retryable nack`);
 }

@@ -96,7 +96,15 @@ describe("CDC session over /ws", () => {
     s.sendJson({ type: "connect", sourceDoId: "one", protocolVersion: 1 });
     await s.next();
     s.sendJson(jsonBatch("two", 1, 1, 1));
-    expect(await s.next()).toMatchObject({ type: "nack", reason: "not_connected" });
+    expect(await s.next()).toMatchObject({ type: "nack", reason: "not_connected", shouldRetry: false, retryDelayMs: 0 });
+  });
+
+  it("says a batch without sourceDoId before connect is not retryable as is (a naive producer would loop)", async () => {
+    const s = await openSocket();
+    const b = jsonBatch("", 1, 1, 1) as Record<string, unknown>;
+    delete b.sourceDoId;
+    s.sendJson(b);
+    expect(await s.next()).toMatchObject({ type: "nack", reason: "not_connected", shouldRetry: false, retryDelayMs: 0 });
   });
 
   it("refuses an unsupported protocol version and closes", async () => {

@@ -2326,7 +2326,7 @@ export enum NackReason {
   UNAUTHORIZED = 13,
 
   /**
-   * A cdc_batch before connect, or a sourceDoId other than the session's. Send connect.
+   * A cdc_batch before connect, or a sourceDoId other than the session's. Do not retry as is: send connect first.
    *
    * @generated from enum value: NACK_REASON_NOT_CONNECTED = 14;
    */

@@ -294,7 +294,7 @@ const (
 	NackReason_NACK_REASON_SCHEMA_CONFLICT NackReason = 12
 	// Missing or wrong token. Do not retry.
 	NackReason_NACK_REASON_UNAUTHORIZED NackReason = 13
-	// A cdc_batch before connect, or a sourceDoId other than the session's. Send connect.
+	// A cdc_batch before connect, or a sourceDoId other than the session's. Do not retry as is: send connect first.
 	NackReason_NACK_REASON_NOT_CONNECTED NackReason = 14
 	// Protocol version not supported. Do not retry.
 	NackReason_NACK_REASON_UNSUPPORTED_VERSION NackReason = 15
