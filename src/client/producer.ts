@@ -3,7 +3,9 @@
  * resolves once every event is durably acked. Batches automatically, pipelines a few batches,
  * retries retryable nacks after the server's delay, honours backpressure (suggestedDelayMs),
  * and reconnects, resuming from the server's durable high-water mark (connected.lastAckSequence)
- * so nothing is lost or doubled. Uses the platform WebSocket: Workers, Durable Objects, Node >= 22.
+ * so nothing is lost or doubled. Uses the platform WebSocket: Workers, Durable Objects, browsers,
+ * Node >= 22 (on Node 18/20 pass `WebSocket` from the `ws` package). A wrong token fails every call
+ * at once; an unreachable server fails each call after `timeoutMs`.
  */
 import { create } from "@bufbuild/protobuf";
 import { type CdcEvent, CdcEventSchema, ClientMessageSchema, NackReason, Operation, type ServerMessage } from "../../gen/dolake/cdc/v1/cdc_pb.js";
@@ -47,6 +49,8 @@ export interface ProducerOptions {
   reconnectDelayMs?: { min: number; max: number };
   /** The WebSocket constructor (default globalThis.WebSocket). */
   WebSocket?: typeof WebSocket;
+  /** How long send(), flush() and close() wait for the server before rejecting, ms (default 30000). */
+  timeoutMs?: number;
   /** Called with each source sequence that became part of a committed Iceberg snapshot. */
   onPersisted?: (lastPersistedSequence: bigint) => void;
 }
@@ -66,9 +70,11 @@ interface Batch {
   first: bigint;
   last: bigint;
   retries: number;
-  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+  waiters: Waiter[];
   sent: boolean;
 }
+
+type Waiter = { resolve: () => void; reject: (e: Error) => void };
 
 /** A producer. */
 export interface Producer {
@@ -107,10 +113,18 @@ class ProducerImpl implements Producer {
   private closed = false;
   private reconnectAttempt = 0;
   private readonly flushWaiters = new Map<string, (r: { ok: boolean; eventsFlushed: bigint; errorMessage: string }) => void>();
-  private resumeWaiters: Array<() => void> = [];
+  private resumeWaiters: Waiter[] = [];
+  /** A permanent failure (the token was refused): every call rejects with it. */
+  private failed: ProducerError | undefined;
+  /** Why the last connection attempt failed, for the timeout's message. */
+  private lastConnectError = "no connection attempt finished yet";
+  private opened = false;
+  private readonly timeoutMs: number;
 
   constructor(private readonly options: ProducerOptions) {
     this.encoding = options.encoding ?? "binary";
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    if (!(options.WebSocket ?? globalThis.WebSocket)) throw new Error("this runtime has no global WebSocket (Node < 22): pass createProducer({ WebSocket }) from the ws package");
     this.connect();
   }
 
@@ -123,10 +137,12 @@ class ProducerImpl implements Producer {
 
   private connect(): void {
     const WS = this.options.WebSocket ?? globalThis.WebSocket;
+    this.opened = false;
     const ws = new WS(this.url());
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.addEventListener("open", () => {
+      this.opened = true;
       this.sendFrame({ case: "connect", value: { timestamp: BigInt(Date.now()), sourceDoId: this.options.sourceId, sourceShardName: this.options.shardName ?? "", lastAckSequence: this.lastAckSequence, protocolVersion: 1, capabilities: { binaryProtocol: this.encoding === "binary", batching: true, maxBatchSize: this.maxBatch } } });
     });
     ws.addEventListener("message", (ev) => this.onMessage(decodeServerFrame(typeof ev.data === "string" ? ev.data : new Uint8Array(ev.data as ArrayBuffer))));
@@ -147,7 +163,44 @@ class ProducerImpl implements Producer {
     if (this.closed) return;
     const { min, max } = this.options.reconnectDelayMs ?? { min: 100, max: 10_000 };
     const delay = Math.min(max, min * 2 ** this.reconnectAttempt++);
-    setTimeout(() => this.connect(), delay);
+    const retry = () => setTimeout(() => this.closed || this.connect(), delay);
+    // The platform WebSocket hides the HTTP status of a refused upgrade: ask once over HTTP why.
+    if (this.opened) retry();
+    else void this.diagnose().then(retry, retry);
+  }
+
+  /** Learns why the upgrade failed: a 401 is permanent (fails everything), anything else is retried. */
+  private async diagnose(): Promise<void> {
+    const url = this.url().replace(/^ws/, "http");
+    const shown = url.replace(/token=[^&]*/, "token=***");
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(Math.min(10_000, this.timeoutMs)) });
+      await res.body?.cancel();
+      if (res.status === 401 || res.status === 403) this.fail(new ProducerError("unauthorized", `${shown} refused the token (HTTP ${res.status}): check the token option`));
+      else this.lastConnectError = `the WebSocket upgrade to ${shown} failed (HTTP ${res.status} without upgrade)`;
+    } catch (e) {
+      this.lastConnectError = `cannot reach ${shown}: ${String((e as { cause?: unknown }).cause ?? e)}`;
+    }
+  }
+
+  /** A permanent failure: rejects every waiting call and every later one, stops reconnecting. */
+  private fail(err: ProducerError): void {
+    this.failed = err;
+    this.closed = true;
+    for (const w of this.resumeWaiters.splice(0)) w.reject(err);
+    for (const b of this.pending.splice(0)) for (const w of b.waiters) w.reject(err);
+    for (const w of this.filling?.waiters ?? []) w.reject(err);
+    this.filling = undefined;
+    this.ws?.close();
+  }
+
+  /** Rejects with a clear error when `p` has not settled within timeoutMs. */
+  private within<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.failed ?? new ProducerError("timeout", `${what} not acknowledged within ${this.timeoutMs} ms: ${this.ready ? "the server did not answer" : this.lastConnectError}`)), this.timeoutMs);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
   private sendFrame(message: Parameters<typeof create<typeof ClientMessageSchema>>[1] extends infer I ? I extends { message?: infer M } ? M : never : never): void {
@@ -165,7 +218,7 @@ class ProducerImpl implements Producer {
         // Everything the server already has is acked; the rest is sent again, in order.
         while (this.pending[0] && this.pending[0].last <= this.lastAckSequence) this.settle(this.pending.shift()!);
         for (const b of this.pending) b.sent = false;
-        for (const w of this.resumeWaiters.splice(0)) w();
+        for (const w of this.resumeWaiters.splice(0)) w.resolve();
         this.pump();
         return;
       }
@@ -253,12 +306,13 @@ class ProducerImpl implements Producer {
 
   private async resumed(): Promise<void> {
     if (this.nextSequence !== undefined) return;
-    await new Promise<void>((r) => this.resumeWaiters.push(r));
+    await new Promise<void>((resolve, reject) => this.resumeWaiters.push({ resolve, reject }));
   }
 
   async send(events: ProducerEvent[]): Promise<void> {
+    if (this.failed) throw this.failed;
     if (this.closed) throw new Error("producer is closed");
-    await this.resumed();
+    await this.within(this.resumed(), "connect");
     const done: Promise<void>[] = [];
     for (const e of events) {
       const sequence = e.sequence ?? this.nextSequence!;
@@ -283,7 +337,12 @@ class ProducerImpl implements Producer {
       if (this.filling.events.length >= this.maxBatch) this.seal();
     }
     if (this.filling && !this.lingerTimer) this.lingerTimer = setTimeout(() => this.seal(), this.options.lingerMs ?? 5);
-    await Promise.all(done);
+    await this.within(Promise.all(done), `events ${events[0]?.sequence ?? ""}..`);
+  }
+
+  /** Resolves when every batch queued so far is acked (rejects with its refusal). */
+  private allAcked(): Promise<unknown> {
+    return Promise.all(this.pending.map((b) => new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }))));
   }
 
   private seal(): void {
@@ -296,18 +355,24 @@ class ProducerImpl implements Producer {
   }
 
   async flush(): Promise<{ ok: boolean; eventsFlushed: bigint; errorMessage: string }> {
+    if (this.failed) throw this.failed;
     this.seal();
-    await Promise.all(this.pending.map((b) => new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }))));
+    await this.within(this.allAcked(), "flush: queued events");
     const correlationId = `flush-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const result = new Promise<{ ok: boolean; eventsFlushed: bigint; errorMessage: string }>((r) => this.flushWaiters.set(correlationId, r));
     this.sendFrame({ case: "flushRequest", value: { timestamp: BigInt(Date.now()), sourceDoId: this.options.sourceId, reason: 1, correlationId } });
-    return result;
+    return this.within(result, "flush_request");
   }
 
   async close(): Promise<void> {
     this.seal();
-    await Promise.all(this.pending.map((b) => new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }))));
-    this.closed = true;
-    this.ws?.close(1000, "producer closed");
+    try {
+      if (!this.failed) await this.within(this.allAcked(), "close: queued events");
+    } finally {
+      // Closed even when the wait failed, so the process can exit.
+      this.closed = true;
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      this.ws?.close(1000, "producer closed");
+    }
   }
 }

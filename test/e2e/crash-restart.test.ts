@@ -32,7 +32,8 @@ describe("crash and restart mid-stream", () => {
     const port = await freePort();
     let srv = await startServer({ stateDir, token: TOKEN, port });
     server = srv;
-    const producer = createProducer({ url: srv.url, token: TOKEN, sourceId: "e2e-src", encoding: "binary", maxBatchEvents: 200, reconnectDelayMs: { min: 200, max: 2000 } });
+    // The restart may take long on a loaded machine: sends wait for it (timeoutMs) rather than reject.
+    const producer = createProducer({ url: srv.url, token: TOKEN, sourceId: "e2e-src", encoding: "binary", maxBatchEvents: 200, reconnectDelayMs: { min: 200, max: 2000 }, timeoutMs: 170_000 });
 
     // Oracle: live rows per table after all changes.
     const live = { items: new Set<string>(), logs: new Set<string>() };
