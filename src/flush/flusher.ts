@@ -55,7 +55,8 @@ const utf8 = new TextDecoder();
 
 /**
  * Decodes buffered batches and groups their events by source table, keeping arrival order.
- * Events of a (batch, table) pair in `done` were committed already and are left out.
+ * Events of a (batch, table) pair in `done` were committed already and are left out. An event
+ * without a timestamp gets its batch's receivedAt (the ack time).
  */
 export function groupByTable(batches: BufferedBatch[], done = new Map<number, Set<string>>()): Map<string, BufferedChange[]> {
   const byTable = new Map<string, BufferedChange[]>();
@@ -65,6 +66,8 @@ export function groupByTable(batches: BufferedBatch[], done = new Map<number, Se
     const skip = done.get(b.id);
     for (const event of msg.message.value.events) {
       if (skip?.has(event.table)) continue;
+      // No source time given (0, the proto default): the change gets its ack time, not 1970.
+      if (event.timestamp === 0n) event.timestamp = BigInt(b.receivedAt);
       let list = byTable.get(event.table);
       if (!list) byTable.set(event.table, (list = []));
       list.push({ sourceId: b.sourceId, batchId: b.id, event });
