@@ -12,6 +12,10 @@ export default defineConfig({
           name: "unit",
           environment: "node",
           include: ["test/unit/**/*.test.ts"],
+          // A timeout is a hang detector, not a speed check (the machine may be loaded): the default
+          // 5 s failed a 20,000-frame property test on a busy machine. Speed lives in bench/.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
@@ -22,6 +26,7 @@ export default defineConfig({
           // One wrangler dev at a time: these tests start real servers.
           fileParallelism: false,
           testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
       {
@@ -36,8 +41,9 @@ export default defineConfig({
         ],
         test: {
           name: "workerd",
-          // Generous: CI runs these beside the e2e servers on 2 cores.
-          testTimeout: 20_000,
+          // Generous: CI runs these beside the e2e servers on 2 cores; a timeout only detects hangs.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           include: ["test/workerd/**/*.test.ts"],
         },
       },
