@@ -2,15 +2,16 @@
 // reject with a clear error (never hang), and close() ends the socket so a script can exit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: plain ESM script without types
-import { freePort, startServer } from "../../scripts/with-server.mjs";
+import { freePort } from "../../scripts/with-server.mjs";
 import { createProducer, ProducerError } from "../../src/client/producer.js";
+import { startLocalServer } from "../support/server.js";
 
 const TOKEN = "e2e-token";
 let server: { url: string; stop(): Promise<void> } | undefined;
 
 beforeAll(async () => {
-  server = await startServer({ token: TOKEN });
-}, 120_000);
+  server = await startLocalServer(TOKEN);
+}, 400_000);
 afterAll(async () => {
   await server?.stop();
 });

@@ -7,8 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// @ts-expect-error: plain ESM script without types
-import { startServer } from "../../scripts/with-server.mjs";
+import { startLocalServer } from "../support/server.js";
 
 const root = join(import.meta.dirname, "../..");
 const bin = (name: string) => join(root, "node_modules/.bin", name);
@@ -43,6 +42,7 @@ export const bad: ProducerEvent = { table: "t", rowId: "r", operation: "UPSERT" 
 `;
 
 beforeAll(async () => {
+  server = await startLocalServer(TOKEN);
   // The current source, compiled as \`prepare\` does on npm install.
   const build = run(bin("tsc"), ["-p", "tsconfig.build.json"], root);
   expect(build.out).toBe("");
@@ -51,8 +51,7 @@ beforeAll(async () => {
   // By path, offline: the repository itself, and ws for Node versions without a global WebSocket.
   const install = run("npm", ["install", "--offline", "--no-audit", "--no-fund", root, join(root, "node_modules/ws"), join(root, "node_modules/@types/node")], project);
   expect(install.code, install.out).toBe(0);
-  server = await startServer({ token: TOKEN });
-}, 300_000);
+}, 400_000);
 afterAll(async () => {
   await server?.stop();
 });
