@@ -82,7 +82,10 @@ export class Outbox {
     const head = this.head();
     if (acked > head) throw new Error(`dolake_cdc: slot ${name} cannot pass the outbox head ${head} (got ${acked})`);
     this.sql.exec(
-      `UPDATE ${SLOTS_TABLE} SET updated_at = CASE WHEN acked < ? THEN ? ELSE updated_at END, acked = max(acked, ?), persisted = max(persisted, ?) WHERE name = ?`,
+      // Positions are bound as decimal text (64-bit exact) and compared as integers: SQLite's max()
+      // ranks any TEXT above any INTEGER, so max(acked, ?) would take a smaller, late position.
+      `UPDATE ${SLOTS_TABLE} SET updated_at = CASE WHEN acked < CAST(? AS INTEGER) THEN ? ELSE updated_at END,
+         acked = max(acked, CAST(? AS INTEGER)), persisted = max(persisted, CAST(? AS INTEGER)) WHERE name = ?`,
       acked.toString(),
       Date.now(),
       acked.toString(),
