@@ -68,11 +68,16 @@ export function readQueryState(src: StateSources, requested: TableRequest[]): Ta
   const wanted = new Set(tables.filter((t) => t.namespace.join(".") === src.cdcNamespace).map((t) => t.name));
   const changes = new Map<string, BufferedChangeRow[]>();
   if (wanted.size > 0 && src.buffer.stats().batchCount > 0) {
-    for (const b of src.buffer.take(Number.MAX_SAFE_INTEGER)) {
+    const batches = src.buffer.take(Number.MAX_SAFE_INTEGER);
+    // A batch stays buffered until every table it carries is flushed: its events of tables already
+    // committed (src/flush/flusher.ts) are in the snapshot and must not count twice.
+    const done = src.buffer.doneTables(batches.map((b) => b.id));
+    for (const b of batches) {
       const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
       if (msg.message.case !== "cdcBatch") continue;
+      const committed = done.get(b.id);
       for (const e of msg.message.value.events) {
-        if (!wanted.has(e.table)) continue;
+        if (!wanted.has(e.table) || committed?.has(e.table)) continue;
         let list = changes.get(e.table);
         if (!list) changes.set(e.table, (list = []));
         list.push({
