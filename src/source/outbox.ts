@@ -109,14 +109,16 @@ export class Outbox {
   /** Events after `after`, in commit order. */
   read(after: bigint, limit: number): OutboxEvent[] {
     return this.sql
-      .exec<{ seq: string; ts: number; tbl: string; op: string; row_id: string; before: string | null; after: string | null }>(
-        `SELECT CAST(seq AS TEXT) AS seq, ts, tbl, op, row_id, before, after FROM ${OUTBOX_TABLE} WHERE seq > ? ORDER BY seq LIMIT ?`,
+      // The text copy of seq has its own name: ORDER BY seq would otherwise sort by that text
+      // column ("10" before "9"), sending batches out of order and stopping on a false gap.
+      .exec<{ seq_text: string; ts: number; tbl: string; op: string; row_id: string; before: string | null; after: string | null }>(
+        `SELECT CAST(seq AS TEXT) AS seq_text, ts, tbl, op, row_id, before, after FROM ${OUTBOX_TABLE} WHERE seq > CAST(? AS INTEGER) ORDER BY seq LIMIT ?`,
         after.toString(),
         limit,
       )
       .toArray()
       .map((r) => ({
-        sequence: BigInt(r.seq),
+        sequence: BigInt(r.seq_text),
         timestamp: r.ts,
         table: r.tbl,
         operation: r.op as OutboxEvent["operation"],
@@ -145,6 +147,6 @@ export class Outbox {
 
   /** Commit time of the first event after `after` (undefined when there is none). */
   firstTimeAfter(after: bigint): number | undefined {
-    return this.sql.exec<{ ts: number }>(`SELECT ts FROM ${OUTBOX_TABLE} WHERE seq > ? ORDER BY seq LIMIT 1`, after.toString()).toArray()[0]?.ts;
+    return this.sql.exec<{ ts: number }>(`SELECT ts FROM ${OUTBOX_TABLE} WHERE seq > CAST(? AS INTEGER) ORDER BY seq LIMIT 1`, after.toString()).toArray()[0]?.ts;
   }
 }

@@ -81,8 +81,16 @@ export class Pump {
     private readonly metrics: SourceMetrics,
   ) {}
 
-  /** Sends what the slot has not acked yet, within the run budget. */
-  async run(): Promise<RunResult> {
+  /** The run in progress: runs never overlap (an alarm and a direct call would race the slot). */
+  private inFlight: Promise<RunResult> | undefined;
+
+  /** Sends what the slot has not acked yet, within the run budget; a call during a run shares it. */
+  run(): Promise<RunResult> {
+    this.inFlight ??= this.runOnce().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async runOnce(): Promise<RunResult> {
     const slotName = this.options.slot;
     let acked = this.outbox.slot(slotName)!.acked;
     if (this.outbox.read(acked, 1).length === 0) return { sent: 0, next: undefined };
@@ -106,6 +114,10 @@ export class Pump {
       this.outbox.updateSlot(slotName, acked, persisted <= acked ? persisted : acked);
       if (persisted > this.metrics.lastPersisted) this.metrics.lastPersisted = persisted;
       while (Date.now() - started < this.options.runBudgetMs) {
+        // The slot only moves forward; another pump instance in this object may have moved it while
+        // this one awaited DoLake: never read behind it.
+        const slotNow = this.outbox.slot(slotName)!.acked;
+        if (slotNow > acked) acked = slotNow;
         const events = this.outbox.read(acked, this.options.batchEvents);
         if (events.length === 0) break;
         const first = events[0]!.sequence;
