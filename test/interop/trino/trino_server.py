@@ -151,6 +151,18 @@ class TrinoServer:
             if time.monotonic() - began > START_TIMEOUT_S:
                 raise RuntimeError(f"Trino did not start in {START_TIMEOUT_S} s:\n{self.tail()}")
             time.sleep(2)
+        # "Not starting" comes before the coordinator has registered itself as a worker: until then
+        # every query fails with NO_NODES_AVAILABLE. Ready means a query runs.
+        while True:
+            try:
+                self.execute("SELECT 1")
+                break
+            except TrinoError as e:
+                if e.name != "NO_NODES_AVAILABLE":
+                    raise
+            if time.monotonic() - began > START_TIMEOUT_S:
+                raise RuntimeError(f"Trino had no worker node in {START_TIMEOUT_S} s:\n{self.tail()}")
+            time.sleep(1)
         self.started_s = time.monotonic() - began
         print(f"\ntrino: {VERSION} up at {self.url} in {self.started_s:.1f} s", file=sys.stderr)
         return self
