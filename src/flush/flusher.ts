@@ -18,6 +18,10 @@ export interface BufferedChange {
   /** The buffered batch that carried it. */
   batchId?: number;
   event: CdcEvent;
+  /** The event's log position (its batch's logStart plus its index in the batch). */
+  logPosition?: bigint;
+  /** When its batch was acked, epoch ms. */
+  ackedAt?: number;
 }
 
 /** A prepared flush: files are written; `commit` makes them visible. */
@@ -64,13 +68,15 @@ export function groupByTable(batches: BufferedBatch[], done = new Map<number, Se
     const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
     if (msg.message.case !== "cdcBatch") throw new Error(`buffered batch ${b.id} is not a cdc_batch`);
     const skip = done.get(b.id);
+    let position = b.logStart;
     for (const event of msg.message.value.events) {
+      const logPosition = position++;
       if (skip?.has(event.table)) continue;
       // No source time given (0, the proto default): the change gets its ack time, not 1970.
       if (event.timestamp === 0n) event.timestamp = BigInt(b.receivedAt);
       let list = byTable.get(event.table);
       if (!list) byTable.set(event.table, (list = []));
-      list.push({ sourceId: b.sourceId, batchId: b.id, event });
+      list.push({ sourceId: b.sourceId, batchId: b.id, event, logPosition, ackedAt: b.receivedAt });
     }
   }
   return byTable;

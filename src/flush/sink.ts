@@ -47,6 +47,8 @@ function toChange(c: BufferedChange): CdcChange {
     before: e.before ? rowToJson(e.before) : null,
     after: e.after ? rowToJson(e.after) : null,
     metadata: e.metadata ? rowToJson(e.metadata) : null,
+    logPosition: c.logPosition,
+    ackedAt: c.ackedAt === undefined ? undefined : BigInt(c.ackedAt),
   };
 }
 
