@@ -68,6 +68,8 @@ export interface LogBounds {
   next: bigint;
   /** Log position of the oldest buffered event, or undefined with an empty buffer. */
   oldestBuffered: bigint | undefined;
+  /** The oldest position still readable (in the buffer or a changelog); 1 until history is trimmed. */
+  retainedFrom: bigint;
 }
 
 /** Totals of what is buffered. */
@@ -106,7 +108,8 @@ CREATE TABLE IF NOT EXISTS cdc_batches (
 );
 CREATE TABLE IF NOT EXISTS cdc_log (
   id INTEGER PRIMARY KEY CHECK (id = 1),
-  next_position INTEGER NOT NULL
+  next_position INTEGER NOT NULL,
+  retained_from INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS cdc_batch_chunks (
   batch_id INTEGER NOT NULL,
@@ -157,8 +160,10 @@ export class DurableBuffer {
 
   /** Where the log stands (next position, oldest buffered one). */
   logBounds(): LogBounds {
-    const r = this.sql.exec<{ o: string | null }>("SELECT CAST(MIN(log_start) AS TEXT) AS o FROM cdc_batches").one();
-    return { next: this.nextPosition, oldestBuffered: r.o === null ? undefined : BigInt(r.o) };
+    const r = this.sql
+      .exec<{ o: string | null; r: string }>("SELECT (SELECT CAST(MIN(log_start) AS TEXT) FROM cdc_batches) AS o, CAST(retained_from AS TEXT) AS r FROM cdc_log WHERE id = 1")
+      .one();
+    return { next: this.nextPosition, oldestBuffered: r.o === null ? undefined : BigInt(r.o), retainedFrom: BigInt(r.r) };
   }
 
   private computeTotals(): BufferTotals {
@@ -253,19 +258,27 @@ export class DurableBuffer {
 
   /** The oldest buffered batches, in arrival order, up to about maxBytes (at least one). */
   take(maxBytes: number, afterId = 0): BufferedBatch[] {
-    return this.read(maxBytes, this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE id > ? ORDER BY id`, afterId));
+    return this.read(maxBytes, this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE id > ? ORDER BY id`, afterId)).batches;
   }
 
-  /** Buffered batches holding log positions at or after `position`, in log order, up to about maxBytes (at least one). */
-  fromPosition(position: bigint, maxBytes: number): BufferedBatch[] {
-    return this.read(maxBytes, this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE log_start + event_count > CAST(? AS INTEGER) ORDER BY id`, position.toString()));
+  /**
+   * Buffered batches holding log positions in [from, to], in log order, up to about maxBytes (at
+   * least one); `complete` is false when maxBytes left some out.
+   */
+  fromPosition(from: bigint, to: bigint, maxBytes: number): { batches: BufferedBatch[]; complete: boolean } {
+    const metas = this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE log_start + event_count > CAST(? AS INTEGER) AND log_start <= CAST(? AS INTEGER) ORDER BY id`, from.toString(), to.toString());
+    return this.read(maxBytes, metas);
   }
 
-  private read(maxBytes: number, metas: Iterable<Row>): BufferedBatch[] {
+  private read(maxBytes: number, metas: Iterable<Row>): { batches: BufferedBatch[]; complete: boolean } {
     const out: BufferedBatch[] = [];
     let bytes = 0;
+    let complete = true;
     for (const m of metas) {
-      if (out.length > 0 && bytes + Number(m.size_bytes) > maxBytes) break;
+      if (out.length > 0 && bytes + Number(m.size_bytes) > maxBytes) {
+        complete = false;
+        break;
+      }
       bytes += Number(m.size_bytes);
       out.push({
         id: Number(m.id),
@@ -282,7 +295,7 @@ export class DurableBuffer {
       });
     }
     for (const b of out) b.payload = this.payload(b.id, b.sizeBytes);
-    return out;
+    return { batches: out, complete };
   }
 
   private payload(batchId: number, size: number): Uint8Array {

@@ -38,13 +38,19 @@ describe("durable buffer", () => {
       const start = buffer.logBounds().next;
       expect(append(buffer, 1, 3).logStart).toBe(start);
       expect(append(buffer, 2, 5).logStart).toBe(start + 3n);
-      expect(buffer.logBounds()).toEqual({ next: start + 8n, oldestBuffered: start });
-      expect(buffer.fromPosition(start + 3n, 1 << 20).map((b) => b.logStart)).toEqual([start + 3n]);
-      expect(buffer.fromPosition(start + 2n, 1 << 20).map((b) => b.logStart)).toEqual([start, start + 3n]);
+      expect(buffer.logBounds()).toEqual({ next: start + 8n, oldestBuffered: start, retainedFrom: 1n });
+      const from = (a: bigint, b: bigint, bytes = 1 << 20) => {
+        const r = buffer.fromPosition(a, b, bytes);
+        return [r.batches.map((x) => x.logStart), r.complete];
+      };
+      expect(from(start + 3n, start + 100n)).toEqual([[start + 3n], true]);
+      expect(from(start + 2n, start + 100n)).toEqual([[start, start + 3n], true]);
+      expect(from(start, start + 2n)).toEqual([[start], true]);
+      expect(from(start, start + 100n, 1)).toEqual([[start], false]);
       state.storage.transactionSync(() => buffer.removeFlushed(buffer.take(1 << 20)));
       // A new instance (the object restarted) continues after the last position, never reusing one.
       const again = new DurableBuffer(state.storage);
-      expect(again.logBounds()).toEqual({ next: start + 8n, oldestBuffered: undefined });
+      expect(again.logBounds()).toEqual({ next: start + 8n, oldestBuffered: undefined, retainedFrom: 1n });
       expect(append(again, 3, 1).logStart).toBe(start + 8n);
       expect(again.logBounds().oldestBuffered).toBe(start + 8n);
     });
