@@ -89,6 +89,10 @@ def fill(msg, obj):
                 fill(getattr(msg, f.name).add(), x)
         elif f.message_type is not None:
             fill(getattr(msg, f.name), v)
+        elif f.is_repeated and f.message_type is None and f.enum_type is None:
+            getattr(msg, f.name).extend(v)
+        elif f.enum_type is not None and f.is_repeated:
+            getattr(msg, f.name).extend(enum_number(f.enum_type, x) for x in v)
         elif f.enum_type is not None:
             setattr(msg, f.name, enum_number(f.enum_type, v))
         else:
