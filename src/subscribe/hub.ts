@@ -10,7 +10,7 @@
 import { type ChangeEvent, type SubscribeServerMessage, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import { type Encoding, FrameError } from "../protocol/frames.js";
 import { decodeSubscribeClientFrame, encodeSubscribeServerMessage, subscribeServer } from "../protocol/subscribe-frames.js";
-import { captureWindow, DecodedBatches, type LogSources, readWindow } from "./log-window.js";
+import { captureWindow, DecodedBatches, type LogSources, readWindow, type Segment } from "./log-window.js";
 import { filterOf, invalidRequest, SUBSCRIBE_LIMITS, startSubscription, SubscribeFailure, type Subscription } from "./start.js";
 
 /** The WebSocket tag of subscriber sockets. */
@@ -22,11 +22,43 @@ export interface Endpoint {
   readonly key: object;
   load(): Subscription | undefined;
   save(sub: Subscription): void;
-  /** Sends a message; resolves when the transport can take more. */
-  send(m: SubscribeServerMessage): void | Promise<void>;
+  /** Sends a message; resolves when the transport can take more. `frameKey` names an encoding other subscribers may share. */
+  send(m: SubscribeServerMessage, frameKey?: string): void | Promise<void>;
   isOpen(): boolean;
   close(code: number, reason: string): void;
 }
+
+/** A small LRU map with a budget (in the units `weigh` gives): what subscribers at one place in the log share. */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  private used = 0;
+  constructor(
+    private readonly budget: number,
+    private readonly weigh: (v: V) => number,
+  ) {}
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, v: V): void {
+    const w = this.weigh(v);
+    if (w > this.budget / 4 || this.map.has(key)) return; // large entries are not worth holding
+    this.map.set(key, v);
+    this.used += w;
+    for (const [k, old] of this.map) {
+      if (this.used <= this.budget) break;
+      this.map.delete(k);
+      this.used -= this.weigh(old);
+    }
+  }
+}
+
+/** Encoded frames of change batches, by window, filter, slice and encoding (at most 8 MiB): fan-out encodes once. */
+const frames = new Lru<string | Uint8Array>(8 << 20, (f) => (typeof f === "string" ? f.length * 2 : f.byteLength));
 
 /** A WebSocket subscriber: the subscription lives in the attachment; answers go in its encoding (else the frame's). */
 function socketEndpoint(ws: WebSocket, frameEncoding: Encoding = "json"): Endpoint {
@@ -34,7 +66,16 @@ function socketEndpoint(ws: WebSocket, frameEncoding: Encoding = "json"): Endpoi
     key: ws,
     load: () => (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub,
     save: (sub) => ws.serializeAttachment({ kind: "subscriber", sub }),
-    send: (m) => ws.send(encodeSubscribeServerMessage(m, (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub?.encoding ?? frameEncoding)),
+    send: (m, frameKey) => {
+      const encoding = (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub?.encoding ?? frameEncoding;
+      const key = frameKey && `${frameKey}|${encoding}`;
+      let data = key ? frames.get(key) : undefined;
+      if (data === undefined) {
+        data = encodeSubscribeServerMessage(m, encoding);
+        if (key) frames.set(key, data);
+      }
+      ws.send(data);
+    },
     isOpen: () => ws.readyState === WebSocket.OPEN,
     close: (code, reason) => ws.close(code, reason),
   };
@@ -43,10 +84,12 @@ function socketEndpoint(ws: WebSocket, frameEncoding: Encoding = "json"): Endpoi
 /** The subscriptions of one DoLake object. */
 export class SubscriptionHub {
   private readonly decoded = new DecodedBatches();
+  /** Selected events of recent buffered batches (at most 20,000 events), by batch, start and filter: fan-out selects once. */
+  private readonly selections = new Lru<ChangeEvent[]>(20_000, (events) => events.length + 1);
   /** Subscribers whose pump runs, and whether it should look again when done. */
   private readonly pumping = new Map<object, { again: boolean }>();
   /** Events of a window read but not sent yet (no credit), per subscriber. */
-  private readonly pending = new WeakMap<object, { cursor: bigint; events: ChangeEvent[]; to: bigint }>();
+  private readonly pending = new WeakMap<object, { cursor: bigint; segments: Segment[]; index: number; offset: number }>();
   /** Subscribers on other transports (SSE), live while their stream is. */
   private readonly streams = new Set<Endpoint>();
 
@@ -171,23 +214,35 @@ export class SubscriptionHub {
         }
         return false;
       }
-      pend = { cursor, events: await readWindow(src, window, filter, this.decoded), to: window.to };
+      pend = { cursor, segments: await readWindow(src, window, filter, filterKey(sub), this.decoded, this.selections), index: 0, offset: 0 };
       if (!ep.isOpen()) return false;
     }
-    const chunk = pend.events.slice(0, sub.maxBatchEvents);
-    const rest = pend.events.slice(chunk.length);
-    const next = rest.length === 0 ? pend.to : chunk.at(-1)!.position;
+    // Segments with nothing selected only move the cursor.
+    while (pend.index < pend.segments.length && pend.segments[pend.index]!.events.length === 0) pend.index++;
+    const segment = pend.segments[pend.index];
     const fresh = ep.load()!; // credits may have grown meanwhile
+    if (!segment) {
+      fresh.cursor = pend.segments.at(-1)!.end.toString();
+      ep.save(fresh);
+      this.pending.delete(ep.key);
+      return true;
+    }
+    const chunk = segment.events.slice(pend.offset, pend.offset + sub.maxBatchEvents);
+    const done = pend.offset + chunk.length >= segment.events.length;
+    const next = done ? segment.end : chunk.at(-1)!.position;
+    const frameKey = segment.key && `${segment.key}|${pend.offset}|${sub.maxBatchEvents}`;
     fresh.cursor = next.toString();
-    if (chunk.length > 0 && fresh.credits !== "stream") fresh.credits -= 1;
+    if (fresh.credits !== "stream") fresh.credits -= 1;
     ep.save(fresh);
-    if (rest.length > 0) this.pending.set(ep.key, { cursor: next, events: rest, to: pend.to });
+    const rest = done ? { ...pend, index: pend.index + 1, offset: 0 } : { ...pend, offset: pend.offset + chunk.length };
+    if (rest.index < rest.segments.length) this.pending.set(ep.key, { ...rest, cursor: next });
     else this.pending.delete(ep.key);
-    if (chunk.length > 0) await ep.send(subscribeServer("changeBatch", { events: chunk, cursor: next.toString() }));
+    await ep.send(subscribeServer("changeBatch", { events: chunk, cursor: next.toString() }), frameKey);
     return true;
   }
 
   private fail(ep: Endpoint, e: unknown): void {
+    this.pending.delete(ep.key);
     const f = e instanceof SubscribeFailure ? e : new SubscribeFailure(SubscribeErrorCode.INTERNAL_ERROR, "internal error; resume from the last cursor");
     if (!(e instanceof SubscribeFailure)) console.error("subscription failed", e);
     try {
@@ -197,4 +252,9 @@ export class SubscriptionHub {
       // the connection is gone already
     }
   }
+}
+
+/** What makes two subscriptions select the same events from a window. */
+function filterKey(sub: Subscription): string {
+  return JSON.stringify([sub.tables, sub.operations, sub.columns, sub.notBefore]);
 }

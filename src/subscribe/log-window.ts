@@ -60,11 +60,11 @@ export function captureWindow(src: LogSources, after: bigint, filter: LogFilter)
   const head = src.buffer.logBounds().next - 1n;
   if (after >= head) return undefined;
   let to = head < after + WINDOW_POSITIONS ? head : after + WINDOW_POSITIONS;
-  const { batches, complete } = src.buffer.fromPosition(after + 1n, to, WINDOW_BYTES);
-  if (!complete) {
-    const last = batches.at(-1)!;
-    to = last.logStart + BigInt(last.eventCount) - 1n;
-  }
+  // Payloads are read only when no subscriber decoded the batch yet (DecodedBatches), in this same turn.
+  const { batches, complete } = src.buffer.fromPosition(after + 1n, to, WINDOW_BYTES, false);
+  // Windows end where a batch ends, so subscribers at one place in the log share each batch's work.
+  const last = batches.at(-1);
+  if (last && (!complete || last.logStart + BigInt(last.eventCount) - 1n > to)) to = last.logStart + BigInt(last.eventCount) - 1n;
   // Every position of (after, to] in a captured batch? Then no changelog is needed.
   let next = after + 1n;
   for (const b of batches) {
@@ -101,11 +101,13 @@ export class DecodedBatches {
   private readonly cache = new Map<number, CdcEvent[]>();
   constructor(private readonly capacity = 32) {}
 
-  /** The events of a buffered batch, decoded once. */
-  events(b: BufferedBatch): CdcEvent[] {
+  /** The events of a buffered batch, decoded once (its payload read from `buffer` when it has none). */
+  events(b: BufferedBatch, buffer: DurableBuffer): CdcEvent[] {
     let events = this.cache.get(b.id);
     if (events) return events;
-    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
+    const payload = b.payload.byteLength > 0 ? b.payload : buffer.payloadOf(b);
+    if (payload.byteLength !== b.sizeBytes) throw new Error(`buffered batch ${b.id} left the buffer while being read`);
+    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(payload)).message : fromBinary(ClientMessageSchema, payload);
     events = msg.message.case === "cdcBatch" ? msg.message.value.events : [];
     this.cache.set(b.id, events);
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
@@ -124,36 +126,86 @@ function jsonRow(text: string | null, columns: Set<string> | null): Row | undefi
   return text === null ? undefined : project(rowFromJson(parseJson(text), "row"), columns);
 }
 
-/** Reads a captured window: the selected changes at (after, to], in log order. */
-export async function readWindow(src: LogSources, w: LogWindow, filter: LogFilter, decoded: DecodedBatches): Promise<ChangeEvent[]> {
+/**
+ * A run of the window's positions with the selected changes in it: one buffered batch, or the
+ * positions between batches that only the changelogs hold. `end` is the last position it covers
+ * (a cursor after it); `key` names a batch's selection, which other subscribers may share.
+ */
+export interface Segment {
+  key?: string;
+  events: ChangeEvent[];
+  end: bigint;
+}
+
+/** Where readWindow keeps and finds batch selections (the hub's shared cache). */
+export interface SelectionCache {
+  get(key: string): ChangeEvent[] | undefined;
+  set(key: string, events: ChangeEvent[]): void;
+}
+
+/** The selected changes of one buffered batch after `after`. */
+function batchEvents(src: LogSources, b: BufferedBatch, after: bigint, filter: LogFilter, decoded: DecodedBatches): ChangeEvent[] {
   const out: ChangeEvent[] = [];
-  const held: Array<[bigint, bigint]> = [];
-  for (const b of w.batches) {
-    held.push([b.logStart, b.logStart + BigInt(b.eventCount) - 1n]);
-    const ackedAt = BigInt(b.receivedAt);
-    if (ackedAt < filter.notBefore) continue;
-    let position = b.logStart;
-    for (const e of decoded.events(b)) {
-      const p = position++;
-      if (p <= w.after || p > w.to) continue;
-      if (filter.tables && !filter.tables.has(e.table)) continue;
-      if (filter.operations && !filter.operations.has(e.operation)) continue;
-      out.push(create(ChangeEventSchema, {
-        position: p, operation: e.operation, table: e.table, rowId: e.rowId,
-        before: project(e.before, filter.columns), after: project(e.after, filter.columns), metadata: e.metadata,
-        sequence: e.sequence, source: b.sourceId, timestamp: e.timestamp === 0n ? ackedAt : e.timestamp, ackedAt,
-      }));
-    }
+  const ackedAt = BigInt(b.receivedAt);
+  if (ackedAt < filter.notBefore) return out;
+  let position = b.logStart;
+  for (const e of decoded.events(b, src.buffer)) {
+    const p = position++;
+    if (p <= after) continue;
+    if (filter.tables && !filter.tables.has(e.table)) continue;
+    if (filter.operations && !filter.operations.has(e.operation)) continue;
+    out.push(create(ChangeEventSchema, {
+      position: p, operation: e.operation, table: e.table, rowId: e.rowId,
+      before: project(e.before, filter.columns), after: project(e.after, filter.columns), metadata: e.metadata,
+      sequence: e.sequence, source: b.sourceId, timestamp: e.timestamp === 0n ? ackedAt : e.timestamp, ackedAt,
+    }));
   }
-  const inBatch = (p: bigint) => held.some(([lo, hi]) => p >= lo && p <= hi);
+  return out;
+}
+
+/**
+ * Reads a captured window: its segments in log order. The buffered batches are read before the
+ * first await, in the turn that captured the window (see the file comment).
+ */
+export async function readWindow(src: LogSources, w: LogWindow, filter: LogFilter, filterKey: string, decoded: DecodedBatches, cache: SelectionCache): Promise<Segment[]> {
+  const held: Segment[] = [];
+  const ranges: Array<[bigint, bigint]> = [];
+  for (const b of w.batches) {
+    const start = b.logStart - 1n > w.after ? b.logStart - 1n : w.after;
+    const end = b.logStart + BigInt(b.eventCount) - 1n;
+    const key = `${b.id}|${start}|${filterKey}`;
+    let events = cache.get(key);
+    if (!events) cache.set(key, (events = batchEvents(src, b, start, filter, decoded)));
+    held.push({ key, events, end });
+    ranges.push([b.logStart, end]);
+  }
+  const logged: ChangeEvent[] = [];
+  const inBatch = (p: bigint) => ranges.some(([lo, hi]) => p >= lo && p <= hi);
   for (const c of w.changelogs) {
     const rows = await readChangelogRange({ bucket: src.bucket, warehouse: src.warehouse, ...c }, w.after + 1n, w.to, (p) => !inBatch(p));
     for (const r of rows) {
       const event = fromChangelog(c.table, r, filter);
-      if (event) out.push(event);
+      if (event) logged.push(event);
     }
   }
-  if (w.changelogs.length > 0) out.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  logged.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  // Interleave: the changelog's positions between batches become segments of their own.
+  const out: Segment[] = [];
+  let from = w.after;
+  let i = 0;
+  const gap = (until: bigint) => {
+    if (until <= from) return;
+    const events: ChangeEvent[] = [];
+    while (i < logged.length && logged[i]!.position <= until) events.push(logged[i++]!);
+    out.push({ events, end: until });
+    from = until;
+  };
+  held.forEach((h, k) => {
+    gap(ranges[k]![0] - 1n);
+    out.push(h);
+    from = h.end;
+  });
+  gap(w.to);
   return out;
 }
 

@@ -29,7 +29,7 @@ async function readEvents(res: Response, stop: (events: Array<{ id?: string; eve
       const block = text.slice(0, cut);
       text = text.slice(cut + 2);
       const fields = Object.fromEntries(block.split("\n").filter((l) => l && !l.startsWith(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]));
-      if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
+      if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data!) });
     }
   }
   await reader.cancel();

@@ -1,0 +1,25 @@
+/** The subscribe bench's codec side: subscribe/credit frames and what a server frame says, with the server's own codecs. */
+import { create } from "@bufbuild/protobuf";
+import { SubscribeClientMessageSchema, StartFrom } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
+import { decodeSubscribeServerFrame, encodeSubscribeClientMessage } from "../../src/protocol/subscribe-frames.js";
+
+export * from "../lib/workload.js";
+
+/** A binary Subscribe frame. */
+export function subscribeFrame(opts: { tables?: string[]; from: "now" | "earliest"; credits: number; maxBatchEvents: number }): Uint8Array {
+  const from = opts.from === "now" ? StartFrom.NOW : StartFrom.EARLIEST;
+  return encodeSubscribeClientMessage(create(SubscribeClientMessageSchema, { message: { case: "subscribe", value: { tables: opts.tables ?? [], from, credits: opts.credits, maxBatchEvents: opts.maxBatchEvents } } }), "binary") as Uint8Array;
+}
+
+/** A binary Credit frame. */
+export function creditFrame(batches: number): Uint8Array {
+  return encodeSubscribeClientMessage(create(SubscribeClientMessageSchema, { message: { case: "credit", value: { batches } } }), "binary") as Uint8Array;
+}
+
+/** What the bench needs of a server frame: its kind and, for batches, the sequences of its events and the cursor. */
+export function readSubscribeFrame(data: Uint8Array): { kind: string; sequences?: number[]; cursor?: string; error?: string } {
+  const m = decodeSubscribeServerFrame(data).message;
+  if (m.case === "changeBatch") return { kind: "batch", sequences: m.value.events.map((e) => Number(e.sequence)), cursor: m.value.cursor };
+  if (m.case === "error") return { kind: "error", error: m.value.message };
+  return { kind: String(m.case) };
+}
