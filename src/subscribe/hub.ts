@@ -7,10 +7,12 @@
  * acks (`onAppend` runs after each ack went out). Positions are only read once acked, so a
  * subscriber never sees a change that could still be lost.
  */
-import { type ChangeEvent, type SubscribeServerMessage, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
+import { type SubscribeServerMessage, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import { type Encoding, FrameError } from "../protocol/frames.js";
 import { decodeSubscribeClientFrame, encodeSubscribeServerMessage, subscribeServer } from "../protocol/subscribe-frames.js";
 import { captureWindow, DecodedBatches, type LogSources, readWindow, type Segment } from "./log-window.js";
+import { Lru } from "./lru.js";
+import { changeBatchFrame } from "./wire-events.js";
 import { filterOf, invalidRequest, SUBSCRIBE_LIMITS, startSubscription, SubscribeFailure, type Subscription } from "./start.js";
 
 /** The WebSocket tag of subscriber sockets. */
@@ -22,43 +24,18 @@ export interface Endpoint {
   readonly key: object;
   load(): Subscription | undefined;
   save(sub: Subscription): void;
-  /** Sends a message; resolves when the transport can take more. `frameKey` names an encoding other subscribers may share. */
-  send(m: SubscribeServerMessage, frameKey?: string): void | Promise<void>;
+  /** Sends a message; resolves when the transport can take more. */
+  send(m: SubscribeServerMessage): void | Promise<void>;
+  /** Sends a change batch built for the endpoint's encoding (`frameKey` names a frame other subscribers may share). */
+  sendBatch(build: (encoding: Encoding) => string | Uint8Array, cursor: string, frameKey?: string): void | Promise<void>;
   isOpen(): boolean;
   close(code: number, reason: string): void;
 }
 
-/** A small LRU map with a budget (in the units `weigh` gives): what subscribers at one place in the log share. */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  private used = 0;
-  constructor(
-    private readonly budget: number,
-    private readonly weigh: (v: V) => number,
-  ) {}
-  get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-  set(key: string, v: V): void {
-    const w = this.weigh(v);
-    if (w > this.budget / 4 || this.map.has(key)) return; // large entries are not worth holding
-    this.map.set(key, v);
-    this.used += w;
-    for (const [k, old] of this.map) {
-      if (this.used <= this.budget) break;
-      this.map.delete(k);
-      this.used -= this.weigh(old);
-    }
-  }
-}
-
 /** Encoded frames of change batches, by window, filter, slice and encoding (at most 8 MiB): fan-out encodes once. */
 const frames = new Lru<string | Uint8Array>(8 << 20, (f) => (typeof f === "string" ? f.length * 2 : f.byteLength));
+
+const encodingOf = (ws: WebSocket, fallback: Encoding): Encoding => (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub?.encoding ?? fallback;
 
 /** A WebSocket subscriber: the subscription lives in the attachment; answers go in its encoding (else the frame's). */
 function socketEndpoint(ws: WebSocket, frameEncoding: Encoding = "json"): Endpoint {
@@ -66,12 +43,13 @@ function socketEndpoint(ws: WebSocket, frameEncoding: Encoding = "json"): Endpoi
     key: ws,
     load: () => (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub,
     save: (sub) => ws.serializeAttachment({ kind: "subscriber", sub }),
-    send: (m, frameKey) => {
-      const encoding = (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub?.encoding ?? frameEncoding;
+    send: (m) => ws.send(encodeSubscribeServerMessage(m, encodingOf(ws, frameEncoding))),
+    sendBatch: (build, _cursor, frameKey) => {
+      const encoding = encodingOf(ws, frameEncoding);
       const key = frameKey && `${frameKey}|${encoding}`;
       let data = key ? frames.get(key) : undefined;
       if (data === undefined) {
-        data = encodeSubscribeServerMessage(m, encoding);
+        data = build(encoding);
         if (key) frames.set(key, data);
       }
       ws.send(data);
@@ -84,8 +62,8 @@ function socketEndpoint(ws: WebSocket, frameEncoding: Encoding = "json"): Endpoi
 /** The subscriptions of one DoLake object. */
 export class SubscriptionHub {
   private readonly decoded = new DecodedBatches();
-  /** Selected events of recent buffered batches (at most 20,000 events), by batch, start and filter: fan-out selects once. */
-  private readonly selections = new Lru<ChangeEvent[]>(20_000, (events) => events.length + 1);
+  /** Selections of recent buffered batches (at most 20,000 events), by batch, start and filter: fan-out selects once. */
+  private readonly selections = new Lru<Segment>(20_000, (s) => s.positions.length + 1);
   /** Subscribers whose pump runs, and whether it should look again when done. */
   private readonly pumping = new Map<object, { again: boolean }>();
   /** Events of a window read but not sent yet (no credit), per subscriber. */
@@ -218,7 +196,7 @@ export class SubscriptionHub {
       if (!ep.isOpen()) return false;
     }
     // Segments with nothing selected only move the cursor.
-    while (pend.index < pend.segments.length && pend.segments[pend.index]!.events.length === 0) pend.index++;
+    while (pend.index < pend.segments.length && pend.segments[pend.index]!.positions.length === 0) pend.index++;
     const segment = pend.segments[pend.index];
     const fresh = ep.load()!; // credits may have grown meanwhile
     if (!segment) {
@@ -227,17 +205,24 @@ export class SubscriptionHub {
       this.pending.delete(ep.key);
       return true;
     }
-    const chunk = segment.events.slice(pend.offset, pend.offset + sub.maxBatchEvents);
-    const done = pend.offset + chunk.length >= segment.events.length;
-    const next = done ? segment.end : chunk.at(-1)!.position;
-    const frameKey = segment.key && `${segment.key}|${pend.offset}|${sub.maxBatchEvents}`;
-    fresh.cursor = next.toString();
+    const from = pend.offset;
+    const to = Math.min(segment.positions.length, from + sub.maxBatchEvents);
+    const done = to >= segment.positions.length;
+    const next = done ? segment.end : segment.positions[to - 1]!;
+    const cursorText = next.toString();
+    fresh.cursor = cursorText;
     if (fresh.credits !== "stream") fresh.credits -= 1;
     ep.save(fresh);
-    const rest = done ? { ...pend, index: pend.index + 1, offset: 0 } : { ...pend, offset: pend.offset + chunk.length };
+    const rest = done ? { ...pend, index: pend.index + 1, offset: 0 } : { ...pend, offset: to };
     if (rest.index < rest.segments.length) this.pending.set(ep.key, { ...rest, cursor: next });
     else this.pending.delete(ep.key);
-    await ep.send(subscribeServer("changeBatch", { events: chunk, cursor: next.toString() }), frameKey);
+    const projected = sub.columns !== null;
+    const build = (encoding: Encoding) => {
+      const wire = encoding === "binary" && !projected ? segment.wire(from, to) : undefined;
+      if (wire) return changeBatchFrame(wire, cursorText);
+      return encodeSubscribeServerMessage(subscribeServer("changeBatch", { events: segment.messages(from, to), cursor: cursorText }), encoding);
+    };
+    await ep.sendBatch(build, cursorText, segment.key && `${segment.key}|${from}|${to}`);
     return true;
   }
 

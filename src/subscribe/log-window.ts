@@ -19,6 +19,8 @@ import { decodeClientFrame } from "../protocol/frames.js";
 import { rowFromJson } from "../protocol/json-value.js";
 import { parseJson } from "../util/json.js";
 import { type ChangelogRow, readChangelogRange } from "./changelog-reader.js";
+import { Lru } from "./lru.js";
+import { encodeWireEvent, splitBinaryBatch, type WireEvent } from "./wire-events.js";
 
 /** What a subscription selects. */
 export interface LogFilter {
@@ -96,22 +98,51 @@ function allChangelogs(catalog: CatalogStore, ns: string[]): string[] {
 const utf8 = new TextDecoder();
 const OPERATION: Record<string, Operation> = { INSERT: Operation.INSERT, UPDATE: Operation.UPDATE, DELETE: Operation.DELETE };
 
-/** Decoded events of buffered batches, shared by every subscription (a few recent batches). */
-export class DecodedBatches {
-  private readonly cache = new Map<number, CdcEvent[]>();
-  constructor(private readonly capacity = 32) {}
+/** A buffered batch as subscriptions read it: its payload, split (binary) and decoded (when asked). */
+export class BatchView {
+  private decoded: CdcEvent[] | undefined;
+  /** Events in wire form (binary payloads that split), else undefined. */
+  readonly wire: WireEvent[] | undefined;
 
-  /** The events of a buffered batch, decoded once (its payload read from `buffer` when it has none). */
-  events(b: BufferedBatch, buffer: DurableBuffer): CdcEvent[] {
-    let events = this.cache.get(b.id);
-    if (events) return events;
+  constructor(
+    readonly batch: BufferedBatch,
+    readonly payload: Uint8Array,
+  ) {
+    this.wire = batch.format === "binary" ? splitBinaryBatch(payload) : undefined;
+  }
+
+  /** The events as messages (decoded once). */
+  messages(): CdcEvent[] {
+    if (!this.decoded) {
+      const msg = this.batch.format === "json" ? decodeClientFrame(utf8.decode(this.payload)).message : fromBinary(ClientMessageSchema, this.payload);
+      this.decoded = msg.message.case === "cdcBatch" ? msg.message.value.events : [];
+    }
+    return this.decoded;
+  }
+
+  /** Table and operation of event i (without decoding when the batch split). */
+  head(i: number): { table: string; operation: number } {
+    return this.wire ? this.wire[i]! : this.messages()[i]!;
+  }
+
+  get count(): number {
+    return this.wire ? this.wire.length : this.messages().length;
+  }
+}
+
+/** Recent buffered batches, shared by every subscription (at most 16 MiB of payloads). */
+export class DecodedBatches {
+  private readonly cache = new Lru<BatchView>(16 << 20, (v) => v.payload.byteLength + 1);
+
+  /** The view of a buffered batch (its payload read from `buffer` when the window did not carry it). Call in the capturing turn. */
+  view(b: BufferedBatch, buffer: DurableBuffer): BatchView {
+    let v = this.cache.get(b.id);
+    if (v) return v;
     const payload = b.payload.byteLength > 0 ? b.payload : buffer.payloadOf(b);
     if (payload.byteLength !== b.sizeBytes) throw new Error(`buffered batch ${b.id} left the buffer while being read`);
-    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(payload)).message : fromBinary(ClientMessageSchema, payload);
-    events = msg.message.case === "cdcBatch" ? msg.message.value.events : [];
-    this.cache.set(b.id, events);
-    if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
-    return events;
+    v = new BatchView(b, payload);
+    this.cache.set(b.id, v);
+    return v;
   }
 }
 
@@ -133,34 +164,66 @@ function jsonRow(text: string | null, columns: Set<string> | null): Row | undefi
  */
 export interface Segment {
   key?: string;
-  events: ChangeEvent[];
   end: bigint;
+  /** Positions of the selected changes, in order. */
+  positions: bigint[];
+  /** Selected changes [from, to) as messages. */
+  messages(from: number, to: number): ChangeEvent[];
+  /** Selected changes [from, to) as ChangeEvent bytes, when the batch is in wire form and nothing is projected. */
+  wire(from: number, to: number): Uint8Array[] | undefined;
 }
 
 /** Where readWindow keeps and finds batch selections (the hub's shared cache). */
 export interface SelectionCache {
-  get(key: string): ChangeEvent[] | undefined;
-  set(key: string, events: ChangeEvent[]): void;
+  get(key: string): Segment | undefined;
+  set(key: string, segment: Segment): void;
 }
 
-/** The selected changes of one buffered batch after `after`. */
-function batchEvents(src: LogSources, b: BufferedBatch, after: bigint, filter: LogFilter, decoded: DecodedBatches): ChangeEvent[] {
-  const out: ChangeEvent[] = [];
+/** The selection of one buffered batch after `after`: indices chosen by table and operation, messages and bytes made on demand. */
+function batchSegment(v: BatchView, after: bigint, filter: LogFilter, key: string): Segment {
+  const b = v.batch;
+  const end = b.logStart + BigInt(b.eventCount) - 1n;
   const ackedAt = BigInt(b.receivedAt);
-  if (ackedAt < filter.notBefore) return out;
-  let position = b.logStart;
-  for (const e of decoded.events(b, src.buffer)) {
-    const p = position++;
-    if (p <= after) continue;
-    if (filter.tables && !filter.tables.has(e.table)) continue;
-    if (filter.operations && !filter.operations.has(e.operation)) continue;
-    out.push(create(ChangeEventSchema, {
-      position: p, operation: e.operation, table: e.table, rowId: e.rowId,
-      before: project(e.before, filter.columns), after: project(e.after, filter.columns), metadata: e.metadata,
-      sequence: e.sequence, source: b.sourceId, timestamp: e.timestamp === 0n ? ackedAt : e.timestamp, ackedAt,
-    }));
+  const picked: number[] = [];
+  const positions: bigint[] = [];
+  if (ackedAt >= filter.notBefore) {
+    for (let i = 0, n = v.count; i < n; i++) {
+      const p = b.logStart + BigInt(i);
+      if (p <= after) continue;
+      const e = v.head(i);
+      if (filter.tables && !filter.tables.has(e.table)) continue;
+      if (filter.operations && !filter.operations.has(e.operation)) continue;
+      picked.push(i);
+      positions.push(p);
+    }
   }
-  return out;
+  let messages: ChangeEvent[] | undefined;
+  let wire: Uint8Array[] | undefined;
+  const stamp = (ts: bigint) => (ts === 0n ? ackedAt : ts);
+  return {
+    key, end, positions,
+    messages(from, to) {
+      messages ??= picked.map((i, k) => {
+        const e = v.messages()[i]!;
+        return create(ChangeEventSchema, {
+          position: positions[k]!, operation: e.operation, table: e.table, rowId: e.rowId,
+          before: project(e.before, filter.columns), after: project(e.after, filter.columns), metadata: e.metadata,
+          sequence: e.sequence, source: b.sourceId, timestamp: stamp(e.timestamp), ackedAt,
+        });
+      });
+      return messages.slice(from, to);
+    },
+    wire(from, to) {
+      if (!v.wire || filter.columns) return undefined;
+      wire ??= picked.map((i, k) => encodeWireEvent(v.wire![i]!, positions[k]!, b.sourceId, stamp(v.wire![i]!.timestamp), ackedAt));
+      return wire.slice(from, to);
+    },
+  };
+}
+
+/** A segment of changelog events (messages only). */
+function loggedSegment(events: ChangeEvent[], end: bigint): Segment {
+  return { end, positions: events.map((e) => e.position), messages: (from, to) => events.slice(from, to), wire: () => undefined };
 }
 
 /**
@@ -172,12 +235,11 @@ export async function readWindow(src: LogSources, w: LogWindow, filter: LogFilte
   const ranges: Array<[bigint, bigint]> = [];
   for (const b of w.batches) {
     const start = b.logStart - 1n > w.after ? b.logStart - 1n : w.after;
-    const end = b.logStart + BigInt(b.eventCount) - 1n;
     const key = `${b.id}|${start}|${filterKey}`;
-    let events = cache.get(key);
-    if (!events) cache.set(key, (events = batchEvents(src, b, start, filter, decoded)));
-    held.push({ key, events, end });
-    ranges.push([b.logStart, end]);
+    let segment = cache.get(key);
+    if (!segment) cache.set(key, (segment = batchSegment(decoded.view(b, src.buffer), start, filter, key)));
+    held.push(segment);
+    ranges.push([b.logStart, segment.end]);
   }
   const logged: ChangeEvent[] = [];
   const inBatch = (p: bigint) => ranges.some(([lo, hi]) => p >= lo && p <= hi);
@@ -197,7 +259,7 @@ export async function readWindow(src: LogSources, w: LogWindow, filter: LogFilte
     if (until <= from) return;
     const events: ChangeEvent[] = [];
     while (i < logged.length && logged[i]!.position <= until) events.push(logged[i++]!);
-    out.push({ events, end: until });
+    out.push(loggedSegment(events, until));
     from = until;
   };
   held.forEach((h, k) => {

@@ -93,6 +93,7 @@ export function openEventStream(hub: SubscriptionHub, request: Request): Respons
     load: () => sub,
     save: (s) => (sub = s),
     send: (m) => (open ? write(sseEvent(m)) : undefined),
+    sendBatch: (build, cursor) => (open ? write(`id: ${cursor}\nevent: change_batch\ndata: ${build("json") as string}\n\n`) : undefined),
     isOpen: () => open,
     close: () => end(),
   };
