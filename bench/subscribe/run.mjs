@@ -150,12 +150,15 @@ async function main() {
         results.fanout = [await fanOut(server, wl, opts, 0, "none"), await fanOut(server, wl, opts, opts.subscribers, "many")];
         results.fanout.push({ ackP99Ratio: +(results.fanout[1].ackMs.p99 / results.fanout[0].ackMs.p99).toFixed(2) });
       }
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${server.token}` } })).text();
+      const m = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
+      results[`${part}ObjectSteps`] = { steps: m("dolake_subscribe_step_ms_count"), stepMsTotal: Math.round(m("dolake_subscribe_step_ms_sum")), batchesSent: m("dolake_subscribe_batches_total") };
       const pids = workerdPids(server.child.pid);
       results[`${part}RssMiB`] = pids.map((p) => Math.round(memory(p).hwmMiB));
     } finally {
       await server.stop();
     }
-    console.log(JSON.stringify({ [part]: results[part === "fanout" ? "fanout" : part] }));
+    console.log(JSON.stringify({ [part]: results[part], objectSteps: results[`${part}ObjectSteps`] }));
   }
   if (opts.out) (await import("node:fs")).writeFileSync(opts.out, JSON.stringify(results, null, 2));
 }

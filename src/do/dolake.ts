@@ -67,7 +67,7 @@ export class DoLake extends DurableObject<Env> {
     this.subscriptions = new SubscriptionHub(ctx, () => {
       const deps = depsOf(this.catalogContext());
       return { buffer: this.buffer, catalog: deps.store, namespace: this.config.namespace, bucket: env.LAKEHOUSE_BUCKET, warehouse: deps.warehouse };
-    });
+    }, this.metrics);
   }
 
   /** Bucket of new connections per second (replaced when the config changes). */

@@ -74,6 +74,7 @@ export class SubscriptionHub {
   constructor(
     private readonly ctx: DurableObjectState,
     readonly sources: () => LogSources,
+    private readonly metrics?: { subscribeBatches: number; subscribeEvents: number; subscribeStepMs: { observe(ms: number): void } },
   ) {}
 
   /** Accepts a subscriber socket (the Worker checked the token). */
@@ -161,7 +162,9 @@ export class SubscriptionHub {
     try {
       for (;;) {
         flag.again = false;
+        const started = performance.now();
         const sent = await this.step(ep);
+        this.metrics?.subscribeStepMs.observe(performance.now() - started);
         if (!sent && !flag.again) break;
         // Let acks and other subscribers run between windows: a catch-up never stalls ingest.
         await new Promise((r) => setTimeout(r, 0));
@@ -223,6 +226,10 @@ export class SubscriptionHub {
       return encodeSubscribeServerMessage(subscribeServer("changeBatch", { events: segment.messages(from, to), cursor: cursorText }), encoding);
     };
     await ep.sendBatch(build, cursorText, segment.key && `${segment.key}|${from}|${to}`);
+    if (this.metrics) {
+      this.metrics.subscribeBatches += 1;
+      this.metrics.subscribeEvents += to - from;
+    }
     return true;
   }
 
