@@ -100,14 +100,21 @@ def fill(msg, obj):
     return msg
 
 
-CASES = {f.message_type.GetOptions().Extensions[options_pb2.json_type]: f.name for f in cdc_pb2.ClientMessage.DESCRIPTOR.fields}
+def cases(envelope):
+    """json_type -> field name of each message an envelope (ClientMessage, SubscribeClientMessage, ...) holds."""
+    return {f.message_type.GetOptions().Extensions[options_pb2.json_type]: f.name for f in envelope.DESCRIPTOR.fields}
+
+
+def envelope_message(envelope, obj):
+    """An envelope message holding `obj`, a message in published JSON form ({"type": "cdc_batch", ...})."""
+    env = envelope()
+    fill(getattr(env, cases(envelope)[obj["type"]]), obj)
+    return env
 
 
 def client_message(obj):
-    """A ClientMessage from a message in published JSON form ({"type": "cdc_batch", ...})."""
-    env = cdc_pb2.ClientMessage()
-    fill(getattr(env, CASES[obj["type"]]), obj)
-    return env
+    """A ClientMessage from a message in published JSON form."""
+    return envelope_message(cdc_pb2.ClientMessage, obj)
 
 
 def verify(testdata):

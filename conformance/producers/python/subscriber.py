@@ -25,19 +25,16 @@ import warnings  # noqa: E402
 warnings.simplefilter("ignore", DeprecationWarning)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
 
-from dolake.cdc.v1 import cdc_pb2, options_pb2  # noqa: E402
+from dolake.cdc.v1 import cdc_pb2  # noqa: E402
 from dolake.subscribe.v1 import subscribe_pb2  # noqa: E402
-from producer import fill  # noqa: E402
+from producer import cases, envelope_message  # noqa: E402
 
-CASES = {f.message_type.GetOptions().Extensions[options_pb2.json_type]: f.name for f in subscribe_pb2.SubscribeClientMessage.DESCRIPTOR.fields}
-SERVER_CASES = {f.message_type.GetOptions().Extensions[options_pb2.json_type]: f.name for f in subscribe_pb2.SubscribeServerMessage.DESCRIPTOR.fields}
+SERVER_CASES = cases(subscribe_pb2.SubscribeServerMessage)
 
 
 def client_message(obj):
     """A SubscribeClientMessage from its published JSON form ({"type": "subscribe", ...})."""
-    env = subscribe_pb2.SubscribeClientMessage()
-    fill(getattr(env, CASES[obj["type"]]), obj)
-    return env
+    return envelope_message(subscribe_pb2.SubscribeClientMessage, obj)
 
 
 def verify(testdata):
