@@ -133,7 +133,7 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
     async load(name, schema, _cols, node) {
       const key = keyOf({ name, ...(schema ? { schema } : {}) });
       const state = states.get(key)!;
-      const buffered = parseJson(state.buffered) as unknown as BufferedChangeRow[];
+      const buffered = state.buffered;
       if (!state.metadataLocation && buffered.length === 0) {
         const pos = (node as { _location?: { start: number } })._location?.start;
         throw new HttpError(404, "NoSuchTableException", `Table does not exist: ${state.namespace.join(".")}.${name}${pos === undefined ? "" : ` (at offset ${pos})`}`);
@@ -173,7 +173,7 @@ async function loadHistory(ctx: ScanContext, mirror: TableState, changelog: Tabl
   const schema = m?.schemas.find((s) => s["schema-id"] === m["current-schema-id"]);
   const events: Array<{ op: string; seq: bigint; commitUs: bigint; sourceUs: bigint; rowId: string; image: JsonObject | null }> = [];
   if (changelog?.metadataLocation) {
-    const t = await scanTable(ctx, { ...changelog, buffered: "[]", replacedPositions: [] }, "*");
+    const t = await scanTable(ctx, { ...changelog, buffered: [], replacedPositions: [] }, "*");
     const at = (n: string) => t.columns.indexOf(n);
     for (const r of t.rows) {
       const after = r[at("after")] as string | null;
