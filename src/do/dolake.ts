@@ -143,11 +143,15 @@ export class DoLake extends DurableObject<Env> {
    * replaced positions), read in one synchronous turn (src/query/query-state.ts).
    */
   queryState(tables: TableRequest[]): RawQueryState {
-    return readQueryState(
+    const started = performance.now();
+    const state = readQueryState(
       { sql: this.ctx.storage.sql, buffer: this.buffer, catalog: depsOf(this.catalogContext()).store, cdcNamespace: this.config.namespace, detectTimestamps: this.config.detectTimestamps },
       tables,
     );
+    this.metrics.queryStateMs.observe(performance.now() - started);
+    return state;
   }
+
 
   /** What the catalog runs on in this object. */
   catalogContext(): CatalogContext {
