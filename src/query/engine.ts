@@ -147,9 +147,11 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
   const rel = await runStatement(statement, { sql, params, now, provider, needed: new Map() });
   const elapsedMs = Math.round((performance.now() - started) * 100) / 100;
   const { files, ...rest } = stats;
+  // Answer rows are objects: a repeated name (COUNT(a), COUNT(b) are both "count") gets _2, _3...
+  const names = uniqueNames(rel.columns.map((c) => c.name));
   return {
-    columns: rel.columns.map((c, i) => ({ name: c.name, type: columnType(rel, i) })),
-    rows: planOnly ? [] : rel.rows.map((r) => Object.fromEntries(rel.columns.map((c, i) => [c.name, valueToJson(r[i] as Value)]))),
+    columns: names.map((name, i) => ({ name, type: columnType(rel, i) })),
+    rows: planOnly ? [] : rel.rows.map((r) => Object.fromEntries(names.map((name, i) => [name, valueToJson(r[i] as Value)]))),
     stats: { ...rest, elapsedMs },
     snapshots,
     ...(planOnly ? { plan: files } : {}),
@@ -206,4 +208,20 @@ async function loadHistory(ctx: ScanContext, mirror: TableState, changelog: Tabl
     rows.push([...values, new Timestamp(e.commitUs, true), e.op, e.seq, new Timestamp(e.sourceUs, true), e.rowId]);
   }
   return { columns: [...fields.map((f) => ({ table: null, name: f.name })), ...HISTORY_COLUMNS.map((name) => ({ table: null, name }))], rows };
+}
+
+/** Column names made unique for answer objects: the second "count" becomes "count_2" (never an existing name). */
+export function uniqueNames(names: string[]): string[] {
+  const taken = new Set(names);
+  const seen = new Set<string>();
+  return names.map((n) => {
+    if (!seen.has(n)) {
+      seen.add(n);
+      return n;
+    }
+    let k = 2;
+    while (taken.has(`${n}_${k}`) || seen.has(`${n}_${k}`)) k++;
+    seen.add(`${n}_${k}`);
+    return `${n}_${k}`;
+  });
 }

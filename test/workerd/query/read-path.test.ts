@@ -77,6 +77,10 @@ describe("query read path", () => {
     await bufferedAck(s, 3);
     const r = await query("SELECT COUNT(coupon) AS c, COUNT(*) AS n FROM late_col");
     expect(r.body.rows).toEqual([{ c: 2, n: 6 }]);
+    // Unaliased, both are "count" (as in PostgreSQL): the answer object keeps both, the second as count_2.
+    const twice = await query("SELECT COUNT(coupon), COUNT(*) FROM late_col");
+    expect(twice.body.columns.map((c: any) => c.name)).toEqual(["count", "count_2"]);
+    expect(twice.body.rows).toEqual([{ count: 2, count_2: 6 }]);
     const rows = await query("SELECT id, coupon FROM late_col ORDER BY id");
     expect(rows.body.rows.map((x: any) => x.coupon)).toEqual([null, null, "A", null, null, "B"]);
   });
