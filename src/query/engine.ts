@@ -117,9 +117,10 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
   const snapshots: Record<string, string | null> = {};
   const needed = refs.star ? ("*" as const) : refs.names;
   const now = new Timestamp(BigInt(asOf.kind === "instant" ? asOf.ms : Date.now()) * 1000n, true);
-  // Pruning by column bounds only for one-table SELECTs (a name then means one column).
+  // Pruning by column bounds only for a SELECT straight from one table (a name then means that
+  // table's column; over a derived table or a join it may name something else).
   const terms =
-    statement.type === "select" && refs.tables.length === 1 && !history
+    statement.type === "select" && refs.tables.length === 1 && !history && statement.from?.length === 1 && statement.from[0]!.type === "table"
       ? rangeTerms(statement.where, (e) => {
           if (!["integer", "numeric", "string", "parameter", "cast", "binary", "call", "keyword"].includes(e.type) || hasRef(e)) return undefined;
           try {

@@ -40,6 +40,9 @@ describe("query read path", () => {
     const range = await query("SELECT COUNT(*) AS n FROM rg_pruned WHERE id > 850");
     expect(range.body.rows).toEqual([{ n: 150 }]);
     expect(range.body.stats.rowGroupsScanned).toBe(2);
+    // A WHERE over a derived table names the subquery's columns, not the table's: nothing is pruned by it.
+    const derived = await query("SELECT COUNT(*) AS n FROM (SELECT id * 1000 AS id FROM rg_pruned) s WHERE id > 500000");
+    expect(derived.body.rows).toEqual([{ n: 500 }]);
   });
 
   it("finds a renamed column's data by field id", async () => {
