@@ -7,6 +7,7 @@
  * columns existed have NULLs there; the writer then falls back to the manifests).
  */
 import type { PrimaryKeyIndex, RowLocation } from "../iceberg/cdc-writer.js";
+import { remapPosition, type PositionRemap } from "../iceberg/compaction.js";
 import { decodeTuple, encodeTuple } from "../iceberg/partition.js";
 
 const SCHEMA = `
@@ -127,5 +128,48 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
         loc.pos.toString(),
       );
     }
+  }
+
+  /**
+   * Moves the entries of files a compaction rewrote to where their rows now are (compaction.ts),
+   * and forgets the rewritten files. Call inside the transactionSync that swaps the pointer.
+   * Entries at positions the compaction dropped as deleted are removed (none in a consistent index).
+   */
+  remap(remap: PositionRemap, partition: RowLocation["partition"], specId: number): { moved: number; dropped: number } {
+    const newIds = new Map<string, number>();
+    for (const out of remap.outputs) {
+      this.sql.exec("INSERT OR IGNORE INTO cdc_pk_files (path, partition, spec_id) VALUES (?, ?, ?)", out.path, partition ? encodeTuple(partition) : null, specId);
+      newIds.set(out.path, Number(this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", out.path).one().id));
+    }
+    const oldFiles = new Map<number, string>();
+    for (const path of remap.targets.keys()) {
+      const row = this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", path).toArray()[0];
+      if (row) oldFiles.set(Number(row.id), path);
+    }
+    const ids = [...oldFiles.keys()];
+    let moved = 0;
+    let dropped = 0;
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const chunk = ids.slice(i, i + LOOKUP_CHUNK);
+      const rows = this.sql
+        .exec<{ row_id: string; file_id: number; pos_text: string }>(
+          `SELECT row_id, file_id, CAST(pos AS TEXT) AS pos_text FROM cdc_pk_index WHERE table_key = ? AND file_id IN (${chunk.map(() => "?").join(",")})`,
+          this.tableKey,
+          ...chunk,
+        )
+        .toArray();
+      for (const r of rows) {
+        const to = remapPosition(remap, oldFiles.get(Number(r.file_id))!, Number(r.pos_text));
+        if (!to) {
+          this.sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id = ?", this.tableKey, r.row_id);
+          dropped++;
+          continue;
+        }
+        this.sql.exec("UPDATE cdc_pk_index SET file_id = ?, pos = CAST(? AS INTEGER) WHERE table_key = ? AND row_id = ?", newIds.get(to.filePath)!, String(to.pos), this.tableKey, r.row_id);
+        moved++;
+      }
+      this.sql.exec(`DELETE FROM cdc_pk_files WHERE id IN (${chunk.map(() => "?").join(",")})`, ...chunk);
+    }
+    return { moved, dropped };
   }
 }
