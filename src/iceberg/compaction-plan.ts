@@ -33,14 +33,14 @@ export interface CompactionConfig {
   maxBytesPerStep: number;
 }
 
-/** The defaults: the product's, and a 4 MiB step (about 40 MB of decoded rows at most, bench/growth). */
+/** The defaults: the product's, and a 2 MiB step (bench/growth/RESULTS.md measures what a step holds). */
 export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
   minFilesToCompact: 5,
   maxFilesToCompact: 100,
   targetFileSizeBytes: 128 * 1024 * 1024,
   autoCompact: true,
   compactionIntervalMs: 3_600_000,
-  maxBytesPerStep: 4 * 1024 * 1024,
+  maxBytesPerStep: 2 * 1024 * 1024,
 };
 
 /** A live file of a snapshot with its data sequence number. */
