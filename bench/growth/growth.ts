@@ -62,7 +62,8 @@ export async function fingerprint(lines: string[]): Promise<string> {
 }
 
 /** Runs `flushes` flushes; calls `checkpoint` every `every` flushes. */
-export async function run(dir: string, flushes: number, every: number, maintenance: boolean, checkpoint: (r: Row) => Promise<void>): Promise<void> {
+export async function run(dir: string, flushes: number, every: number, maintenance: boolean, checkpoint: (r: Row) => Promise<void>, stepBytes = DEFAULT_COMPACTION_CONFIG.maxBytesPerStep): Promise<void> {
+  const compaction = { ...DEFAULT_COMPACTION_CONFIG, maxBytesPerStep: stepBytes };
   rmSync(dir, { recursive: true, force: true });
   const store = new FolderStore();
   const rnd = prng(9);
@@ -112,7 +113,7 @@ export async function run(dir: string, flushes: number, every: number, maintenan
         for (let step = 0; step < 50; step++) {
           const m = which === "mirror" ? mirror : changelog;
           const files = await readTableFiles(m, store, (l) => l.replace("file://", ""));
-          const candidate = files && compactionCandidates(files, DEFAULT_COMPACTION_CONFIG).find((c) => !c.skipped);
+          const candidate = files && compactionCandidates(files, compaction).find((c) => !c.skipped);
           if (!files || !candidate) break;
           const heap = process.memoryUsage().heapUsed;
           const written: string[] = [];
