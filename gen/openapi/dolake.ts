@@ -443,6 +443,15 @@ export type components = {
             snapshotsExpired: number;
             /** @description Primary-key index entries moved to the new files (mirrors only). */
             indexEntriesMoved: number;
+            /** @description Where the step's time went (ms). */
+            timings?: {
+                /** @description Reading, filtering and writing the files (yields to acks between row groups). */
+                rewriteMs?: number;
+                /** @description Writing the metadata file. */
+                prepareMs?: number;
+                /** @description The transaction that swaps the pointer and moves the index entries (acks wait through it). */
+                swapMs?: number;
+            };
         };
         CompactionPartition: {
             partition: string;

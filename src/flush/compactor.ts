@@ -25,6 +25,9 @@ import { SqlPrimaryKeyIndex } from "./pk-index.js";
 import { R2ObjectStore } from "./r2-store.js";
 import { newSnapshotId } from "./sink.js";
 
+/** Most rows in a row group of a compacted file. */
+export const COMPACTED_ROW_GROUP_ROWS = 10_000;
+
 /** How often a step lost to a concurrent commit is redone before it gives up until the next run. */
 export const STEP_ATTEMPTS = 3;
 
@@ -78,6 +81,8 @@ export interface StepReport extends CompactionStats {
   snapshotId: string;
   snapshotsExpired: number;
   indexEntriesMoved: number;
+  /** Where the step's time went (ms): reading and writing files, preparing the commit, the swap + index transaction. */
+  timings: { rewriteMs: number; prepareMs: number; swapMs: number };
 }
 
 /** One table's candidate partitions (GET /v1/compaction/candidates). */
@@ -136,14 +141,19 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
     const written: string[] = [];
     let prepared: Awaited<ReturnType<typeof prepareCommit>> | undefined;
     try {
+      const t0 = Date.now();
       const result = await compactPartition({
         metadata: loaded.metadata, files, candidate, store, keyFor, written,
         now: BigInt(Date.now()), snapshotId: newSnapshotId(),
-        parquet: { compression: host.config.parquetCompression, rowGroupRows: host.config.parquetRowGroupSize },
+        // Row groups of at most 10,000 rows: the next step (and readers) decode a compacted file a
+        // row group at a time, and one row group's decoding is a stretch acks wait through.
+        parquet: { compression: host.config.parquetCompression, rowGroupRows: Math.min(host.config.parquetRowGroupSize, COMPACTED_ROW_GROUP_ROWS) },
         targetFileSizeBytes: host.config.compaction.targetFileSizeBytes,
       });
+      const t1 = Date.now();
       await hooks.beforeCommit?.();
       prepared = await prepareCommit(deps, ident, result.commit.requirements, result.commit.updates);
+      const t2 = Date.now();
       const p = prepared;
       // Changelogs have no index; a mirror's entries follow their rows in the swap's transaction.
       const index = ident.name.endsWith(CHANGELOG_SUFFIX) ? undefined : new SqlPrimaryKeyIndex(host.storage.sql, tableKey);
@@ -151,6 +161,7 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
         applyPreparedCommit(deps, p);
         return index?.remap(result.remap, candidate.partition, candidate.specId).moved ?? 0;
       });
+      const timings = { rewriteMs: t1 - t0, prepareMs: t2 - t1, swapMs: Date.now() - t2 };
       await deleteDroppedMetadata(deps, p);
       for (let i = 0; i < result.commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(result.commit.expiredFiles.slice(i, i + 1000).map(keyFor));
       const expired = result.commit.updates.find((u) => u.action === "remove-snapshots");
@@ -166,7 +177,7 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
         rowsDropped: metrics.rowsDropped + s.rowsDropped,
         snapshotsExpired: metrics.snapshotsExpired + snapshotsExpired,
       });
-      return { table: tableKey, partition: describePartition(candidate), snapshotId: String(result.commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, ...s };
+      return { table: tableKey, partition: describePartition(candidate), snapshotId: String(result.commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, timings, ...s };
     } catch (e) {
       if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
       for (let i = 0; i < written.length; i += 1000) await ctx.bucket.delete(written.slice(i, i + 1000).map(keyFor)).catch(() => undefined);

@@ -42,6 +42,10 @@ function migrate(sql: SqlStorage): void {
 
 /** Row ids per lookup statement (they travel as one JSON array, so the 100-parameter limit does not apply). */
 const LOOKUP_CHUNK = 5_000;
+/** DO SQL statements bind at most 100 parameters: file ids per statement of a remap. */
+const FILE_CHUNK = 90;
+/** Rows per remap statement: 2 parameters each, plus the file id and the table key. */
+const REMAP_CHUNK = 49;
 
 /** Forgets the index of a table ("namespace.table") that was dropped. Call inside the drop's transaction. */
 export function forgetTableIndex(sql: SqlStorage, tableKey: string): void {
@@ -149,8 +153,8 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
     const ids = [...oldFiles.keys()];
     let moved = 0;
     let dropped = 0;
-    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const chunk = ids.slice(i, i + LOOKUP_CHUNK);
+    for (let i = 0; i < ids.length; i += FILE_CHUNK) {
+      const chunk = ids.slice(i, i + FILE_CHUNK);
       const rows = this.sql
         .exec<{ row_id: string; file_id: number; pos_text: string }>(
           `SELECT row_id, file_id, CAST(pos AS TEXT) AS pos_text FROM cdc_pk_index WHERE table_key = ? AND file_id IN (${chunk.map(() => "?").join(",")})`,
@@ -158,6 +162,9 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
           ...chunk,
         )
         .toArray();
+      // Moves grouped by new file, sent as UPDATE ... FROM (VALUES ...): 49 rows a statement instead
+      // of one statement a row (a 65k-row step spent 0.9 s in this transaction that way).
+      const byFile = new Map<number, Array<[string, string]>>();
       for (const r of rows) {
         const to = remapPosition(remap, oldFiles.get(Number(r.file_id))!, Number(r.pos_text));
         if (!to) {
@@ -165,8 +172,22 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
           dropped++;
           continue;
         }
-        this.sql.exec("UPDATE cdc_pk_index SET file_id = ?, pos = CAST(? AS INTEGER) WHERE table_key = ? AND row_id = ?", newIds.get(to.filePath)!, String(to.pos), this.tableKey, r.row_id);
+        const id = newIds.get(to.filePath)!;
+        let list = byFile.get(id);
+        if (!list) byFile.set(id, (list = []));
+        list.push([r.row_id, String(to.pos)]);
         moved++;
+      }
+      for (const [fileId, moves] of byFile) {
+        for (let j = 0; j < moves.length; j += REMAP_CHUNK) {
+          const part = moves.slice(j, j + REMAP_CHUNK);
+          this.sql.exec(
+            `UPDATE cdc_pk_index SET file_id = ?, pos = v.column2 FROM (VALUES ${part.map(() => "(?, CAST(? AS INTEGER))").join(",")}) AS v WHERE cdc_pk_index.table_key = ? AND cdc_pk_index.row_id = v.column1`,
+            fileId,
+            ...part.flat(),
+            this.tableKey,
+          );
+        }
       }
       this.sql.exec(`DELETE FROM cdc_pk_files WHERE id IN (${chunk.map(() => "?").join(",")})`, ...chunk);
     }

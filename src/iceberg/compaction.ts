@@ -94,6 +94,12 @@ const PARSERS = {
   dateFromDays: (days: number) => days,
 };
 
+/**
+ * Lets the runtime deliver other events (acks) between chunks of CPU work: awaiting I/O alone did
+ * not, in wrangler dev an ack waited for the whole run (bench/compaction/RESULTS.md).
+ */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 function estimateSize(row: Row): number {
   let n = 0;
   for (const v of Object.values(row)) n += typeof v === "string" ? v.length + 4 : v instanceof Uint8Array ? v.length + 4 : 8;
@@ -172,6 +178,7 @@ export async function compactPartition(input: CompactionInput): Promise<Compacti
   const emit = async () => {
     if (pending.length === 0) return;
     const path = `${dir}/${batch}-c${added.length}.parquet`;
+    await yieldToEvents();
     const pq = writeParquet(schema.fields, pending, input.parquet);
     await store.put(keyFor(path), pq.bytes);
     written.push(path);
@@ -199,6 +206,7 @@ export async function compactPartition(input: CompactionInput): Promise<Compacti
     remap.targets.set(f.file.filePath, targets);
     let rowStart = 0;
     for (const rg of meta.row_groups) {
+      await yieldToEvents();
       const rowEnd = rowStart + Number(rg.num_rows);
       const rows = columns.length
         ? await parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: columns.map((c) => c.from), parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS })

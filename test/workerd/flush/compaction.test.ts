@@ -85,10 +85,10 @@ class Workload {
     return [...this.live].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ id, name }));
   }
 
-  /** Six flushes: 20 inserts, then updates and deletes spread over the earlier files. */
+  /** Six flushes: 120 inserts (more rows than one remap statement moves), then updates and deletes spread over the earlier files. */
   async seed(): Promise<void> {
-    await this.send(Array.from({ length: 20 }, (_, i) => ["INSERT", i + 1] as ["INSERT", number]));
-    for (let f = 0; f < 5; f++) await this.send([["UPDATE", 1 + f], ["UPDATE", 10 + f], ["DELETE", 20 - f], ["INSERT", 30 + f]]);
+    await this.send(Array.from({ length: 120 }, (_, i) => ["INSERT", i + 1] as ["INSERT", number]));
+    for (let f = 0; f < 5; f++) await this.send([["UPDATE", 1 + f], ["UPDATE", 100 + f], ["DELETE", 120 - f], ["INSERT", 130 + f]]);
   }
 }
 
@@ -118,8 +118,8 @@ describe("compaction", () => {
     expect(located).toEqual([{ path: after.data[0], n: w.live.size }]);
 
     // Without the remap these would delete positions of removed files: old versions would stay live.
-    await w.send([["UPDATE", 1], ["UPDATE", 12], ["DELETE", 3], ["DELETE", 31], ["INSERT", 3]]);
-    await w.send([["UPDATE", 3], ["DELETE", 10]]);
+    await w.send([["UPDATE", 1], ["UPDATE", 62], ["DELETE", 3], ["DELETE", 131], ["INSERT", 3], ["UPDATE", 99]]);
+    await w.send([["UPDATE", 3], ["DELETE", 100], ["UPDATE", 110]]);
     expect(await rows("cmp_orders")).toEqual(w.expected());
     const later = await liveFiles("cmp_orders");
     expect(later.data).toContain(after.data[0]);
@@ -131,7 +131,7 @@ describe("compaction", () => {
     const third = (await (await SELF.fetch("http://lake/v1/compaction/run", { method: "POST", headers: AUTH, body: JSON.stringify({ table: "cmp_orders" }) })).json()) as { steps: unknown[] };
     expect(third.steps).toHaveLength(1);
     expect((await liveFiles("cmp_orders")).data).toHaveLength(1);
-    await w.send([["UPDATE", 2], ["DELETE", 12]]);
+    await w.send([["UPDATE", 2], ["DELETE", 62], ["UPDATE", 115]]);
     expect(await rows("cmp_orders")).toEqual(w.expected());
     await configure({ compaction: { minFilesToCompact: 5 } });
   });
@@ -140,7 +140,7 @@ describe("compaction", () => {
     const w = new Workload(await openSocket(), "cmp-2", "cmp_race");
     await w.seed();
     // Acked, not flushed: the flush the hook runs writes deletes against the files being rewritten.
-    await w.send([["UPDATE", 10], ["DELETE", 11], ["UPDATE", 2]], false);
+    await w.send([["UPDATE", 100], ["DELETE", 111], ["UPDATE", 2]], false);
     const outcome = await runInDurableObject(lake(), async (obj: DoLake) => {
       let raced = false;
       const conflicts = obj.maintenance.metrics.conflicts;
@@ -157,7 +157,7 @@ describe("compaction", () => {
     expect(outcome.conflicts).toBe(1);
     expect(outcome.step).toMatchObject({ rewrittenFiles: 7, retiredDeleteFiles: 6 });
     expect(await rows("cmp_race")).toEqual(w.expected());
-    await w.send([["UPDATE", 10], ["DELETE", 2]]);
+    await w.send([["UPDATE", 100], ["DELETE", 2], ["UPDATE", 90]]);
     expect(await rows("cmp_race")).toEqual(w.expected());
   });
 
