@@ -3,7 +3,7 @@
 // DuckDB 1.4's own COPY ... TO 'x.parquet' of the same rows in the same run; peak memory of each.
 //
 //   node bench/flush/run.mjs [--rows 100000,1000000] [--modes steps,single] [--step-mib 16]
-//                            [--duckdb-threads 1,2] [--cpu-prof]
+//                            [--duckdb-threads 1,2|none] [--cpu-prof]
 //   node bench/flush/run.mjs --heap-limits 96,128,192 [--heap-rows 14000,57000]
 //
 // Each (rows, mode) runs in its own Node process so its peak RSS (process.resourceUsage().maxRSS)
@@ -81,7 +81,9 @@ if (a["heap-limits"]) {
   process.exit(0);
 }
 
-const python = spawnSync("bash", [join(root, "scripts/python-env.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).stdout.trim().split("\n").pop();
+// --duckdb-threads none: our writer only (no venv needed).
+const duckdbThreads = a["duckdb-threads"] === "none" ? [] : a["duckdb-threads"].split(",");
+const python = duckdbThreads.length === 0 ? "" : spawnSync("bash", [join(root, "scripts/python-env.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).stdout.trim().split("\n").pop();
 const bundle = await bundleTs(new URL("./writer.ts", import.meta.url));
 const w = await import(`file://${bundle}`);
 console.log(`# flush bench ${new Date().toISOString()}\n# ${await machine()}`);
@@ -112,8 +114,8 @@ for (const rows of a.rows.split(",").map(Number)) {
       rmSync(dir, { recursive: true, force: true });
     }
     const nd = join(work, "rows.ndjson");
-    w.writeNdjson(nd, rows);
-    for (const threads of a["duckdb-threads"].split(",")) {
+    if (duckdbThreads.length > 0) w.writeNdjson(nd, rows);
+    for (const threads of duckdbThreads) {
       const r = spawnSync(python, [join(root, "bench/flush/duckdb_copy.py"), nd, work, threads], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 900_000 });
       if (r.status !== 0) throw new Error(`duckdb_copy.py exited ${r.status}`);
       const d = JSON.parse(r.stdout.trim().split("\n").pop());

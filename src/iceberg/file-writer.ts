@@ -34,7 +34,10 @@ export interface WrittenData {
 
 function estimateSize(row: Row): number {
   let n = 0;
-  for (const v of Object.values(row)) n += typeof v === "string" ? v.length + 4 : v instanceof Uint8Array ? v.length + 4 : 8;
+  for (const k in row) {
+    const v = row[k];
+    n += typeof v === "string" ? v.length + 4 : v instanceof Uint8Array ? v.length + 4 : 8;
+  }
   return n;
 }
 

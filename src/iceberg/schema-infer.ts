@@ -90,7 +90,8 @@ export function evolveSchema(current: Schema | undefined, lastColumnId: number, 
   const byName = new Map(fields.map((f) => [f.name, f]));
   const pending = new Map<string, string>(); // new columns, first-seen order
   for (const row of rows) {
-    for (const [name, value] of Object.entries(row)) {
+    for (const name in row) {
+      const value = row[name]!;
       const incoming = inferType(value, options);
       if (incoming === null) continue;
       const existing = byName.get(name);
@@ -117,13 +118,22 @@ export function evolveSchema(current: Schema | undefined, lastColumnId: number, 
 /** Converts one JSON row image into an Iceberg row of the schema (unknown keys are an error). */
 export function jsonRowToIceberg(schema: Schema, row: JsonObject): Record<string, PrimitiveValue | null> {
   const out: Record<string, PrimitiveValue | null> = {};
+  let matched = 0;
   for (const f of schema.fields) {
     const v = row[f.name];
-    out[f.name] = v === undefined || v === null ? null : jsonToValue(f.name, f.type as string, v);
+    if (v === undefined || v === null) out[f.name] = null;
+    else {
+      out[f.name] = jsonToValue(f.name, f.type as string, v);
+      matched++;
+    }
   }
   // A column that is only ever null has no type and no field: its nulls are simply absent.
-  for (const [k, v] of Object.entries(row)) {
-    if (v !== null && !schema.fields.some((f) => f.name === k)) throw new TypeError(`row has column ${k} that the schema lacks`);
+  let present = 0;
+  for (const k in row) if (row[k] !== null) present++;
+  if (present !== matched) {
+    for (const k in row) {
+      if (row[k] !== null && !schema.fields.some((f) => f.name === k)) throw new TypeError(`row has column ${k} that the schema lacks`);
+    }
   }
   return out;
 }

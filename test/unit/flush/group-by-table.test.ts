@@ -19,13 +19,13 @@ describe("groupByTable", () => {
       { sequence: 2, timestamp: 1704067200000, operation: "INSERT", table: "users", rowId: "u2", after: { id: "u2" } },
     ] };
     const [a, b] = groupByTable([batch(new TextEncoder().encode(JSON.stringify(frame)), "json")]).get("users")!;
-    expect(a!.event.timestamp).toBe(BigInt(ACKED_AT));
-    expect(b!.event.timestamp).toBe(1704067200000n);
+    expect(a!.change.timestamp).toBe(BigInt(ACKED_AT));
+    expect(b!.change.timestamp).toBe(1704067200000n);
   });
 
   it("does the same for a binary frame", () => {
     const msg = create(ClientMessageSchema, { message: { case: "cdcBatch", value: { sourceDoId: "s", sequenceNumber: 1n, events: [{ sequence: 1n, operation: Operation.INSERT, table: "t", rowId: "r" }] } } });
     const [a] = groupByTable([batch(toBinary(ClientMessageSchema, msg), "binary")]).get("t")!;
-    expect(a!.event.timestamp).toBe(BigInt(ACKED_AT));
+    expect(a!.change.timestamp).toBe(BigInt(ACKED_AT));
   });
 });
