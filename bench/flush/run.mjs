@@ -52,7 +52,10 @@ if (a.child) {
     await session.post("Profiler.setSamplingInterval", { interval: 500 });
     await session.post("Profiler.start");
   }
+  const cpu0 = process.cpuUsage();
   const r = await w.flush(batches, a.dir, step);
+  const cpu = process.cpuUsage(cpu0);
+  r.cpuMs = (cpu.user + cpu.system) / 1000;
   if (session) {
     const { profile } = await session.post("Profiler.stop");
     const { mkdirSync, writeFileSync } = await import("node:fs");
@@ -102,7 +105,7 @@ for (const rows of a.rows.split(",").map(Number)) {
       }
       const o = JSON.parse(r.stdout.trim().split("\n").pop());
       console.log(JSON.stringify({ rows, mode, ...o }));
-      results.push({ rows, who: `ours, ${mode === "single" ? "one step" : `${a["step-mib"]} MiB steps (${o.steps})`}`, sec: o.totalMs / 1000, bytes: o.bytesWritten, payload: o.payloadBytes, rss: o.peakRssMiB, detail: `decode ${Math.round(o.decodeMs)} ms + write ${Math.round(o.writeMs)} ms` });
+      results.push({ rows, who: `ours, ${mode === "single" ? "one step" : `${a["step-mib"]} MiB steps (${o.steps})`}`, sec: o.totalMs / 1000, bytes: o.bytesWritten, payload: o.payloadBytes, rss: o.peakRssMiB, detail: `decode ${Math.round(o.decodeMs)} ms + write ${Math.round(o.writeMs)} ms; process CPU ${Math.round(o.cpuMs)} ms (${Math.round(rows / (o.cpuMs / 1000))} rows per CPU-second)` });
       if (a["cpu-prof"]) {
         const pdir = join(work, `prof-${mode}`);
         const s = summarize(join(pdir, readdirSync(pdir)[0]), 20, bundle);

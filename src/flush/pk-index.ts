@@ -39,8 +39,12 @@ function migrate(sql: SqlStorage): void {
   migrated.add(sql);
 }
 
-/** DO SQL statements bind at most 100 parameters. */
+// DO SQL statements bind at most 100 parameters.
 const LOOKUP_CHUNK = 90;
+/** Row ids per DELETE (one more parameter for the table key). */
+const DELETE_CHUNK = 99;
+/** Rows per INSERT: four parameters each. */
+const UPSERT_CHUNK = 25;
 
 /** Forgets the index of a table ("namespace.table") that was dropped. Call inside the drop's transaction. */
 export function forgetTableIndex(sql: SqlStorage, tableKey: string): void {
@@ -116,14 +120,20 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
       );
       fileIds.set(loc.filePath, Number(this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", loc.filePath).one().id));
     }
-    for (const id of deletes) this.sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id = ?", this.tableKey, id);
-    for (const [rowId, loc] of upserts) {
+    // Many rows per statement (at most 100 bound parameters each): one statement per row cost
+    // more than the rest of a large flush's commit (bench/flush/RESULTS.md).
+    for (let i = 0; i < deletes.length; i += DELETE_CHUNK) {
+      const chunk = deletes.slice(i, i + DELETE_CHUNK);
+      this.sql.exec(`DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id IN (${chunk.map(() => "?").join(",")})`, this.tableKey, ...chunk);
+    }
+    const entries = [...upserts];
+    for (let i = 0; i < entries.length; i += UPSERT_CHUNK) {
+      const chunk = entries.slice(i, i + UPSERT_CHUNK);
+      const params: Array<string | number> = [];
+      for (const [rowId, loc] of chunk) params.push(this.tableKey, rowId, fileIds.get(loc.filePath)!, loc.pos.toString());
       this.sql.exec(
-        "INSERT OR REPLACE INTO cdc_pk_index (table_key, row_id, file_id, pos) VALUES (?, ?, ?, CAST(? AS INTEGER))",
-        this.tableKey,
-        rowId,
-        fileIds.get(loc.filePath)!,
-        loc.pos.toString(),
+        `INSERT OR REPLACE INTO cdc_pk_index (table_key, row_id, file_id, pos) VALUES ${chunk.map(() => "(?, ?, ?, CAST(? AS INTEGER))").join(",")}`,
+        ...params,
       );
     }
   }

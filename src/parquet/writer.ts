@@ -17,7 +17,6 @@
  */
 import { gzipSync } from "fflate";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
-import { snappyCompress } from "hyparquet-writer/src/snappy.js";
 import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import type { ColumnChunk, RowGroup, SchemaElement } from "hyparquet";
 import type { NestedField } from "../iceberg/metadata/types.js";
@@ -26,6 +25,7 @@ import { comparePrimitive, parsePrimitive, type Primitive, type PrimitiveValue }
 import { encodeColumnChunk, supportsFastColumn, type ColumnStats, type Row } from "./column-chunk.js";
 import { toSingleValue, truncateBound } from "../iceberg/single-value.js";
 import { parquetSchema } from "./schema.js";
+import { snappyCompress } from "./snappy.js";
 
 /** Parquet compression codecs this writer offers. */
 export type ParquetCompression = "snappy" | "gzip" | "none";
