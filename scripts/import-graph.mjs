@@ -14,7 +14,9 @@ import ts from "typescript";
 export const LAYER_RULES = {
   index: ["worker", "do", "client", "config", "env", "protocol", "util", "gen"],
   worker: ["do", "query", "catalog", "s3", "http", "env", "version"],
-  do: ["ingest", "flush", "catalog", "query", "buffer", "protocol", "http", "config", "env", "util", "gen"],
+  do: ["ingest", "flush", "catalog", "query", "subscribe", "buffer", "protocol", "http", "config", "env", "util", "gen"],
+  // Change streams (the object's side): the log from the buffer and the changelog tables.
+  subscribe: ["catalog", "buffer", "iceberg", "parquet", "protocol", "util", "gen"],
   // The query API (Worker side) and the consistent read the object answers (query-state.ts).
   query: ["catalog", "flush", "buffer", "iceberg", "parquet", "protocol", "http", "env", "util", "gen"],
   ingest: ["buffer", "iceberg", "protocol", "config", "util", "gen"],

@@ -49,6 +49,16 @@ function warehouseOf(url: URL, env: Env): string | Response {
   return name;
 }
 
+/** Accepts the upgrade only to send the `unauthorized` error (JSON: no frame told the encoding) and close. */
+async function refuseSubscriber(denied: Response): Promise<Response> {
+  const { 0: client, 1: socket } = new WebSocketPair();
+  socket.accept();
+  const body = (await denied.json()) as { error?: { message?: string } };
+  socket.send(JSON.stringify({ type: "error", code: "unauthorized", message: body.error?.message ?? "unauthorized" }));
+  socket.close(1008, "unauthorized");
+  return new Response(null, { status: 101, webSocket: client });
+}
+
 export default {
   async fetch(request: Request, env: WorkerEnv): Promise<Response> {
     const url = new URL(request.url);
@@ -60,7 +70,8 @@ export default {
     // The OAuth token endpoint authenticates the client secret itself (Iceberg clients' `credential=`).
     if (!isPublicCatalogRequest(request)) {
       const denied = checkBearer(request, env.LAKE_TOKEN);
-      if (denied) return denied;
+      // A browser's WebSocket cannot read a 401: a subscriber gets the protocol's typed error.
+      if (denied) return url.pathname === "/v1/subscribe" && request.headers.get("Upgrade")?.toLowerCase() === "websocket" ? refuseSubscriber(denied) : denied;
     }
     const warehouse = warehouseOf(url, env);
     if (warehouse instanceof Response) return warehouse;

@@ -54,7 +54,7 @@ export function bufferedBatches(rows: number, batch: number): BufferedBatch[] {
   for (let first = 1, id = 1; first <= rows; first += batch, id++) {
     const n = Math.min(batch, rows - first + 1);
     const payload = toBinary(ClientMessageSchema, batchMessage("bench-src", id, first, n));
-    out.push({ id, sourceId: "bench-src", batchNumber: BigInt(id), firstSequence: BigInt(first), lastSequence: BigInt(first + n - 1), eventCount: n, sizeBytes: payload.byteLength, receivedAt: Date.now(), payload, format: "binary" });
+    out.push({ id, sourceId: "bench-src", batchNumber: BigInt(id), firstSequence: BigInt(first), lastSequence: BigInt(first + n - 1), eventCount: n, sizeBytes: payload.byteLength, receivedAt: Date.now(), payload, format: "binary", logStart: BigInt(first) });
   }
   return out;
 }

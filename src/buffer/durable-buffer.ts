@@ -5,6 +5,11 @@
  * ack until the write is durable). Flushes remove batches in the same transaction that swaps the
  * Iceberg table pointers (see src/flush).
  *
+ * Every acked event gets a position in the warehouse's log: a batch's events take the positions
+ * `log_start`, `log_start + 1`, ... in the same transaction as the append, so positions are dense,
+ * start at 1, follow the ack order across all sources, and are never reused (`cdc_log` keeps the
+ * next one after the batches are gone). Subscribers' cursors are log positions (src/subscribe).
+ *
  * 64-bit sequences are stored as SQLite INTEGERs (exact int64) and move in and out as decimal
  * text (CAST), because the DO SQL API only carries JS numbers.
  */
@@ -53,6 +58,18 @@ export interface BufferedBatch {
   receivedAt: number;
   payload: Uint8Array;
   format: PayloadFormat;
+  /** Log position of the batch's first event (its events are dense from there). */
+  logStart: bigint;
+}
+
+/** Where the log stands. */
+export interface LogBounds {
+  /** The position the next acked event gets (1 when nothing was ever acked). */
+  next: bigint;
+  /** Log position of the oldest buffered event, or undefined with an empty buffer. */
+  oldestBuffered: bigint | undefined;
+  /** The oldest position still readable (in the buffer or a changelog); 1 until history is trimmed. */
+  retainedFrom: bigint;
 }
 
 /** Totals of what is buffered. */
@@ -86,7 +103,13 @@ CREATE TABLE IF NOT EXISTS cdc_batches (
   last_seq INTEGER NOT NULL,
   event_count INTEGER NOT NULL,
   size_bytes INTEGER NOT NULL,
-  received_at INTEGER NOT NULL
+  received_at INTEGER NOT NULL,
+  log_start INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS cdc_log (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  next_position INTEGER NOT NULL,
+  retained_from INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS cdc_batch_chunks (
   batch_id INTEGER NOT NULL,
@@ -97,6 +120,9 @@ CREATE TABLE IF NOT EXISTS cdc_batch_chunks (
 `;
 
 type Row = Record<string, SqlStorageValue>;
+const BATCH_COLUMNS =
+  "SELECT id, source_id, CAST(batch_number AS TEXT) AS bn, CAST(first_seq AS TEXT) AS f, CAST(last_seq AS TEXT) AS l, event_count, size_bytes, received_at, format, CAST(log_start AS TEXT) AS ls FROM cdc_batches";
+
 const big = (v: SqlStorageValue | undefined): bigint => BigInt((v as string | number | null) ?? 0);
 
 /** The durable buffer over a Durable Object's SQLite storage. */
@@ -110,7 +136,34 @@ export class DurableBuffer {
     // v0.1 buffers had binary payloads only: add the format column where it is missing.
     const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('cdc_batches')").toArray();
     if (!columns.some((c) => c.name === "format")) this.sql.exec("ALTER TABLE cdc_batches ADD COLUMN format INTEGER NOT NULL DEFAULT 0");
+    if (!columns.some((c) => c.name === "log_start")) this.addLogPositions();
+    this.sql.exec("INSERT OR IGNORE INTO cdc_log (id, next_position) VALUES (1, 1)");
+    this.nextPosition = BigInt(this.sql.exec<{ n: string }>("SELECT CAST(next_position AS TEXT) AS n FROM cdc_log WHERE id = 1").one().n);
     this.totals = this.computeTotals();
+  }
+
+  private nextPosition: bigint;
+
+  /** Buffers from before log positions existed: their batches get positions now, in arrival order. */
+  private addLogPositions(): void {
+    this.storage.transactionSync(() => {
+      this.sql.exec("ALTER TABLE cdc_batches ADD COLUMN log_start INTEGER NOT NULL DEFAULT 0");
+      const known = this.sql.exec<{ n: string }>("SELECT CAST(next_position AS TEXT) AS n FROM cdc_log WHERE id = 1").toArray()[0];
+      let next = known ? Number(known.n) : 1;
+      for (const r of this.sql.exec<{ id: number; event_count: number }>("SELECT id, event_count FROM cdc_batches ORDER BY id").toArray()) {
+        this.sql.exec("UPDATE cdc_batches SET log_start = ? WHERE id = ?", next, r.id);
+        next += Number(r.event_count);
+      }
+      this.sql.exec("INSERT INTO cdc_log (id, next_position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET next_position = excluded.next_position", next);
+    });
+  }
+
+  /** Where the log stands (next position, oldest buffered one). */
+  logBounds(): LogBounds {
+    const r = this.sql
+      .exec<{ o: string | null; r: string }>("SELECT (SELECT CAST(MIN(log_start) AS TEXT) FROM cdc_batches) AS o, CAST(retained_from AS TEXT) AS r FROM cdc_log WHERE id = 1")
+      .one();
+    return { next: this.nextPosition, oldestBuffered: r.o === null ? undefined : BigInt(r.o), retainedFrom: BigInt(r.r) };
   }
 
   private computeTotals(): BufferTotals {
@@ -156,12 +209,13 @@ export class DurableBuffer {
    * Appends a batch and raises its source's high-water mark to batch.lastSequence, in one
    * transaction. The caller checked the sequence against `source()` in the same synchronous turn.
    */
-  append(batch: NewBatch): number {
+  append(batch: NewBatch): { id: number; logStart: bigint } {
     const size = batch.payload.byteLength;
+    const logStart = this.nextPosition;
     const id = this.storage.transactionSync(() => {
       const row = this.sql
         .exec<Row>(
-          "INSERT INTO cdc_batches (source_id, batch_number, first_seq, last_seq, event_count, size_bytes, received_at, format) VALUES (?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?, ?) RETURNING id",
+          "INSERT INTO cdc_batches (source_id, batch_number, first_seq, last_seq, event_count, size_bytes, received_at, format, log_start) VALUES (?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?, ?, CAST(? AS INTEGER)) RETURNING id",
           batch.sourceId,
           batch.batchNumber.toString(),
           batch.firstSequence.toString(),
@@ -170,8 +224,10 @@ export class DurableBuffer {
           size,
           batch.receivedAt,
           batch.format === "json" ? 1 : 0,
+          logStart.toString(),
         )
         .one();
+      this.sql.exec("UPDATE cdc_log SET next_position = CAST(? AS INTEGER) WHERE id = 1", (logStart + BigInt(batch.eventCount)).toString());
       const batchId = Number(row.id);
       for (let i = 0, idx = 0; i < size || idx === 0; i += CHUNK_BYTES, idx++) {
         const chunk = batch.payload.subarray(i, Math.min(size, i + CHUNK_BYTES));
@@ -190,26 +246,39 @@ export class DurableBuffer {
       );
       return batchId;
     });
+    this.nextPosition = logStart + BigInt(batch.eventCount);
     const t = this.totals;
     t.batchCount += 1;
     t.eventCount += batch.eventCount;
     t.bytes += size;
     t.oldestAt ??= batch.receivedAt;
     t.newestAt = batch.receivedAt;
-    return id;
+    return { id, logStart };
   }
 
   /** The oldest buffered batches, in arrival order, up to about maxBytes (at least one). */
   take(maxBytes: number, afterId = 0): BufferedBatch[] {
-    const metas = this.sql
-      .exec<Row>(
-        "SELECT id, source_id, CAST(batch_number AS TEXT) AS bn, CAST(first_seq AS TEXT) AS f, CAST(last_seq AS TEXT) AS l, event_count, size_bytes, received_at, format FROM cdc_batches WHERE id > ? ORDER BY id",
-        afterId,
-      );
+    return this.read(maxBytes, this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE id > ? ORDER BY id`, afterId)).batches;
+  }
+
+  /**
+   * Buffered batches holding log positions in [from, to], in log order, up to about maxBytes (at
+   * least one); `complete` is false when maxBytes left some out.
+   */
+  fromPosition(from: bigint, to: bigint, maxBytes: number): { batches: BufferedBatch[]; complete: boolean } {
+    const metas = this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE log_start + event_count > CAST(? AS INTEGER) AND log_start <= CAST(? AS INTEGER) ORDER BY id`, from.toString(), to.toString());
+    return this.read(maxBytes, metas);
+  }
+
+  private read(maxBytes: number, metas: Iterable<Row>): { batches: BufferedBatch[]; complete: boolean } {
     const out: BufferedBatch[] = [];
     let bytes = 0;
+    let complete = true;
     for (const m of metas) {
-      if (out.length > 0 && bytes + Number(m.size_bytes) > maxBytes) break;
+      if (out.length > 0 && bytes + Number(m.size_bytes) > maxBytes) {
+        complete = false;
+        break;
+      }
       bytes += Number(m.size_bytes);
       out.push({
         id: Number(m.id),
@@ -222,10 +291,11 @@ export class DurableBuffer {
         receivedAt: Number(m.received_at),
         payload: new Uint8Array(0),
         format: Number(m.format) === 1 ? "json" : "binary",
+        logStart: big(m.ls),
       });
     }
     for (const b of out) b.payload = this.payload(b.id, b.sizeBytes);
-    return out;
+    return { batches: out, complete };
   }
 
   private payload(batchId: number, size: number): Uint8Array {

@@ -3,9 +3,12 @@
  * signal})` runs SQL (PostgreSQL dialect) over the lake's tables, fresh to the last ack. Answers
  * are parsed with the BigInt-safe JSON codec: integers beyond 2^53 arrive as `bigint`, exact.
  * Transient failures (network errors, 429, 502, 503, 504) are retried with backoff. Runs wherever
- * `fetch` does: Node >= 18, browsers, Workers.
+ * `fetch` does: Node >= 18, browsers, Workers. `lake.subscribe()` streams changes (subscribe.ts).
  */
 import { parseJson, stringifyJson } from "../util/json.js";
+import { type ChangeBatch, changeStream, type SubscribeOptions } from "./subscribe.js";
+
+export { SubscribeError, type ChangeBatch, type ChangeEvent, type StartPosition, type SubscribeOptions } from "./subscribe.js";
 
 /** Options of createLakeClient. */
 export interface LakeClientOptions {
@@ -19,6 +22,8 @@ export interface LakeClientOptions {
   maxAttempts?: number;
   /** fetch to use (default: globalThis.fetch). */
   fetch?: typeof fetch;
+  /** WebSocket constructor for subscribe() (default: globalThis.WebSocket; on Node 18/20 the `ws` package's). */
+  WebSocket?: typeof WebSocket;
 }
 
 /** Options of one query. */
@@ -56,6 +61,11 @@ export interface LakeClient {
   query<T = Record<string, unknown>>(sql: string, options?: QueryOptions): Promise<QueryResult<T>>;
   /** Which files, row groups and buffered events a query would read, without reading data. */
   plan(sql: string, options?: QueryOptions): Promise<unknown>;
+  /**
+   * A change stream: `for await (const batch of lake.subscribe({tables, operations, from}))`.
+   * Resumes from the last batch's cursor across reconnects; `break` closes it.
+   */
+  subscribe<Row = Record<string, unknown>>(options?: SubscribeOptions): AsyncGenerator<ChangeBatch<Row>, void, undefined>;
 }
 
 const TRANSIENT = new Set([429, 502, 503, 504]);
@@ -115,5 +125,6 @@ export function createLakeClient(options: LakeClientOptions): LakeClient {
       return (await post("query", sql, o)) as QueryResult<T>;
     },
     plan: (sql, o) => post("query/plan", sql, o),
+    subscribe: <Row>(o?: SubscribeOptions) => changeStream<Row>({ url: options.url, token: options.token, warehouse: options.warehouse, WebSocket: options.WebSocket }, o),
   };
 }

@@ -26,6 +26,7 @@ import { WarehouseName } from "./warehouse.js";
 import { readQueryState, type TableRequest, type TableState } from "../query/query-state.js";
 import { routeOperations } from "./operations.js";
 import { utf8Length } from "../util/utf8.js";
+import { SubscriptionHub } from "../subscribe/hub.js";
 
 /** The DoLake Durable Object class (bound as DOLAKE). */
 export class DoLake extends DurableObject<Env> {
@@ -36,6 +37,8 @@ export class DoLake extends DurableObject<Env> {
   readonly schemaGuard: SchemaGuard;
   readonly warehouse: WarehouseName;
   readonly flushes: FlushScheduler;
+  /** Change-stream subscribers (GET /v1/subscribe). */
+  readonly subscriptions: SubscriptionHub;
   private newConnections: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -60,6 +63,10 @@ export class DoLake extends DurableObject<Env> {
       statusExtras: () => this.statusExtras(),
     });
     this.newConnections = newConnectionBucket(this.config.connectionsPerSecond);
+    this.subscriptions = new SubscriptionHub(ctx, () => {
+      const deps = depsOf(this.catalogContext());
+      return { buffer: this.buffer, catalog: deps.store, namespace: this.config.namespace, bucket: env.LAKEHOUSE_BUCKET, warehouse: deps.warehouse };
+    });
   }
 
   /** Bucket of new connections per second (replaced when the config changes). */
@@ -73,6 +80,12 @@ export class DoLake extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     this.warehouse.learn(request);
     const url = new URL(request.url);
+    if (url.pathname === "/v1/subscribe") {
+      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+        return errorResponse(426, "UpgradeRequiredException", "GET /v1/subscribe needs a WebSocket upgrade (Upgrade: websocket)");
+      }
+      return this.subscriptions.open();
+    }
     if (url.pathname.startsWith("/v1/")) {
       return handleCatalogRequest(request, this.catalogContext());
     }
@@ -211,6 +224,7 @@ export class DoLake extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    if (this.subscriptions.owns(ws)) return this.subscriptions.onMessage(ws, data);
     const started = performance.now();
     const encoding: Encoding = typeof data === "string" ? "json" : "binary";
     const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;
@@ -258,6 +272,8 @@ export class DoLake extends DurableObject<Env> {
     if (this.buffer.stats().batchCount > 0) this.flushes.ensureAlarm();
     for (const reply of outcome.replies) send(reply);
     if (isBatch) this.metrics.ackLatencyMs.observe(performance.now() - started);
+    // Subscribers see a change only once it is acked (durable): after the ack went out.
+    if (isBatch) this.subscriptions.onAppend();
     if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
     if (outcome.flush) send(await this.flushes.flushNow(outcome.flush.correlationId));
   }

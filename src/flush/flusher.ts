@@ -88,7 +88,9 @@ export function groupByTable(batches: BufferedBatch[], done = new Map<number, Se
   const byTable = new Map<string, BufferedChange[]>();
   for (const b of batches) {
     const skip = done.get(b.id);
+    let position = b.logStart;
     for (const e of decodeBatch(b)) {
+      const logPosition = position++; // dense within the batch: every event counts, skipped or not
       if (skip?.has(e.table)) continue;
       let list = byTable.get(e.table);
       if (!list) byTable.set(e.table, (list = []));
@@ -99,6 +101,7 @@ export function groupByTable(batches: BufferedBatch[], done = new Map<number, Se
           // No source time given (0, the proto default): the change gets its ack time, not 1970.
           timestamp: e.timestamp === 0n ? BigInt(b.receivedAt) : e.timestamp,
           source: b.sourceId, before: e.before, after: e.after, metadata: e.metadata,
+          logPosition, ackedAt: BigInt(b.receivedAt),
         },
       });
     }

@@ -22,6 +22,10 @@ export interface CdcChange {
   before: JsonObject | null;
   after: JsonObject | null;
   metadata: JsonObject | null;
+  /** Position in the warehouse's log, given at ack time (absent for changes of older buffers). */
+  logPosition?: bigint;
+  /** When DoLake acknowledged the change, epoch milliseconds. */
+  ackedAt?: bigint;
 }
 
 /** Where a row version lives: data file path and 0-based position (and the file's partition). */

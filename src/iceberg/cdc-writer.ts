@@ -12,7 +12,7 @@ import type { JsonObject } from "../util/json.js";
 import type { ParquetCompression } from "../parquet/writer.js";
 import { bindSpec } from "./avro-schema.js";
 import { planMirror, CdcInputError, type CdcChange, type RowLocation } from "./cdc-plan.js";
-import { CHANGELOG_SCHEMA, changelogRow } from "./changelog.js";
+import { CHANGELOG_SCHEMA, changelogRow, changelogSchemaUpgrade, changelogSummary } from "./changelog.js";
 import { writeDataFiles, writeDeleteFiles, type FileSink } from "./file-writer.js";
 import { readManifest } from "./manifest.js";
 import { readManifestList } from "./manifest-list.js";
@@ -232,12 +232,14 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     logBase = newTableMetadata({ schema: CHANGELOG_SCHEMA, partitionSpec: partitionSpecFor(CHANGELOG_SCHEMA, options.changelogPartitionBy), location, properties: defaultProperties(options, true), now });
     logCreate = createTableUpdates(logBase);
   }
-  const logSchema = currentSchema(logBase);
+  const logUpgrade = changelogSchemaUpgrade(currentSchema(logBase), logBase["last-column-id"], Math.max(...logBase.schemas.map((s) => s["schema-id"])) + 1);
+  const logSchema = logUpgrade?.schema ?? currentSchema(logBase);
   const logSpec = logBase["partition-specs"].find((s) => s["spec-id"] === logBase!["default-spec-id"])!;
   const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), changes.map((c) => changelogRow(c, now)));
   result.changelog = await commitSnapshot({
-    base: logBase, createUpdates: logCreate, dataFiles: logFiles.map((d) => d.file), deleteFiles: [],
+    base: logBase, createUpdates: logCreate, evolvedSchema: logUpgrade, dataFiles: logFiles.map((d) => d.file), deleteFiles: [],
     store: input.store, keyFor, now, snapshotId: input.newSnapshotId(), uuid, written,
+    summary: changelogSummary(changes),
   });
   return result;
 }

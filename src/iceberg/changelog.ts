@@ -14,6 +14,12 @@
  * | 7 | before | string | row image before the change, JSON |
  * | 8 | after | string | row image after the change, JSON |
  * | 9 | metadata | string | the event's metadata, JSON |
+ * | 10 | log_position | long | the event's position in the warehouse's log (subscribe cursors) |
+ * | 11 | acked_at | timestamptz | when DoLake acknowledged the event |
+ *
+ * Columns 10 and 11 came later: changelogs written before have them added (optional, so older
+ * rows read as null) by the next flush (`changelogSchemaUpgrade`). Each changelog snapshot's
+ * summary carries `dolake.log-position-min` / `-max`.
  */
 import { stringifyJson } from "../util/json.js";
 import type { CdcChange } from "./cdc-plan.js";
@@ -42,8 +48,38 @@ export const CHANGELOG_SCHEMA: Schema = {
     { id: 7, name: "before", required: false, type: "string" },
     { id: 8, name: "after", required: false, type: "string" },
     { id: 9, name: "metadata", required: false, type: "string" },
+    { id: 10, name: "log_position", required: false, type: "long" },
+    { id: 11, name: "acked_at", required: false, type: "timestamptz" },
   ],
 };
+
+/** Columns added to the changelog after its first version (optional: older rows are null). */
+const ADDED_LATER = CHANGELOG_SCHEMA.fields.filter((f) => f.id >= 10);
+
+/**
+ * The schema a changelog created before `log_position`/`acked_at` existed evolves to (columns
+ * matched by name, new ones get fresh ids), or undefined when it has them already.
+ */
+export function changelogSchemaUpgrade(current: Schema, lastColumnId: number, nextSchemaId: number): { schema: Schema; lastColumnId: number } | undefined {
+  const names = new Set(current.fields.map((f) => f.name));
+  const missing = ADDED_LATER.filter((f) => !names.has(f.name));
+  if (missing.length === 0) return undefined;
+  let id = lastColumnId;
+  const fields = [...current.fields, ...missing.map((f) => ({ ...f, id: ++id }))];
+  return { schema: { ...current, "schema-id": nextSchemaId, fields }, lastColumnId: id };
+}
+
+/** Summary properties of a changelog snapshot: the range of log positions it adds. */
+export function changelogSummary(changes: readonly CdcChange[]): Record<string, string> {
+  let min: bigint | undefined;
+  let max: bigint | undefined;
+  for (const c of changes) {
+    if (c.logPosition === undefined) continue;
+    if (min === undefined || c.logPosition < min) min = c.logPosition;
+    if (max === undefined || c.logPosition > max) max = c.logPosition;
+  }
+  return min === undefined ? {} : { "dolake.log-position-min": min.toString(), "dolake.log-position-max": max!.toString() };
+}
 
 /** The changelog row of one change committed at `commitMs` (epoch ms). */
 export function changelogRow(c: CdcChange, commitMs: bigint): Row {
@@ -57,5 +93,7 @@ export function changelogRow(c: CdcChange, commitMs: bigint): Row {
     before: c.before === null ? null : stringifyJson(c.before),
     after: c.after === null ? null : stringifyJson(c.after),
     metadata: c.metadata === null ? null : stringifyJson(c.metadata),
+    log_position: c.logPosition ?? null,
+    acked_at: c.ackedAt === undefined ? null : c.ackedAt * 1000n,
   };
 }

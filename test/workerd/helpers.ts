@@ -1,6 +1,7 @@
 // Test helpers for workerd tests: open CDC sockets through the real Worker and read answers.
 import { SELF } from "cloudflare:test";
 import { decodeServerFrame, serverMessageToJson } from "../../src/protocol/frames.js";
+import { decodeSubscribeServerFrame, subscribeServerMessageToJson } from "../../src/protocol/subscribe-frames.js";
 import type { JsonObject } from "../../src/util/json.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ClientMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
@@ -34,8 +35,17 @@ export function closeAll(): void {
 }
 
 /** Opens /ws through the Worker. */
-export async function openSocket(headers: Record<string, string> = {}): Promise<TestSocket> {
-  const res = await SELF.fetch("http://lake/ws", { headers: { Upgrade: "websocket", ...AUTH, ...headers } });
+export function openSocket(headers: Record<string, string> = {}): Promise<TestSocket> {
+  return openFrames("/ws", headers, (frame) => serverMessageToJson(decodeServerFrame(frame)));
+}
+
+/** Opens a change-stream socket (/v1/subscribe) through the Worker; answers are subscribe server messages. */
+export function openSubscriber(headers: Record<string, string> = {}, query = ""): Promise<TestSocket> {
+  return openFrames(`/v1/subscribe${query}`, headers, (frame) => subscribeServerMessageToJson(decodeSubscribeServerFrame(frame)));
+}
+
+async function openFrames(path: string, headers: Record<string, string>, decode: (frame: string | Uint8Array) => JsonObject): Promise<TestSocket> {
+  const res = await SELF.fetch(`http://lake${path}`, { headers: { Upgrade: "websocket", ...AUTH, ...headers } });
   if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
   const ws = res.webSocket;
   open.add(ws);
@@ -50,7 +60,7 @@ export async function openSocket(headers: Record<string, string> = {}): Promise<
     chain = chain.then(async () => {
       const binary = typeof data !== "string";
       const frame = typeof data === "string" ? data : new Uint8Array(data instanceof Blob ? await data.arrayBuffer() : data);
-      const msg = { ...serverMessageToJson(decodeServerFrame(frame)), binary };
+      const msg = { ...decode(frame), binary };
       const w = waiters.shift();
       if (w) w(msg as never);
       else queue.push(msg as never);
@@ -109,4 +119,10 @@ export async function configure(patch: Record<string, unknown>): Promise<void> {
 export async function getJson(path: string): Promise<any> {
   const res = await SELF.fetch(`http://lake${path}`, { headers: AUTH });
   return res.json();
+}
+
+/** POST /flush: flushes the buffer now. */
+export async function flushNow(): Promise<{ status: number; body: any }> {
+  const res = await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH });
+  return { status: res.status, body: await res.json() };
 }

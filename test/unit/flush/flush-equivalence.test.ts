@@ -20,16 +20,18 @@ import { rng } from "../../support/rng.js";
 
 const OPS: Record<number, CdcChange["operation"]> = { [Operation.INSERT]: "INSERT", [Operation.UPDATE]: "UPDATE", [Operation.DELETE]: "DELETE" };
 
-/** The decode the flush used before issue 12 (flusher.ts groupByTable + sink.ts toChange). */
+/** The decode the flush used before issue 12 (flusher.ts groupByTable + sink.ts toChange, with issue 11's log positions). */
 function oldChanges(batches: BufferedBatch[]): CdcChange[] {
   const out: CdcChange[] = [];
   for (const b of batches) {
     const msg = b.format === "json" ? decodeClientFrame(new TextDecoder().decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
     if (msg.message.case !== "cdcBatch") throw new Error("not a batch");
+    let position = b.logStart;
     for (const e of msg.message.value.events) {
       out.push({
         operation: OPS[e.operation]!, rowId: e.rowId, sequence: e.sequence, timestamp: e.timestamp === 0n ? BigInt(b.receivedAt) : e.timestamp, source: b.sourceId,
         before: e.before ? rowToJson(e.before) : null, after: e.after ? rowToJson(e.after) : null, metadata: e.metadata ? rowToJson(e.metadata) : null,
+        logPosition: position++, ackedAt: BigInt(b.receivedAt),
       });
     }
   }
@@ -71,7 +73,7 @@ function buffered(): BufferedBatch[] {
     const msg = create(ClientMessageSchema, { message: { case: "cdcBatch", value: { sourceDoId: "src", sequenceNumber: BigInt(id), events } } });
     const format = id % 3 === 0 ? "json" : "binary";
     const payload = format === "json" ? new TextEncoder().encode(encodeClientMessage(msg, "json") as string) : toBinary(ClientMessageSchema, msg);
-    batches.push({ id, sourceId: "src", batchNumber: BigInt(id), firstSequence: seq - 39n, lastSequence: seq, eventCount: 40, sizeBytes: payload.length, receivedAt: 1_800_000_000_000 + id, payload, format });
+    batches.push({ id, sourceId: "src", batchNumber: BigInt(id), firstSequence: seq - 39n, lastSequence: seq, eventCount: 40, sizeBytes: payload.length, receivedAt: 1_800_000_000_000 + id, payload, format, logStart: BigInt((id - 1) * 40 + 1) });
   }
   return batches;
 }

@@ -11,6 +11,8 @@ import { readManifestList } from "../../../src/iceberg/manifest-list.js";
 import { keyForLocation } from "../../../src/iceberg/object-store.js";
 import { DELETE_FILE_PATH_ID, DELETE_POS_ID } from "../../../src/iceberg/position-deletes.js";
 import { readParquet, readTable } from "./table-reader.js";
+import { CHANGELOG_SCHEMA } from "../../../src/iceberg/changelog.js";
+import { newTableMetadata } from "../../../src/iceberg/metadata/new-table.js";
 
 class MapIndex {
   readonly map = new Map<string, RowLocation>();
@@ -63,6 +65,33 @@ function harness(options: Partial<CdcWriterOptions> = {}) {
 const byId = (rows: Record<string, unknown>[]) => Object.fromEntries(rows.map((r) => [String(r.id), r]));
 
 describe("writeCdcFlush", () => {
+  it("gives changelog rows their log position and ack time, and the snapshot its position range", async () => {
+    const h = harness();
+    const changes = [change("INSERT", "1", { id: 1 }), change("UPDATE", "1", { id: 1 })].map((c, i) => ({ ...c, logPosition: (1n << 60n) + BigInt(i), ackedAt: 1_750_000_000_000n }));
+    await h.flush(changes);
+    const rows = await readTable(h.store, h.changelog!);
+    const at = new Date(1_750_000_000_000);
+    expect(rows.map((r) => [r.log_position, r.acked_at])).toEqual([
+      [1n << 60n, at],
+      [(1n << 60n) + 1n, at],
+    ]);
+    expect(h.changelog!.snapshots.at(-1)!.summary).toMatchObject({ "dolake.log-position-min": String(1n << 60n), "dolake.log-position-max": String((1n << 60n) + 1n) });
+  });
+
+  it("adds log_position and acked_at to a changelog created before them", async () => {
+    const legacy = { ...CHANGELOG_SCHEMA, fields: CHANGELOG_SCHEMA.fields.filter((f) => f.id <= 9) };
+    const changelog = newTableMetadata({ schema: legacy, location: "s3://bucket/wh/ns/orders__changelog", now: 1n });
+    const r = await writeCdcFlush({
+      mirror: undefined, changelog, changes: [{ ...change("INSERT", "1", { id: 1 }), logPosition: 7n, ackedAt: 5n }], store: new MemoryObjectStore(), index: new MapIndex(),
+      options: { location: "s3://bucket/wh/ns/orders" }, clock: () => 2n, newSnapshotId: () => 9n,
+    });
+    const m = r.changelog!.metadata;
+    const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
+    expect(schema.fields.slice(9).map((f) => [f.id, f.name, f.type, f.required])).toEqual([[10, "log_position", "long", false], [11, "acked_at", "timestamptz", false]]);
+    expect(m["last-column-id"]).toBe(11);
+    expect(r.changelog!.updates.map((u) => u.action)).toContain("add-schema");
+  });
+
   it("creates both tables on the first flush and mirrors inserts", async () => {
     const h = harness();
     const r = await h.flush([change("INSERT", "1", { id: 1, name: "a" }), change("INSERT", "2", { id: 2, name: "b" })]);

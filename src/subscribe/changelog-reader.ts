@@ -1,0 +1,138 @@
+/**
+ * Reads a range of log positions from a changelog table (`<table>__changelog`) on R2, for
+ * subscribers catching up on history. Files are chosen by the `log_position` bounds in the
+ * manifests and row groups by their Parquet statistics; row groups are read through ranged R2
+ * reads, so memory holds the rows of one row group at a time, whatever a file's size. Rows written
+ * before changelogs had `log_position` (null) are not addressable by cursors and are skipped.
+ */
+import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import { r2KeyOf, type Warehouse } from "../catalog/names.js";
+import { EntryStatus, FileContent, type DataFile } from "../iceberg/data-file.js";
+import { readManifest } from "../iceberg/manifest.js";
+import { readManifestList } from "../iceberg/manifest-list.js";
+import { parseTableMetadata } from "../iceberg/metadata/json.js";
+import { fromSingleValue } from "../iceberg/single-value.js";
+import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
+
+/** One changelog row, as the subscription needs it. */
+export interface ChangelogRow {
+  position: bigint;
+  operation: string;
+  sequence: bigint;
+  source: string;
+  /** Source commit time, epoch ms. */
+  timestamp: bigint;
+  /** Ack time, epoch ms (0 when unknown). */
+  ackedAt: bigint;
+  rowId: string;
+  before: string | null;
+  after: string | null;
+  metadata: string | null;
+}
+
+/** Where a changelog table is and how to read R2. */
+export interface ChangelogSource {
+  bucket: R2Bucket;
+  warehouse: Warehouse;
+  metadataLocation: string;
+  /** Cached metadata.json text from the catalog row, when it had it. */
+  metadataJson: string | null;
+}
+
+const COLUMNS = ["log_position", "operation", "sequence", "source", "source_timestamp", "acked_at", "row_id", "before", "after", "metadata"];
+
+function keyOf(src: ChangelogSource, location: string): string {
+  const key = r2KeyOf(src.warehouse, location);
+  if (key === undefined) throw new Error(`changelog location outside the warehouse: ${location}`);
+  return key;
+}
+
+async function getBytes(src: ChangelogSource, location: string): Promise<Uint8Array> {
+  const obj = await src.bucket.get(keyOf(src, location));
+  if (!obj) throw new Error(`changelog file missing from storage: ${location}`);
+  return new Uint8Array(await obj.arrayBuffer());
+}
+
+/** An AsyncBuffer over ranged R2 reads of one object. */
+function r2AsyncBuffer(bucket: R2Bucket, key: string, byteLength: number): AsyncBuffer {
+  return {
+    byteLength,
+    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const stop = end ?? byteLength;
+      const obj = await bucket.get(key, { range: { offset: start, length: stop - start } });
+      if (!obj) throw new Error(`changelog file vanished while being read: ${key}`);
+      return obj.arrayBuffer();
+    },
+  };
+}
+
+/** The changelog's data files that may hold positions in [from, to], by their lower bound. */
+async function candidateFiles(src: ChangelogSource, from: bigint, to: bigint): Promise<DataFile[]> {
+  const m = parseTableMetadata(src.metadataJson ?? new TextDecoder().decode(await getBytes(src, src.metadataLocation)));
+  const snapshot = m.snapshots.find((s) => s["snapshot-id"] === m["current-snapshot-id"]);
+  if (!snapshot) return [];
+  const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
+  const field = schema.fields.find((f) => f.name === "log_position");
+  if (!field) return [];
+  const out: Array<{ file: DataFile; lower: bigint }> = [];
+  for (const mf of readManifestList(await getBytes(src, snapshot["manifest-list"]))) {
+    if (mf.content !== 0) continue;
+    const spec = m["partition-specs"].find((s) => s["spec-id"] === mf.partitionSpecId)!;
+    for (const e of readManifest(await getBytes(src, mf.manifestPath), spec, schema)) {
+      if (e.status === EntryStatus.DELETED || e.dataFile.content !== FileContent.DATA) continue;
+      const lo = e.dataFile.lowerBounds.get(field.id);
+      const hi = e.dataFile.upperBounds.get(field.id);
+      if (!lo || !hi) continue; // no positions: written before log positions existed
+      const lower = fromSingleValue({ kind: "long" }, lo) as bigint;
+      const upper = fromSingleValue({ kind: "long" }, hi) as bigint;
+      if (upper < from || lower > to) continue;
+      out.push({ file: e.dataFile, lower });
+    }
+  }
+  return out.sort((a, b) => (a.lower < b.lower ? -1 : a.lower > b.lower ? 1 : 0)).map((x) => x.file);
+}
+
+const us = (v: unknown): bigint => (v instanceof Date ? BigInt(v.getTime()) * 1000n : v === null || v === undefined ? 0n : BigInt(v as bigint));
+
+/**
+ * The rows of a changelog with log positions in [from, to] that `wanted` accepts, in position
+ * order. `wanted` lets the caller skip positions it has from elsewhere (the buffer).
+ */
+export async function readChangelogRange(src: ChangelogSource, from: bigint, to: bigint, wanted: (position: bigint) => boolean): Promise<ChangelogRow[]> {
+  const rows: ChangelogRow[] = [];
+  for (const file of await candidateFiles(src, from, to)) {
+    const key = keyOf(src, file.filePath);
+    const buffer = r2AsyncBuffer(src.bucket, key, Number(file.fileSizeInBytes));
+    const meta = await parquetMetadataAsync(buffer);
+    let rowStart = 0;
+    for (const group of meta.row_groups) {
+      const count = Number(group.num_rows);
+      const stats = group.columns.find((c) => c.meta_data?.path_in_schema.join(".") === "log_position")?.meta_data?.statistics;
+      const min = stats?.min_value ?? stats?.min;
+      const max = stats?.max_value ?? stats?.max;
+      const skip = min !== undefined && max !== undefined && min !== null && max !== null && (BigInt(max as bigint) < from || BigInt(min as bigint) > to);
+      if (!skip) {
+        const objects = await parquetReadObjects({ file: buffer, metadata: meta, columns: COLUMNS, rowStart, rowEnd: rowStart + count, compressors: PARQUET_DECOMPRESSORS });
+        for (const r of objects) {
+          if (r.log_position === null || r.log_position === undefined) continue;
+          const position = BigInt(r.log_position as bigint);
+          if (position < from || position > to || !wanted(position)) continue;
+          rows.push({
+            position,
+            operation: String(r.operation),
+            sequence: BigInt(r.sequence as bigint),
+            source: String(r.source),
+            timestamp: us(r.source_timestamp) / 1000n,
+            ackedAt: us(r.acked_at) / 1000n,
+            rowId: String(r.row_id),
+            before: (r.before as string | null) ?? null,
+            after: (r.after as string | null) ?? null,
+            metadata: (r.metadata as string | null) ?? null,
+          });
+        }
+      }
+      rowStart += count;
+    }
+  }
+  return rows.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+}
