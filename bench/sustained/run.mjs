@@ -208,10 +208,15 @@ async function scenario(fr, pool, producers, python) {
     const visibleAt = new Map();
     const persistedAt = new Map();
     const nMarkers = Number(a.markers);
+    let pollErrors = 0;
     let poller;
     if (nMarkers > 0) {
       poller = spawn(python, [join(root, "bench/sustained/visible.py")], { env: { ...process.env, DOLAKE_URL: url, DOLAKE_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] });
-      createInterface({ input: poller.stdout }).on("line", (l) => { const o = JSON.parse(l); visibleAt.set(o.marker, o.visible_ms); });
+      createInterface({ input: poller.stdout }).on("line", (l) => {
+        const o = JSON.parse(l);
+        if (o.poll_error) pollErrors++;
+        else visibleAt.set(o.marker, o.visible_ms);
+      });
     }
     const perSecond = new Map(); // second -> { events, util }
     const t0 = performance.now();
@@ -254,7 +259,7 @@ async function scenario(fr, pool, producers, python) {
         nacks, slowDowns: runs.reduce((n, s) => n + s.slowDowns, 0), slowDownMs: runs.reduce((n, s) => n + s.slowDownMs, 0),
         maxUtilization: Math.max(...runs.map((s) => s.maxUtil)),
       },
-      freshness: { samples: fresh.length, of: ackedAt.size, p50Ms: fresh.length ? pct(fresh, 50) : null, p95Ms: fresh.length ? pct(fresh, 95) : null, maxMs: fresh.length ? Math.max(...fresh) : null },
+      freshness: { pollErrors, samples: fresh.length, of: ackedAt.size, p50Ms: fresh.length ? pct(fresh, 50) : null, p95Ms: fresh.length ? pct(fresh, 95) : null, maxMs: fresh.length ? Math.max(...fresh) : null },
       // The same markers' persisted acks (the object's own word that the snapshot committed), for comparison.
       persistedAck: { samples: persisted.length, p50Ms: persisted.length ? pct(persisted, 50) : null, p95Ms: persisted.length ? pct(persisted, 95) : null },
       timeline: [...perSecond].sort((x, y) => x[0] - y[0]).map(([s, b]) => ({ s, events: b.events, util: +b.util.toFixed(3) })),

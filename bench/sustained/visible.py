@@ -1,8 +1,9 @@
 """Freshness poller of bench/sustained/run.mjs: reads marker ids on stdin (one per line, written
 when the marker's batch was acked), polls table default.freshness through DoLake's REST catalog
 with pyiceberg, and prints `{"marker": id, "visible_ms": <epoch ms>}` for each marker once a
-committed snapshot holds it. Needs DOLAKE_URL and DOLAKE_TOKEN. Poll period: back to back (each
-poll loads the table and scans its `id` column; its own duration bounds the resolution).
+committed snapshot holds it, stamped when the table's metadata was loaded (the snapshot a reader
+sees is fixed then). Needs DOLAKE_URL and DOLAKE_TOKEN. Polls back to back (each loads the table
+and scans its `id` column); a poll that fails (a timeout under load) is reported and retried.
 """
 import json
 import os
@@ -38,10 +39,16 @@ while True:
         time.sleep(0.05)
         continue
     try:
-        ids = set(catalog.load_table(("default", "freshness")).scan(selected_fields=("id",)).to_arrow().column("id").to_pylist())
+        table = catalog.load_table(("default", "freshness"))
+        # The snapshot a reader sees is fixed when its metadata loads: that is the visible time.
+        now = int(time.time() * 1000)
+        ids = set(table.scan(selected_fields=("id",)).to_arrow().column("id").to_pylist())
     except NoSuchTableError:
-        ids = set()
-    now = int(time.time() * 1000)
+        continue
+    except Exception as e:  # a read that failed under load (timeouts): poll again
+        print(json.dumps({"poll_error": str(e)[:200]}), flush=True)
+        time.sleep(0.2)
+        continue
     for m in sorted(want & ids):
         print(json.dumps({"marker": m, "visible_ms": now}), flush=True)
         with lock:
