@@ -24,19 +24,8 @@ import { performance } from "node:perf_hooks";
 import { startServer } from "../../scripts/with-server.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
 import { cpuSeconds, memory, rssSampler, workerdPids } from "../lib/procs.mjs";
-import { patchConfig, produce } from "../lib/producer.mjs";
+import { patchConfig, produce, RAISED } from "../lib/producer.mjs";
 
-/** Config overrides for a throughput bench (all other keys keep src/config.ts defaults). */
-export const RAISED = {
-  messagesPerSecond: 1_000_000,
-  burstCapacity: 1_000_000,
-  sourceMessagesPerSecond: 1_000_000,
-  sourceBurstCapacity: 1_000_000,
-  maxBufferSize: 8 * 2 ** 30,
-  flushThresholdEvents: 1_000_000_000,
-  flushThresholdBytes: 8 * 2 ** 30,
-  flushThresholdMs: 3_600_000,
-};
 
 function args() {
   const a = { encodings: "binary,json", batches: "100,1000,5000", connections: "1,4", events: "200000", window: "4", warmup: "20000", repeat: "3", timeout: "180", out: "" };

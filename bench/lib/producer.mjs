@@ -3,6 +3,18 @@
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 
+/** Config overrides for a throughput bench (all other keys keep src/config.ts defaults). */
+export const RAISED = {
+  messagesPerSecond: 1_000_000,
+  burstCapacity: 1_000_000,
+  sourceMessagesPerSecond: 1_000_000,
+  sourceBurstCapacity: 1_000_000,
+  maxBufferSize: 8 * 2 ** 30,
+  flushThresholdEvents: 1_000_000_000,
+  flushThresholdBytes: 8 * 2 ** 30,
+  flushThresholdMs: 3_600_000,
+};
+
 /** PATCH /config with `overrides`. */
 export async function patchConfig(url, token, overrides) {
   const res = await fetch(`${url}/config`, { method: "PATCH", headers: { Authorization: `Bearer ${token}` }, body: JSON.stringify(overrides) });

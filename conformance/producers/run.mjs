@@ -3,7 +3,10 @@
 //   1. their encoders against the golden vectors (byte-exact),
 //   2. each against the conformance server of producer mode (retryable nacks, a dropped connection),
 //   3. each against a real DoLake (a fresh local server unless DOLAKE_URL is set): every event acked,
-//      then the table read back by pyiceberg holds exactly the rows the producer meant.
+//      then the table read back by pyiceberg holds exactly the rows the producer meant,
+//   4. the subscribers generated from proto/dolake/subscribe/v1 in each language: golden vectors, then
+//      the producer's table followed from the earliest position with reconnects every two batches:
+//      every event once, in order.
 //   node conformance/producers/run.mjs [--json <file>]
 // Exits non-zero when any step fails. Prints one line per step with its time.
 import { spawn, spawnSync } from "node:child_process";
@@ -50,6 +53,10 @@ const producers = {
   python: (args) => [python, [join(here, "python/producer.py"), ...args]],
   go: (args) => [join(here, "go/bin/producer"), args],
 };
+const subscribers = {
+  python: (args) => [python, [join(here, "python/subscriber.py"), ...args]],
+  go: (args) => [join(here, "go/bin/producer"), args],
+};
 const flag = (p, k) => (p === "go" ? `-${k}` : `--${k}`);
 
 const { startServer, freePort } = await import(pathToFileURL(join(root, "scripts/with-server.mjs")).href);
@@ -60,6 +67,7 @@ const runId = Date.now().toString(36);
 
 try {
   for (const p of ["python", "go"]) {
+    let lastRun;
     if (p === "go" && goBuild.code !== 0) {
       results.push({ producer: p, step: "build", ok: false, ms: 0, detail: goBuild.err });
       console.log(`  ✗ go build: ${goBuild.err}`);
@@ -102,7 +110,28 @@ try {
         if (!e) throw new Error(`row ${row.id} should not be there`);
         for (const [k, v] of Object.entries(e)) if (String(row[k]) !== String(v)) throw new Error(`row ${row.id}.${k}: table ${row[k]}, sent ${v}`);
       }
+      lastRun = { table, events: summary.events };
       return `${summary.events} events acked, ${rows.length} rows read back by pyiceberg`;
+    });
+    await step(p, "subscriber golden vectors", async () => {
+      const [cmd, args] = subscribers[p]([p === "go" ? "verify-subscribe" : "verify", join(root, "testdata/subscribe/v1")]);
+      const r = sh(cmd, args);
+      if (r.code !== 0) throw new Error(r.out + r.err);
+      return r.out.trim().split("\n").pop();
+    });
+    await step(p, "subscriber against DoLake", async () => {
+      if (!lastRun) throw new Error("no producer run to follow");
+      const [cmd, args] = subscribers[p](["stream", flag(p, "url"), server.url, flag(p, "token"), server.token, flag(p, "table"), lastRun.table, flag(p, "count"), String(lastRun.events), flag(p, "resume-every"), "2"]);
+      if (p === "go") args[0] = "subscribe";
+      const r = await run(cmd, args);
+      if (r.code !== 0) throw new Error(`subscriber exit ${r.code}: ${r.err.trim()}`);
+      const got = JSON.parse(r.out.trim().split("\n").pop());
+      const want = Array.from({ length: lastRun.events }, (_, i) => i + 1);
+      if (got.events !== lastRun.events || got.sequences.join() !== want.join() || !got.increasing) {
+        throw new Error(`received ${got.events} of ${lastRun.events} events, sequences ${got.sequences.slice(0, 20).join(",")}...`);
+      }
+      if (got.reconnects < 2) throw new Error(`expected resumes every two batches, saw ${got.reconnects} reconnects`);
+      return `${got.events} events once and in order across ${got.reconnects} resumes`;
     });
   }
 } finally {

@@ -1,7 +1,7 @@
 /** What every case gets: the target, its limits, unique names, HTTP and socket helpers. */
 import type { Json } from "./json.js";
 import { parseJson, stringifyJson } from "./json.js";
-import type { Encoding, Published } from "./proto-json.js";
+import type { Encoding, Protocol, Published } from "./proto-json.js";
 import { CdcSocket, ConnectionPacer, type Target } from "./socket.js";
 
 /** Limits the server told (connected.limits) or exposes (GET /config). */
@@ -56,7 +56,7 @@ export class Ctx {
   }
 
   /** Opens a tracked CDC socket (closed after the case). */
-  async open(encoding: Encoding, opts: { token?: string | null } = {}): Promise<CdcSocket> {
+  async open(encoding: Encoding, opts: { token?: string | null; protocol?: Protocol } = {}): Promise<CdcSocket> {
     const s = await CdcSocket.open(this.target, encoding, this.pacer, opts);
     this.sockets.add(s);
     return s;

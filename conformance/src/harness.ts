@@ -5,7 +5,7 @@
 import { inspect } from "node:util";
 
 /** The four areas of the suite, in run order. */
-export const AREAS = ["wire", "durability", "catalog", "data"] as const;
+export const AREAS = ["wire", "durability", "catalog", "data", "subscribe"] as const;
 /** One area. */
 export type Area = (typeof AREAS)[number];
 

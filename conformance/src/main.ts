@@ -11,6 +11,7 @@ import { dataCases } from "./areas/data.js";
 import { durabilityCases } from "./areas/durability.js";
 import { goldenCases } from "./areas/golden.js";
 import { schemaConflictCase, wireCases, wireSharedCases } from "./areas/wire.js";
+import { subscribeCases } from "./areas/subscribe.js";
 import { Ctx } from "./context.js";
 import { AREAS, type Area, type KnownFailures, passed, type Result, runCases, tally, type TestCase } from "./harness.js";
 import type { Json } from "./json.js";
@@ -121,6 +122,7 @@ async function runAgainst(o: {
     durability: durabilityCases(),
     catalog: catalogCases(),
     data: dataCases(),
+    subscribe: subscribeCases(),
   };
   const results: Result[] = [];
   const timings: Array<[Area, number]> = [];

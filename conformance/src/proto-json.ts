@@ -4,7 +4,8 @@
  * codec: the golden vectors check this file, and this file then checks the server.
  */
 import { create, type DescEnum, type DescMessage, fromBinary, getOption, hasOption, type Message, ScalarType, toBinary } from "@bufbuild/protobuf";
-import { ClientMessageSchema, type ServerMessage, ServerMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { ClientMessageSchema, ServerMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { SubscribeClientMessageSchema, SubscribeServerMessageSchema } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import { json_type, json_value } from "../../gen/dolake/cdc/v1/options_pb.js";
 import { type Json, parseJson, stringifyJson } from "./json.js";
 
@@ -126,69 +127,76 @@ export function messageToPlain(desc: DescMessage, msg: Message): { [key: string]
         if (v !== undefined) out[f.jsonName] = messageToPlain(f.message, v as Message);
         break;
       case "list":
-        out[f.jsonName] = (v as unknown[]).map((x) => (f.listKind === "message" ? messageToPlain(f.message, x as Message) : (x as Json)));
+        out[f.jsonName] = (v as unknown[]).map((x) =>
+          f.listKind === "message" ? messageToPlain(f.message, x as Message) : f.listKind === "enum" ? (enumToJson(f.enum, x as number) ?? (x as number)) : (x as Json),
+        );
         break;
     }
   }
   return out;
 }
 
-/** json_type of each envelope case, and back. */
-function cases(envelope: DescMessage) {
+/** An envelope (one oneof of wire messages) in published JSON <-> binary, by its json_type options. */
+function envelope(schema: DescMessage) {
   const byType = new Map<string, { localName: string; desc: DescMessage }>();
-  for (const f of envelope.fields) {
+  for (const f of schema.fields) {
     const desc = f.message!;
     byType.set(hasOption(desc, json_type) ? getOption(desc, json_type) : f.name, { localName: f.localName, desc });
   }
-  return byType;
+  return {
+    toBinary(obj: Published): Uint8Array {
+      const c = byType.get(obj.type);
+      if (!c) throw new Error(`unknown ${schema.name} type ${obj.type}`);
+      const value = create(c.desc, messageInit(c.desc, obj) as never);
+      return toBinary(schema, create(schema, { message: { case: c.localName, value } } as never));
+    },
+    fromBinary(bytes: Uint8Array): Published {
+      const m = (fromBinary(schema, bytes) as unknown as { message: { case?: string; value?: Message } }).message;
+      if (!m.case) throw new Error(`empty ${schema.name}`);
+      const entry = [...byType].find(([, c]) => c.localName === m.case)!;
+      return { type: entry[0], ...messageToPlain(entry[1].desc, m.value!) };
+    },
+  };
 }
-const clientCases = cases(ClientMessageSchema);
-const serverCases = cases(ServerMessageSchema);
+
+const ENVELOPES = {
+  cdc: { client: envelope(ClientMessageSchema), server: envelope(ServerMessageSchema) },
+  subscribe: { client: envelope(SubscribeClientMessageSchema), server: envelope(SubscribeServerMessageSchema) },
+};
+
+/** The wire protocols: CDC (/ws) and change streams (/v1/subscribe). */
+export type Protocol = keyof typeof ENVELOPES;
 
 /** The protobuf binary of a client message given in published JSON form. */
-export function clientToBinary(obj: Published): Uint8Array {
-  const c = clientCases.get(obj.type);
-  if (!c) throw new Error(`unknown client message type ${obj.type}`);
-  const value = create(c.desc, messageInit(c.desc, obj) as never);
-  return toBinary(ClientMessageSchema, create(ClientMessageSchema, { message: { case: c.localName, value } } as never));
+export function clientToBinary(obj: Published, protocol: Protocol = "cdc"): Uint8Array {
+  return ENVELOPES[protocol].client.toBinary(obj);
 }
 
 /** The published JSON object of a binary client frame (producer mode reads these). */
-export function clientFromBinary(bytes: Uint8Array): Published {
-  const msg = fromBinary(ClientMessageSchema, bytes);
-  const m = msg.message;
-  if (!m.case) throw new Error("empty ClientMessage");
-  const entry = [...clientCases].find(([, c]) => c.localName === m.case)!;
-  return { type: entry[0], ...messageToPlain(entry[1].desc, m.value as Message) };
+export function clientFromBinary(bytes: Uint8Array, protocol: Protocol = "cdc"): Published {
+  return ENVELOPES[protocol].client.fromBinary(bytes);
 }
 
 /** The protobuf binary of a server message given in published JSON form. */
-export function serverToBinary(obj: Published): Uint8Array {
-  const c = serverCases.get(obj.type);
-  if (!c) throw new Error(`unknown server message type ${obj.type}`);
-  const value = create(c.desc, messageInit(c.desc, obj) as never);
-  return toBinary(ServerMessageSchema, create(ServerMessageSchema, { message: { case: c.localName, value } } as never));
+export function serverToBinary(obj: Published, protocol: Protocol = "cdc"): Uint8Array {
+  return ENVELOPES[protocol].server.toBinary(obj);
 }
 
 /** The published JSON object of a binary server frame. */
-export function serverFromBinary(bytes: Uint8Array): Published {
-  const msg: ServerMessage = fromBinary(ServerMessageSchema, bytes);
-  const m = msg.message;
-  if (!m.case) throw new Error("empty ServerMessage");
-  const entry = [...serverCases].find(([, c]) => c.localName === m.case)!;
-  return { type: entry[0], ...messageToPlain(entry[1].desc, m.value as Message) };
+export function serverFromBinary(bytes: Uint8Array, protocol: Protocol = "cdc"): Published {
+  return ENVELOPES[protocol].server.fromBinary(bytes);
 }
 
 /** Wire encoding of a frame. */
 export type Encoding = "binary" | "json";
 
 /** A client message as a frame of the given encoding. */
-export function encodeClient(obj: Published, encoding: Encoding): string | Uint8Array {
-  return encoding === "binary" ? clientToBinary(obj) : stringifyJson(obj);
+export function encodeClient(obj: Published, encoding: Encoding, protocol: Protocol = "cdc"): string | Uint8Array {
+  return encoding === "binary" ? clientToBinary(obj, protocol) : stringifyJson(obj);
 }
 
 /** A server frame as its published JSON object, plus how it came. */
-export function decodeServer(data: string | Uint8Array): Published & { binary: boolean } {
+export function decodeServer(data: string | Uint8Array, protocol: Protocol = "cdc"): Published & { binary: boolean } {
   if (typeof data === "string") {
     const obj = parseJson(data);
     if (obj === null || typeof obj !== "object" || Array.isArray(obj) || typeof (obj as Record<string, unknown>).type !== "string") {
@@ -196,5 +204,5 @@ export function decodeServer(data: string | Uint8Array): Published & { binary: b
     }
     return { ...(obj as Published), binary: false };
   }
-  return { ...serverFromBinary(data), binary: true };
+  return { ...serverFromBinary(data, protocol), binary: true };
 }

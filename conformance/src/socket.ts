@@ -3,7 +3,7 @@
  * answers, and keeps unprompted persisted acks apart so a flush elsewhere never confuses a test.
  */
 import WebSocket from "ws";
-import { decodeServer, type Encoding, encodeClient, type Published } from "./proto-json.js";
+import { decodeServer, type Encoding, encodeClient, type Protocol, type Published } from "./proto-json.js";
 
 /** An answer from the server. */
 export type Answer = Published & { binary: boolean };
@@ -49,6 +49,7 @@ export class CdcSocket {
   private constructor(
     readonly ws: WebSocket,
     readonly encoding: Encoding,
+    readonly protocol: Protocol,
   ) {
     let done!: (v: { code: number; reason: string }) => void;
     this.closed = new Promise((r) => (done = r));
@@ -56,7 +57,7 @@ export class CdcSocket {
     ws.on("message", (data, isBinary) => {
       let m: Answer;
       try {
-        m = decodeServer(isBinary ? new Uint8Array(data as Buffer) : (data as Buffer).toString("utf8"));
+        m = decodeServer(isBinary ? new Uint8Array(data as Buffer) : (data as Buffer).toString("utf8"), protocol);
       } catch (e) {
         this.undecodable.push((e as Error).message);
         return;
@@ -74,12 +75,14 @@ export class CdcSocket {
   private wakePersisted: Array<() => void> = [];
 
   /** Opens a socket (after a pacing slot). Rejects with the HTTP status when the upgrade is refused. */
-  static async open(target: Target, encoding: Encoding, pacer?: ConnectionPacer, opts: { token?: string | null } = {}): Promise<CdcSocket> {
+  static async open(target: Target, encoding: Encoding, pacer?: ConnectionPacer, opts: { token?: string | null; protocol?: Protocol } = {}): Promise<CdcSocket> {
     await pacer?.slot();
     const token = opts.token === undefined ? target.token : opts.token;
-    const ws = new WebSocket(wsUrl(target.url), { headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+    const protocol = opts.protocol ?? "cdc";
+    const url = protocol === "cdc" ? wsUrl(target.url) : `${target.url.replace(/^http/, "ws").replace(/\/$/, "")}/v1/subscribe`;
+    const ws = new WebSocket(url, { headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
     ws.binaryType = "nodebuffer";
-    const socket = new CdcSocket(ws, encoding);
+    const socket = new CdcSocket(ws, encoding, protocol);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("unexpected-response", (_req, res) => {
@@ -94,7 +97,7 @@ export class CdcSocket {
 
   /** Sends a message in this socket's encoding. */
   send(obj: Published): void {
-    this.ws.send(encodeClient(obj, this.encoding));
+    this.ws.send(encodeClient(obj, this.encoding, this.protocol));
   }
 
   /** Sends raw bytes (binary frame) or text. */

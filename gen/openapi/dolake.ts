@@ -37,6 +37,31 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A change stream, as a WebSocket (protocol in proto/dolake/subscribe/v1/subscribe.proto) or as Server-Sent Events.
+         * @description With `Upgrade: websocket` the subscriber sends a Subscribe frame (binary or JSON) and reads
+         *     ChangeBatch frames, one per credit it grants. With `Accept: text/event-stream` the
+         *     subscription comes from the query parameters and each `change_batch` / `up_to_date` event
+         *     carries its cursor as the SSE id, so EventSource resumes with Last-Event-ID.
+         *     Changes arrive in log order (the ack order), each once, only after they were acked.
+         *     See docs/subscribe.md.
+         */
+        get: operations["subscribe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/status": {
         parameters: {
             query?: never;
@@ -254,6 +279,18 @@ export type components = {
             lastError?: string;
             /** @description Source tables whose flush fails; their events stay buffered and are retried with backoff while the other tables flush. */
             failingTables?: components["schemas"]["FailingTable"][];
+            log?: components["schemas"]["LogStatus"];
+            /** @description Open change-stream subscribers (WebSocket and SSE). */
+            subscribers?: number;
+        };
+        /** @description The warehouse's log of acked changes; subscription cursors are positions in it. */
+        LogStatus: {
+            /** @description Position of the last acked change (0 before the first). */
+            head: number;
+            /** @description Position of the oldest change not yet flushed, or null. */
+            oldestBuffered: number | null;
+            /** @description The oldest position a subscription can still read. */
+            retainedFrom: number;
         };
         FailingTable: {
             table: string;
@@ -367,6 +404,81 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             /** @description Not a WebSocket upgrade request. */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    subscribe: {
+        parameters: {
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+                /** @description The bearer token, for clients that cannot set headers (browsers). */
+                token?: string;
+                /** @description SSE only. Comma-separated source tables (default all). */
+                tables?: string;
+                /** @description SSE only. Comma-separated INSERT, UPDATE, DELETE (default all). */
+                operations?: string;
+                /** @description SSE only. Comma-separated columns of before/after (default all). */
+                columns?: string;
+                /** @description SSE only. now (default), earliest, epoch milliseconds or an ISO-8601 instant. */
+                from?: string;
+                /** @description SSE only. Resume after this cursor (Last-Event-ID takes precedence). */
+                cursor?: string;
+                /** @description SSE only. Most events per change_batch event (default 500, at most 10000). */
+                maxBatchEvents?: number;
+            };
+            header?: {
+                /** @description SSE only. The id of the last event received; the stream resumes after it. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching protocols (WebSocket); binary frames carry SubscribeClientMessage/SubscribeServerMessage, text frames their JSON form. Without a valid token the socket is accepted only to send an `unauthorized` error and close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The event stream (Accept text/event-stream). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description SSE subscription that cannot start (invalid parameters, cursor ahead of the log). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description SSE cursor older than the retained history; the body names the earliest cursor. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Neither a WebSocket upgrade nor an event-stream request. */
             426: {
                 headers: {
                     [name: string]: unknown;

@@ -265,12 +265,17 @@ export class DurableBuffer {
    * Buffered batches holding log positions in [from, to], in log order, up to about maxBytes (at
    * least one); `complete` is false when maxBytes left some out.
    */
-  fromPosition(from: bigint, to: bigint, maxBytes: number): { batches: BufferedBatch[]; complete: boolean } {
+  fromPosition(from: bigint, to: bigint, maxBytes: number, withPayload = true): { batches: BufferedBatch[]; complete: boolean } {
     const metas = this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE log_start + event_count > CAST(? AS INTEGER) AND log_start <= CAST(? AS INTEGER) ORDER BY id`, from.toString(), to.toString());
-    return this.read(maxBytes, metas);
+    return this.read(maxBytes, metas, withPayload);
   }
 
-  private read(maxBytes: number, metas: Iterable<Row>): { batches: BufferedBatch[]; complete: boolean } {
+  /** The payload of a batch read without it (empty when the batch has left the buffer since). */
+  payloadOf(batch: BufferedBatch): Uint8Array {
+    return this.payload(batch.id, batch.sizeBytes);
+  }
+
+  private read(maxBytes: number, metas: Iterable<Row>, withPayload = true): { batches: BufferedBatch[]; complete: boolean } {
     const out: BufferedBatch[] = [];
     let bytes = 0;
     let complete = true;
@@ -294,7 +299,7 @@ export class DurableBuffer {
         logStart: big(m.ls),
       });
     }
-    for (const b of out) b.payload = this.payload(b.id, b.sizeBytes);
+    if (withPayload) for (const b of out) b.payload = this.payload(b.id, b.sizeBytes);
     return { batches: out, complete };
   }
 

@@ -27,6 +27,7 @@ import { readQueryState, type TableRequest, type TableState } from "../query/que
 import { routeOperations } from "./operations.js";
 import { utf8Length } from "../util/utf8.js";
 import { SubscriptionHub } from "../subscribe/hub.js";
+import { openEventStream } from "../subscribe/sse.js";
 
 /** The DoLake Durable Object class (bound as DOLAKE). */
 export class DoLake extends DurableObject<Env> {
@@ -66,7 +67,7 @@ export class DoLake extends DurableObject<Env> {
     this.subscriptions = new SubscriptionHub(ctx, () => {
       const deps = depsOf(this.catalogContext());
       return { buffer: this.buffer, catalog: deps.store, namespace: this.config.namespace, bucket: env.LAKEHOUSE_BUCKET, warehouse: deps.warehouse };
-    });
+    }, this.metrics);
   }
 
   /** Bucket of new connections per second (replaced when the config changes). */
@@ -81,10 +82,9 @@ export class DoLake extends DurableObject<Env> {
     this.warehouse.learn(request);
     const url = new URL(request.url);
     if (url.pathname === "/v1/subscribe") {
-      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-        return errorResponse(426, "UpgradeRequiredException", "GET /v1/subscribe needs a WebSocket upgrade (Upgrade: websocket)");
-      }
-      return this.subscriptions.open();
+      if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") return this.subscriptions.openSocket();
+      if (request.headers.get("Accept")?.includes("text/event-stream")) return openEventStream(this.subscriptions, request);
+      return errorResponse(426, "UpgradeRequiredException", "GET /v1/subscribe is a WebSocket (Upgrade: websocket) or an event stream (Accept: text/event-stream)");
     }
     if (url.pathname.startsWith("/v1/")) {
       return handleCatalogRequest(request, this.catalogContext());

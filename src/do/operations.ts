@@ -44,6 +44,8 @@ export interface OperationsHost {
   sockets(): WebSocket[];
   /** Sockets bound to any source, by source id. */
   socketsBySource(): Map<string, WebSocket[]>;
+  /** Open change-stream subscribers (WebSocket and SSE). */
+  readonly subscriptions: { count(): number };
 }
 
 /** Serves an operations route, or undefined when the path is not one. */
@@ -100,6 +102,7 @@ function status(lake: OperationsHost) {
   }));
   const extras = lake.statusExtras();
   const state = STATE[extras.state] ?? "idle";
+  const log = lake.buffer.logBounds();
   return {
     state,
     buffer: {
@@ -117,6 +120,9 @@ function status(lake: OperationsHost) {
     ...(lake.flushes.lastError ? { lastError: lake.flushes.lastError } : {}),
     // Tables whose flush fails: their events stay buffered and are retried; the others flush.
     failingTables: lake.flushes.tables.list().map((b) => ({ table: b.table, error: b.error, since: b.since, attempts: b.attempts, retryAt: b.retryAt })),
+    // The warehouse's log: subscribers' cursors are positions in it (docs/subscribe.md).
+    log: { head: Number(log.next - 1n), oldestBuffered: log.oldestBuffered === undefined ? null : Number(log.oldestBuffered), retainedFrom: Number(log.retainedFrom) },
+    subscribers: lake.subscriptions.count(),
   };
 }
 
@@ -135,6 +141,8 @@ function metrics(lake: OperationsHost): string {
     dolake_buffer_bytes: t.bytes,
     dolake_buffer_utilization: lake.ingest.utilization(),
     dolake_connected_sockets: lake.sockets().length,
+    dolake_subscribers: lake.subscriptions.count(),
+    dolake_log_head_position: Number(lake.buffer.logBounds().next - 1n),
     dolake_circuit_breaker_open: lake.flushes.breaker.state(Date.now()) === CircuitBreakerState.OPEN ? 1 : 0,
   }) + perTable;
 }

@@ -43,6 +43,11 @@ export class Metrics {
   eventsFlushed = 0;
   readonly ackLatencyMs = new Histogram(LATENCY_BUCKETS_MS);
   readonly flushDurationMs = new Histogram(FLUSH_BUCKETS_MS);
+  /** Change batches and events sent to subscribers. */
+  subscribeBatches = 0;
+  subscribeEvents = 0;
+  /** Time the object spends on one subscriber step (reading a window, building and sending a frame). */
+  readonly subscribeStepMs = new Histogram(LATENCY_BUCKETS_MS);
 
   /** Counts one nack. */
   nack(reason: string): void {
@@ -70,6 +75,10 @@ export class Metrics {
     out.push(...this.ackLatencyMs.render("dolake_ack_latency_ms"));
     out.push("# HELP dolake_flush_duration_ms Duration of committed flushes.", "# TYPE dolake_flush_duration_ms histogram");
     out.push(...this.flushDurationMs.render("dolake_flush_duration_ms"));
+    counter("dolake_subscribe_batches_total", "Change batches sent to subscribers.", this.subscribeBatches);
+    counter("dolake_subscribe_events_total", "Changes sent to subscribers.", this.subscribeEvents);
+    out.push("# HELP dolake_subscribe_step_ms Object time of one subscriber step (window read, frame built and sent).", "# TYPE dolake_subscribe_step_ms histogram");
+    out.push(...this.subscribeStepMs.render("dolake_subscribe_step_ms"));
     return `${out.join("\n")}\n`;
   }
 }

@@ -53,16 +53,29 @@ export function rangeTerms(where: Expr | undefined | null, constant: (e: Expr) =
 
 /** Why a file can be skipped (a term its bounds rule out), or undefined when it may hold matches. */
 export function pruneReason(file: DataFile, fields: NestedField[], terms: RangeTerm[]): string | undefined {
+  return prune(fields, terms, (f, p) => {
+    const lowerBytes = file.lowerBounds.get(f.id);
+    const upperBytes = file.upperBounds.get(f.id);
+    return [lowerBytes ? toQueryValue(fromSingleValue(p, lowerBytes), f.type as string) : undefined, upperBytes ? toQueryValue(fromSingleValue(p, upperBytes), f.type as string) : undefined];
+  });
+}
+
+/**
+ * Why a Parquet row group can be skipped, from its column statistics (min/max of each column, as
+ * query values, by Iceberg field), or undefined when it may hold matches.
+ */
+export function pruneRowGroup(fields: NestedField[], terms: RangeTerm[], stats: (f: NestedField) => [Value | undefined, Value | undefined]): string | undefined {
+  return prune(fields, terms, (f) => stats(f));
+}
+
+function prune(fields: NestedField[], terms: RangeTerm[], bounds: (f: NestedField, p: ReturnType<typeof parsePrimitive>) => [Value | undefined, Value | undefined]): string | undefined {
   for (const t of terms) {
     const f = fields.find((x) => x.name === t.column);
     if (!f || typeof f.type !== "string") continue;
-    const lowerBytes = file.lowerBounds.get(f.id);
-    const upperBytes = file.upperBounds.get(f.id);
     try {
       const p = parsePrimitive(f.type);
       if (p.kind === "string" || p.kind === "binary" || p.kind === "uuid") continue; // bounds may be truncated
-      const lower = lowerBytes ? toQueryValue(fromSingleValue(p, lowerBytes), f.type) : undefined;
-      const upper = upperBytes ? toQueryValue(fromSingleValue(p, upperBytes), f.type) : undefined;
+      const [lower, upper] = bounds(f, p);
       const below = (b: Value | undefined, strict: boolean) => b !== undefined && b !== null && (strict ? compareValues(b, t.value) < 0 : compareValues(b, t.value) <= 0);
       const above = (b: Value | undefined, strict: boolean) => b !== undefined && b !== null && (strict ? compareValues(b, t.value) > 0 : compareValues(b, t.value) >= 0);
       let ruled = false;
@@ -73,7 +86,7 @@ export function pruneReason(file: DataFile, fields: NestedField[], terms: RangeT
       else if (t.op === ">=") ruled = below(upper, true);
       if (ruled) return `${t.column} ${t.op} bound [${String(lower)}, ${String(upper)}]`;
     } catch {
-      // Not comparable (type mismatch): keep the file; the filter decides per row.
+      // Not comparable (type mismatch): keep it; the filter decides per row.
     }
   }
   return undefined;

@@ -6,19 +6,20 @@
  * last image per row id is appended. The object hands over the table pointer, buffer and index
  * positions in one synchronous turn (query-state.ts), so the union is always consistent.
  */
-import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type RowGroup } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
+import { r2AsyncBuffer } from "../parquet/r2-async-buffer.js";
 import { HttpError } from "../http/errors.js";
 import { r2KeyOf, type Warehouse } from "../catalog/names.js";
 import { FileContent, EntryStatus, type DataFile } from "../iceberg/data-file.js";
 import { readManifest } from "../iceberg/manifest.js";
 import { readManifestList } from "../iceberg/manifest-list.js";
 import { parseTableMetadata } from "../iceberg/metadata/json.js";
-import type { Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.js";
+import type { NestedField, Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.js";
 import { evolveSchema, jsonRowToIceberg } from "../iceberg/schema-infer.js";
 import { parseJson, type JsonObject } from "../util/json.js";
 import type { BufferedChangeRow, TableState } from "./query-state.js";
-import { pruneReason, type RangeTerm } from "./prune.js";
+import { pruneReason, pruneRowGroup, type RangeTerm } from "./prune.js";
 import { DateValue, Timestamp, toQueryValue, type Value } from "./values.js";
 
 export { toQueryValue } from "./values.js";
@@ -141,6 +142,50 @@ function charge(ctx: ScanContext, rows: number, columns: number, table: string):
   }
 }
 
+/** Min and max of a file's column in a row group, as query values (undefined when not recorded). */
+function rowGroupStats(group: RowGroup, column: string | undefined, type: string): [Value | undefined, Value | undefined] {
+  const stats = column === undefined ? undefined : group.columns.find((c) => c.meta_data?.path_in_schema.join(".") === column)?.meta_data?.statistics;
+  const min = stats?.min_value ?? stats?.min;
+  const max = stats?.max_value ?? stats?.max;
+  return [min === undefined || min === null ? undefined : toQueryValue(min, type), max === undefined || max === null ? undefined : toQueryValue(max, type)];
+}
+
+/**
+ * Reads one data file's live rows into `rows`: ranged R2 reads of its footer and of the column
+ * chunks of the row groups the WHERE terms cannot rule out (Parquet statistics); columns are found
+ * by Iceberg field id (a renamed column keeps its id), by name in files without ids.
+ */
+async function readDataFile(ctx: ScanContext, file: DataFile, fields: NestedField[], wanted: boolean[], terms: RangeTerm[], deleted: (pos: bigint) => boolean, rows: Value[][], table: string): Promise<void> {
+  const key = r2KeyOf(ctx.warehouse, file.filePath);
+  if (key === undefined) throw new HttpError(500, "InternalServerError", `location outside the warehouse: ${file.filePath}`);
+  const buffer = r2AsyncBuffer(ctx.bucket, key, Number(file.fileSizeInBytes), (n) => (ctx.stats.bytesRead += n));
+  const meta = await parquetMetadataAsync(buffer, { parsers: PARSERS });
+  const byId = new Map<number, string>();
+  const names = new Set<string>();
+  for (const s of meta.schema.slice(1)) {
+    if (s.field_id !== undefined && s.field_id !== null) byId.set(Number(s.field_id), s.name);
+    names.add(s.name);
+  }
+  const inFile = fields.map((f) => (byId.size > 0 ? byId.get(f.id) : names.has(f.name) ? f.name : undefined));
+  const cols = [...new Set(inFile.filter((c, i): c is string => wanted[i]! && c !== undefined))];
+  let rowStart = 0;
+  for (const group of meta.row_groups) {
+    const n = Number(group.num_rows);
+    const start = rowStart;
+    rowStart += n;
+    if (pruneRowGroup(fields, terms, (f) => rowGroupStats(group, inFile[fields.indexOf(f)], f.type as string))) continue;
+    ctx.stats.rowGroupsScanned++;
+    charge(ctx, n, cols.length, table);
+    const objects = cols.length > 0
+      ? await parquetReadObjects({ file: buffer, metadata: meta, columns: cols, rowStart: start, rowEnd: start + n, parsers: PARSERS, compressors: PARQUET_DECOMPRESSORS })
+      : Array.from({ length: n }, () => ({}));
+    objects.forEach((r, k) => {
+      if (deleted(BigInt(start + k))) return;
+      rows.push(fields.map((f, i) => (wanted[i] && inFile[i] !== undefined ? toQueryValue((r as Record<string, unknown>)[inFile[i]!], f.type as string) : null)));
+    });
+  }
+}
+
 /** Reads one table: its snapshot's rows, then (when reading now) the buffer's changes applied by row id. */
 export async function scanTable(ctx: ScanContext, state: TableState, needed: Set<string> | "*", terms: RangeTerm[] = []): Promise<ScannedTable> {
   const table = state.name;
@@ -188,18 +233,7 @@ export async function scanTable(ctx: ScanContext, state: TableState, needed: Set
       ctx.stats.files.push({ table, path: file.filePath, records: Number(file.recordCount), deletes: deleted.size + (gone?.size ?? 0) });
       ctx.stats.filesScanned++;
       if (ctx.planOnly) continue;
-      const bytes = toArrayBuffer(await getBytes(ctx, file.filePath));
-      const meta = parquetMetadata(bytes);
-      ctx.stats.rowGroupsScanned += meta.row_groups.length;
-      const present = new Set(meta.schema.slice(1).map((s) => s.name));
-      const cols = columns.filter((c, i) => wanted[i] && present.has(c));
-      charge(ctx, Number(meta.num_rows), cols.length, table);
-      const rows = cols.length > 0 ? await parquetReadObjects({ file: bytes, metadata: meta, columns: cols, parsers: PARSERS, compressors: PARQUET_DECOMPRESSORS }) : Array.from({ length: Number(meta.num_rows) }, () => ({}));
-      rows.forEach((r, pos) => {
-        const p = BigInt(pos);
-        if (deleted.has(p) || gone?.has(p)) return;
-        out.rows.push(fields.map((f, i) => (wanted[i] ? toQueryValue((r as Record<string, unknown>)[f.name], f.type as string) : null)));
-      });
+      await readDataFile(ctx, file, fields, wanted, terms, (pos) => deleted.has(pos) || gone?.has(pos) === true, out.rows, table);
     }
   }
   for (const c of lastById.values()) {

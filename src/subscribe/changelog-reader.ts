@@ -5,7 +5,7 @@
  * reads, so memory holds the rows of one row group at a time, whatever a file's size. Rows written
  * before changelogs had `log_position` (null) are not addressable by cursors and are skipped.
  */
-import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { r2KeyOf, type Warehouse } from "../catalog/names.js";
 import { EntryStatus, FileContent, type DataFile } from "../iceberg/data-file.js";
 import { readManifest } from "../iceberg/manifest.js";
@@ -13,6 +13,7 @@ import { readManifestList } from "../iceberg/manifest-list.js";
 import { parseTableMetadata } from "../iceberg/metadata/json.js";
 import { fromSingleValue } from "../iceberg/single-value.js";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
+import { r2AsyncBuffer } from "../parquet/r2-async-buffer.js";
 
 /** One changelog row, as the subscription needs it. */
 export interface ChangelogRow {
@@ -51,19 +52,6 @@ async function getBytes(src: ChangelogSource, location: string): Promise<Uint8Ar
   const obj = await src.bucket.get(keyOf(src, location));
   if (!obj) throw new Error(`changelog file missing from storage: ${location}`);
   return new Uint8Array(await obj.arrayBuffer());
-}
-
-/** An AsyncBuffer over ranged R2 reads of one object. */
-function r2AsyncBuffer(bucket: R2Bucket, key: string, byteLength: number): AsyncBuffer {
-  return {
-    byteLength,
-    async slice(start: number, end?: number): Promise<ArrayBuffer> {
-      const stop = end ?? byteLength;
-      const obj = await bucket.get(key, { range: { offset: start, length: stop - start } });
-      if (!obj) throw new Error(`changelog file vanished while being read: ${key}`);
-      return obj.arrayBuffer();
-    },
-  };
 }
 
 /** The changelog's data files that may hold positions in [from, to], by their lower bound. */

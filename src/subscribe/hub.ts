@@ -1,186 +1,188 @@
 /**
- * Subscriptions in the DoLake object: one hibernatable WebSocket each (tag "subscriber"), its
- * state (filter, cursor, credits) in the socket's attachment so it survives hibernation. A pump
- * per socket sends the changes after its cursor, one ChangeBatch per credit, reading windows of
- * the log (log-window.ts): history from the changelogs and the buffer, then, after one
- * UpToDate, live acks (`onAppend` runs after each ack was sent). Positions are only ever read
- * once acked, so a subscriber never sees a change that could still be lost.
+ * Subscriptions in the DoLake object. A WebSocket subscriber (tag "subscriber", hibernatable)
+ * keeps its subscription in the socket's attachment, so it survives hibernation; an SSE
+ * subscriber (sse.ts) keeps it in memory. A pump per subscriber sends the changes after its
+ * cursor, one ChangeBatch per credit (SSE: as fast as the stream drains), reading windows of the
+ * log (log-window.ts): history from the changelogs and the buffer, then, after one UpToDate, live
+ * acks (`onAppend` runs after each ack went out). Positions are only read once acked, so a
+ * subscriber never sees a change that could still be lost.
  */
-import { type Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
-import { type ChangeEvent, type Subscribe, StartFrom, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
+import { type SubscribeServerMessage, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import { type Encoding, FrameError } from "../protocol/frames.js";
 import { decodeSubscribeClientFrame, encodeSubscribeServerMessage, subscribeServer } from "../protocol/subscribe-frames.js";
-import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
-import { captureWindow, DecodedBatches, type LogFilter, type LogSources, readWindow } from "./log-window.js";
+import { captureWindow, DecodedBatches, type LogSources, readWindow, type Segment } from "./log-window.js";
+import { Lru } from "./lru.js";
+import { changeBatchFrame } from "./wire-events.js";
+import { filterOf, invalidRequest, SUBSCRIBE_LIMITS, startSubscription, SubscribeFailure, type Subscription } from "./start.js";
 
 /** The WebSocket tag of subscriber sockets. */
 export const SUBSCRIBER_TAG = "subscriber";
 
-/** Defaults and limits of a subscription. */
-export const SUBSCRIBE_LIMITS = { defaultBatchEvents: 500, maxBatchEvents: 10_000, defaultCredits: 16, maxCredits: 1_000, maxAttachmentBytes: 2_000 };
-
-/** A subscriber socket's attachment. */
-interface SubscriberState {
-  kind: "subscriber";
-  encoding?: Encoding;
-  /** Set once Subscribe was accepted. */
-  sub?: {
-    tables: string[] | null;
-    operations: number[] | null;
-    columns: string[] | null;
-    notBefore: string;
-    maxBatchEvents: number;
-    cursor: string;
-    credits: number;
-    upToDate: boolean;
-  };
+/** A subscriber connection, whatever its transport. */
+export interface Endpoint {
+  /** Identity for the pump (the WebSocket, or the SSE stream). */
+  readonly key: object;
+  load(): Subscription | undefined;
+  save(sub: Subscription): void;
+  /** Sends a message; resolves when the transport can take more. */
+  send(m: SubscribeServerMessage): void | Promise<void>;
+  /** Sends a change batch built for the endpoint's encoding (`frameKey` names a frame other subscribers may share). */
+  sendBatch(build: (encoding: Encoding) => string | Uint8Array, cursor: string, frameKey?: string): void | Promise<void>;
+  isOpen(): boolean;
+  close(code: number, reason: string): void;
 }
 
-/** A typed subscription error: sent, then the socket closes. */
-class SubscribeFailure extends Error {
-  constructor(readonly code: SubscribeErrorCode, message: string, readonly earliest = "") {
-    super(message);
-  }
+/** Encoded frames of change batches, by window, filter, slice and encoding (at most 8 MiB): fan-out encodes once. */
+const frames = new Lru<string | Uint8Array>(8 << 20, (f) => (typeof f === "string" ? f.length * 2 : f.byteLength));
+
+const encodingOf = (ws: WebSocket, fallback: Encoding): Encoding => (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub?.encoding ?? fallback;
+
+/** A WebSocket subscriber: the subscription lives in the attachment; answers go in its encoding (else the frame's). */
+function socketEndpoint(ws: WebSocket, frameEncoding: Encoding = "json"): Endpoint {
+  return {
+    key: ws,
+    load: () => (ws.deserializeAttachment() as { sub?: Subscription } | null)?.sub,
+    save: (sub) => ws.serializeAttachment({ kind: "subscriber", sub }),
+    send: (m) => ws.send(encodeSubscribeServerMessage(m, encodingOf(ws, frameEncoding))),
+    sendBatch: (build, _cursor, frameKey) => {
+      const encoding = encodingOf(ws, frameEncoding);
+      const key = frameKey && `${frameKey}|${encoding}`;
+      let data = key ? frames.get(key) : undefined;
+      if (data === undefined) {
+        data = build(encoding);
+        if (key) frames.set(key, data);
+      }
+      ws.send(data);
+    },
+    isOpen: () => ws.readyState === WebSocket.OPEN,
+    close: (code, reason) => ws.close(code, reason),
+  };
 }
 
 /** The subscriptions of one DoLake object. */
 export class SubscriptionHub {
   private readonly decoded = new DecodedBatches();
-  /** Sockets whose pump runs, and whether it should look again when done. */
-  private readonly pumping = new Map<WebSocket, { again: boolean }>();
-  /** Events of a window read but not sent yet (no credit), per socket. */
-  private readonly pending = new WeakMap<WebSocket, { cursor: bigint; events: ChangeEvent[]; to: bigint }>();
+  /** Selections of recent buffered batches (at most 20,000 events), by batch, start and filter: fan-out selects once. */
+  private readonly selections = new Lru<Segment>(20_000, (s) => s.positions.length + 1);
+  /** Subscribers whose pump runs, and whether it should look again when done. */
+  private readonly pumping = new Map<object, { again: boolean }>();
+  /** Events of a window read but not sent yet (no credit), per subscriber. */
+  private readonly pending = new WeakMap<object, { cursor: bigint; segments: Segment[]; index: number; offset: number }>();
+  /** Subscribers on other transports (SSE), live while their stream is. */
+  private readonly streams = new Set<Endpoint>();
 
-  constructor(private readonly ctx: DurableObjectState, private readonly sources: () => LogSources) {}
+  constructor(
+    private readonly ctx: DurableObjectState,
+    readonly sources: () => LogSources,
+    private readonly metrics?: { subscribeBatches: number; subscribeEvents: number; subscribeStepMs: { observe(ms: number): void } },
+  ) {}
 
   /** Accepts a subscriber socket (the Worker checked the token). */
-  open(): Response {
+  openSocket(): Response {
     const { 0: client, 1: socket } = new WebSocketPair();
     this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
-    socket.serializeAttachment({ kind: "subscriber" } satisfies SubscriberState);
+    socket.serializeAttachment({ kind: "subscriber" });
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Starts a subscriber of another transport (its subscription started already). */
+  attach(endpoint: Endpoint): void {
+    this.streams.add(endpoint);
+    void this.pump(endpoint);
+  }
+
+  /** Forgets a subscriber whose stream ended. */
+  detach(endpoint: Endpoint): void {
+    this.streams.delete(endpoint);
   }
 
   /** True for a subscriber socket. */
   owns(ws: WebSocket): boolean {
-    return (ws.deserializeAttachment() as SubscriberState | null)?.kind === "subscriber";
+    return (ws.deserializeAttachment() as { kind?: string } | null)?.kind === "subscriber";
   }
 
-  /** Open subscriber sockets. */
+  /** Open subscribers (both transports). */
   count(): number {
-    return this.ctx.getWebSockets(SUBSCRIBER_TAG).length;
+    return this.ctx.getWebSockets(SUBSCRIBER_TAG).length + this.streams.size;
   }
 
-  /** A frame from a subscriber. */
+  /** A frame from a subscriber socket. */
   async onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const state = ws.deserializeAttachment() as SubscriberState;
     const encoding: Encoding = typeof data === "string" ? "json" : "binary";
+    const ep = socketEndpoint(ws, encoding);
     try {
       let message;
       try {
         message = decodeSubscribeClientFrame(data).message.message;
       } catch (e) {
-        if (e instanceof FrameError) throw new SubscribeFailure(SubscribeErrorCode.INVALID_REQUEST, e.message);
+        if (e instanceof FrameError) throw invalidRequest(e.message);
         throw e;
       }
+      const sub = ep.load();
       if (message.case === "subscribe") {
-        if (state.sub) throw new SubscribeFailure(SubscribeErrorCode.INVALID_REQUEST, "this socket has a subscription already: open another socket");
-        this.subscribe(ws, state, encoding, message.value);
+        if (sub) throw invalidRequest("this socket has a subscription already: open another socket");
+        const started = startSubscription(this.sources(), message.value, encoding);
+        ep.save(started.sub);
+        await ep.send(subscribeServer("subscribed", { cursor: started.sub.cursor, head: started.head.toString(), earliest: started.earliest.toString(), correlationId: message.value.correlationId }));
       } else if (message.case === "credit") {
-        if (!state.sub) throw new SubscribeFailure(SubscribeErrorCode.INVALID_REQUEST, "credit before subscribe");
-        state.sub.credits = Math.min(SUBSCRIBE_LIMITS.maxCredits, state.sub.credits + message.value.batches);
-        ws.serializeAttachment(state);
+        if (!sub) throw invalidRequest("credit before subscribe");
+        if (sub.credits !== "stream") sub.credits = Math.min(SUBSCRIBE_LIMITS.maxCredits, sub.credits + message.value.batches);
+        ep.save(sub);
       } else if (message.case === "ping") {
         const head = this.sources().buffer.logBounds().next - 1n;
-        this.send(ws, state.encoding ?? encoding, subscribeServer("pong", { timestamp: message.value.timestamp, head: head.toString() }));
+        await ep.send(subscribeServer("pong", { timestamp: message.value.timestamp, head: head.toString() }));
         return;
       }
     } catch (e) {
-      this.fail(ws, encoding, e);
+      this.fail(ep, e);
       return;
     }
-    await this.pump(ws);
+    await this.pump(ep);
   }
 
   /** After each ack: live subscribers read the new changes (several acks coalesce into one read). */
   onAppend(): void {
     for (const ws of this.ctx.getWebSockets(SUBSCRIBER_TAG)) {
-      const state = ws.deserializeAttachment() as SubscriberState | null;
-      if (state?.sub && state.sub.credits > 0) void this.pump(ws);
+      const ep = socketEndpoint(ws);
+      const sub = ep.load();
+      if (sub && (sub.credits === "stream" || sub.credits > 0)) void this.pump(ep);
     }
+    for (const ep of this.streams) void this.pump(ep);
   }
 
-  private subscribe(ws: WebSocket, state: SubscriberState, encoding: Encoding, s: Subscribe): void {
-    const src = this.sources();
-    const bounds = src.buffer.logBounds();
-    const head = bounds.next - 1n;
-    const earliest = bounds.retainedFrom - 1n;
-    const invalid = (m: string) => new SubscribeFailure(SubscribeErrorCode.INVALID_REQUEST, m);
-    if (s.maxBatchEvents > SUBSCRIBE_LIMITS.maxBatchEvents) throw invalid(`maxBatchEvents ${s.maxBatchEvents} is above ${SUBSCRIBE_LIMITS.maxBatchEvents}`);
-    for (const t of s.tables) if (!t || t.endsWith(CHANGELOG_SUFFIX)) throw invalid(`invalid table name ${JSON.stringify(t)}: name the source table (its changelog is read for history)`);
-    for (const op of s.operations) if (op < 1 || op > 3) throw invalid(`unknown operation ${op}`);
-    let cursor: bigint;
-    let notBefore = 0n;
-    const from = s.from === StartFrom.UNSPECIFIED ? (s.cursor ? StartFrom.CURSOR : StartFrom.NOW) : s.from;
-    if (from === StartFrom.NOW) cursor = head;
-    else if (from === StartFrom.EARLIEST) cursor = earliest;
-    else if (from === StartFrom.TIMESTAMP) {
-      notBefore = s.timestamp;
-      cursor = startBefore(src, s.timestamp, earliest);
-    } else {
-      if (!/^\d{1,19}$/.test(s.cursor)) throw invalid(`cursor ${JSON.stringify(s.cursor.slice(0, 40))} is not a cursor of this warehouse`);
-      cursor = BigInt(s.cursor);
-      if (cursor > head) throw invalid(`cursor ${cursor} is ahead of this warehouse's log (head ${head}): it comes from another warehouse or deployment`);
-      if (cursor < earliest) throw new SubscribeFailure(SubscribeErrorCode.CURSOR_EXPIRED, `cursor ${cursor} is older than the retained history (earliest ${earliest})`, earliest.toString());
-    }
-    state.encoding = encoding;
-    state.sub = {
-      tables: s.tables.length ? [...new Set(s.tables)] : null,
-      operations: s.operations.length ? [...new Set(s.operations)] : null,
-      columns: s.columns.length ? [...new Set(s.columns)] : null,
-      notBefore: notBefore.toString(),
-      maxBatchEvents: s.maxBatchEvents || SUBSCRIBE_LIMITS.defaultBatchEvents,
-      cursor: cursor.toString(),
-      credits: Math.min(SUBSCRIBE_LIMITS.maxCredits, s.credits || SUBSCRIBE_LIMITS.defaultCredits),
-      upToDate: false,
-    };
-    if (JSON.stringify(state).length > SUBSCRIBE_LIMITS.maxAttachmentBytes) throw invalid("the subscription names too many tables or columns (its state must fit 2 KB)");
-    ws.serializeAttachment(state);
-    this.send(ws, encoding, subscribeServer("subscribed", { cursor: cursor.toString(), head: head.toString(), earliest: earliest.toString(), correlationId: s.correlationId }));
-  }
-
-  /** Sends what the subscriber has credit for; one pump per socket, re-run when asked meanwhile. */
-  private async pump(ws: WebSocket): Promise<void> {
-    const running = this.pumping.get(ws);
+  /** Sends what the subscriber has credit for; one pump per subscriber, re-run when asked meanwhile. */
+  private async pump(ep: Endpoint): Promise<void> {
+    const running = this.pumping.get(ep.key);
     if (running) {
       running.again = true;
       return;
     }
     const flag = { again: false };
-    this.pumping.set(ws, flag);
+    this.pumping.set(ep.key, flag);
     try {
       for (;;) {
         flag.again = false;
-        const sent = await this.step(ws);
+        const started = performance.now();
+        const sent = await this.step(ep);
+        this.metrics?.subscribeStepMs.observe(performance.now() - started);
         if (!sent && !flag.again) break;
-        // Let acks and other sockets run between windows: a catch-up never stalls ingest.
+        // Let acks and other subscribers run between windows: a catch-up never stalls ingest.
         await new Promise((r) => setTimeout(r, 0));
       }
     } catch (e) {
-      this.fail(ws, (ws.deserializeAttachment() as SubscriberState | null)?.encoding ?? "json", e);
+      this.fail(ep, e);
     } finally {
-      this.pumping.delete(ws);
+      this.pumping.delete(ep.key);
     }
   }
 
-  /** One step: a batch sent (true), or nothing to do now (false). */
-  private async step(ws: WebSocket): Promise<boolean> {
-    if (ws.readyState !== WebSocket.OPEN) return false;
-    const state = ws.deserializeAttachment() as SubscriberState;
-    const sub = state.sub;
-    if (!sub || sub.credits <= 0) return false;
+  /** One step: a batch sent or a window passed over (true), or nothing to do now (false). */
+  private async step(ep: Endpoint): Promise<boolean> {
+    if (!ep.isOpen()) return false;
+    const sub = ep.load();
+    if (!sub || sub.credits === 0) return false;
     const cursor = BigInt(sub.cursor);
-    let pend = this.pending.get(ws);
+    let pend = this.pending.get(ep.key);
     if (!pend || pend.cursor !== cursor) {
       const src = this.sources();
       const filter = filterOf(sub);
@@ -188,74 +190,63 @@ export class SubscriptionHub {
       if (!window) {
         if (!sub.upToDate) {
           sub.upToDate = true;
-          ws.serializeAttachment(state);
-          this.send(ws, state.encoding!, subscribeServer("upToDate", { cursor: sub.cursor }));
+          ep.save(sub);
+          await ep.send(subscribeServer("upToDate", { cursor: sub.cursor }));
         }
         return false;
       }
-      pend = { cursor, events: await readWindow(src, window, filter, this.decoded), to: window.to };
-      if (ws.readyState !== WebSocket.OPEN) return false;
+      pend = { cursor, segments: await readWindow(src, window, filter, filterKey(sub), this.decoded, this.selections), index: 0, offset: 0 };
+      if (!ep.isOpen()) return false;
     }
-    const chunk = pend.events.slice(0, sub.maxBatchEvents);
-    const rest = pend.events.slice(chunk.length);
-    const next = rest.length === 0 ? pend.to : chunk.at(-1)!.position;
-    const fresh = ws.deserializeAttachment() as SubscriberState; // credits may have grown meanwhile
-    fresh.sub!.cursor = next.toString();
-    if (chunk.length > 0) {
-      fresh.sub!.credits -= 1;
-      this.send(ws, state.encoding!, subscribeServer("changeBatch", { events: chunk, cursor: next.toString() }));
+    // Segments with nothing selected only move the cursor.
+    while (pend.index < pend.segments.length && pend.segments[pend.index]!.positions.length === 0) pend.index++;
+    const segment = pend.segments[pend.index];
+    const fresh = ep.load()!; // credits may have grown meanwhile
+    if (!segment) {
+      fresh.cursor = pend.segments.at(-1)!.end.toString();
+      ep.save(fresh);
+      this.pending.delete(ep.key);
+      return true;
     }
-    ws.serializeAttachment(fresh);
-    if (rest.length > 0) this.pending.set(ws, { cursor: next, events: rest, to: pend.to });
-    else this.pending.delete(ws);
+    const from = pend.offset;
+    const to = Math.min(segment.positions.length, from + sub.maxBatchEvents);
+    const done = to >= segment.positions.length;
+    const next = done ? segment.end : segment.positions[to - 1]!;
+    const cursorText = next.toString();
+    fresh.cursor = cursorText;
+    if (fresh.credits !== "stream") fresh.credits -= 1;
+    ep.save(fresh);
+    const rest = done ? { ...pend, index: pend.index + 1, offset: 0 } : { ...pend, offset: to };
+    if (rest.index < rest.segments.length) this.pending.set(ep.key, { ...rest, cursor: next });
+    else this.pending.delete(ep.key);
+    const projected = sub.columns !== null;
+    const build = (encoding: Encoding) => {
+      const wire = encoding === "binary" && !projected ? segment.wire(from, to) : undefined;
+      if (wire) return changeBatchFrame(wire, cursorText);
+      return encodeSubscribeServerMessage(subscribeServer("changeBatch", { events: segment.messages(from, to), cursor: cursorText }), encoding);
+    };
+    await ep.sendBatch(build, cursorText, segment.key && `${segment.key}|${from}|${to}`);
+    if (this.metrics) {
+      this.metrics.subscribeBatches += 1;
+      this.metrics.subscribeEvents += to - from;
+    }
     return true;
   }
 
-  private send(ws: WebSocket, encoding: Encoding, message: ReturnType<typeof subscribeServer>): void {
-    ws.send(encodeSubscribeServerMessage(message, encoding));
-  }
-
-  private fail(ws: WebSocket, encoding: Encoding, e: unknown): void {
+  private fail(ep: Endpoint, e: unknown): void {
+    this.pending.delete(ep.key);
     const f = e instanceof SubscribeFailure ? e : new SubscribeFailure(SubscribeErrorCode.INTERNAL_ERROR, "internal error; resume from the last cursor");
     if (!(e instanceof SubscribeFailure)) console.error("subscription failed", e);
     try {
-      this.send(ws, encoding, subscribeServer("error", { code: f.code, message: f.message, earliest: f.earliest }));
-      ws.close(f.code === SubscribeErrorCode.INTERNAL_ERROR ? 1011 : 1008, f.message.slice(0, 120));
+      void ep.send(subscribeServer("error", { code: f.code, message: f.message, earliest: f.earliest }));
+      ep.close(f.code === SubscribeErrorCode.INTERNAL_ERROR ? 1011 : 1008, f.message.slice(0, 120));
     } catch {
-      // the socket is gone already
+      // the connection is gone already
     }
   }
 }
 
-function filterOf(sub: NonNullable<SubscriberState["sub"]>): LogFilter {
-  return {
-    tables: sub.tables ? new Set(sub.tables) : null,
-    operations: sub.operations ? new Set(sub.operations as Operation[]) : null,
-    columns: sub.columns ? new Set(sub.columns) : null,
-    notBefore: BigInt(sub.notBefore),
-  };
-}
-
-/**
- * A cursor before the first change acked at or after `ms`: the highest position of any
- * changelog snapshot committed before `ms` (those changes were acked before it, and so were all
- * lower positions), else the oldest buffered batch acked at or after it, else `earliest`.
- */
-function startBefore(src: LogSources, ms: bigint, earliest: bigint): bigint {
-  let best = earliest;
-  const ns = [src.namespace];
-  for (let after: string | undefined; ; ) {
-    const page = src.catalog.listTables(ns, after, 1000);
-    for (const name of page.filter((n) => n.endsWith(CHANGELOG_SUFFIX))) {
-      const json = src.catalog.getTable({ namespace: ns, name })?.metadataJson;
-      if (!json) continue;
-      for (const s of (JSON.parse(json) as { snapshots?: Array<{ "timestamp-ms": number; summary?: Record<string, string> }> }).snapshots ?? []) {
-        const max = s.summary?.["dolake.log-position-max"];
-        if (max && BigInt(s["timestamp-ms"]) < ms && BigInt(max) > best) best = BigInt(max);
-      }
-    }
-    if (page.length < 1000) break;
-    after = page.at(-1);
-  }
-  return best;
+/** What makes two subscriptions select the same events from a window. */
+function filterKey(sub: Subscription): string {
+  return JSON.stringify([sub.tables, sub.operations, sub.columns, sub.notBefore]);
 }

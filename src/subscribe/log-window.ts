@@ -19,6 +19,8 @@ import { decodeClientFrame } from "../protocol/frames.js";
 import { rowFromJson } from "../protocol/json-value.js";
 import { parseJson } from "../util/json.js";
 import { type ChangelogRow, readChangelogRange } from "./changelog-reader.js";
+import { Lru } from "./lru.js";
+import { encodeWireEvent, splitBinaryBatch, type WireEvent } from "./wire-events.js";
 
 /** What a subscription selects. */
 export interface LogFilter {
@@ -60,11 +62,11 @@ export function captureWindow(src: LogSources, after: bigint, filter: LogFilter)
   const head = src.buffer.logBounds().next - 1n;
   if (after >= head) return undefined;
   let to = head < after + WINDOW_POSITIONS ? head : after + WINDOW_POSITIONS;
-  const { batches, complete } = src.buffer.fromPosition(after + 1n, to, WINDOW_BYTES);
-  if (!complete) {
-    const last = batches.at(-1)!;
-    to = last.logStart + BigInt(last.eventCount) - 1n;
-  }
+  // Payloads are read only when no subscriber decoded the batch yet (DecodedBatches), in this same turn.
+  const { batches, complete } = src.buffer.fromPosition(after + 1n, to, WINDOW_BYTES, false);
+  // Windows end where a batch ends, so subscribers at one place in the log share each batch's work.
+  const last = batches.at(-1);
+  if (last && (!complete || last.logStart + BigInt(last.eventCount) - 1n > to)) to = last.logStart + BigInt(last.eventCount) - 1n;
   // Every position of (after, to] in a captured batch? Then no changelog is needed.
   let next = after + 1n;
   for (const b of batches) {
@@ -96,20 +98,51 @@ function allChangelogs(catalog: CatalogStore, ns: string[]): string[] {
 const utf8 = new TextDecoder();
 const OPERATION: Record<string, Operation> = { INSERT: Operation.INSERT, UPDATE: Operation.UPDATE, DELETE: Operation.DELETE };
 
-/** Decoded events of buffered batches, shared by every subscription (a few recent batches). */
-export class DecodedBatches {
-  private readonly cache = new Map<number, CdcEvent[]>();
-  constructor(private readonly capacity = 32) {}
+/** A buffered batch as subscriptions read it: its payload, split (binary) and decoded (when asked). */
+export class BatchView {
+  private decoded: CdcEvent[] | undefined;
+  /** Events in wire form (binary payloads that split), else undefined. */
+  readonly wire: WireEvent[] | undefined;
 
-  /** The events of a buffered batch, decoded once. */
-  events(b: BufferedBatch): CdcEvent[] {
-    let events = this.cache.get(b.id);
-    if (events) return events;
-    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
-    events = msg.message.case === "cdcBatch" ? msg.message.value.events : [];
-    this.cache.set(b.id, events);
-    if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
-    return events;
+  constructor(
+    readonly batch: BufferedBatch,
+    readonly payload: Uint8Array,
+  ) {
+    this.wire = batch.format === "binary" ? splitBinaryBatch(payload) : undefined;
+  }
+
+  /** The events as messages (decoded once). */
+  messages(): CdcEvent[] {
+    if (!this.decoded) {
+      const msg = this.batch.format === "json" ? decodeClientFrame(utf8.decode(this.payload)).message : fromBinary(ClientMessageSchema, this.payload);
+      this.decoded = msg.message.case === "cdcBatch" ? msg.message.value.events : [];
+    }
+    return this.decoded;
+  }
+
+  /** Table and operation of event i (without decoding when the batch split). */
+  head(i: number): { table: string; operation: number } {
+    return this.wire ? this.wire[i]! : this.messages()[i]!;
+  }
+
+  get count(): number {
+    return this.wire ? this.wire.length : this.messages().length;
+  }
+}
+
+/** Recent buffered batches, shared by every subscription (at most 16 MiB of payloads). */
+export class DecodedBatches {
+  private readonly cache = new Lru<BatchView>(16 << 20, (v) => v.payload.byteLength + 1);
+
+  /** The view of a buffered batch (its payload read from `buffer` when the window did not carry it). Call in the capturing turn. */
+  view(b: BufferedBatch, buffer: DurableBuffer): BatchView {
+    let v = this.cache.get(b.id);
+    if (v) return v;
+    const payload = b.payload.byteLength > 0 ? b.payload : buffer.payloadOf(b);
+    if (payload.byteLength !== b.sizeBytes) throw new Error(`buffered batch ${b.id} left the buffer while being read`);
+    v = new BatchView(b, payload);
+    this.cache.set(b.id, v);
+    return v;
   }
 }
 
@@ -124,36 +157,117 @@ function jsonRow(text: string | null, columns: Set<string> | null): Row | undefi
   return text === null ? undefined : project(rowFromJson(parseJson(text), "row"), columns);
 }
 
-/** Reads a captured window: the selected changes at (after, to], in log order. */
-export async function readWindow(src: LogSources, w: LogWindow, filter: LogFilter, decoded: DecodedBatches): Promise<ChangeEvent[]> {
-  const out: ChangeEvent[] = [];
-  const held: Array<[bigint, bigint]> = [];
-  for (const b of w.batches) {
-    held.push([b.logStart, b.logStart + BigInt(b.eventCount) - 1n]);
-    const ackedAt = BigInt(b.receivedAt);
-    if (ackedAt < filter.notBefore) continue;
-    let position = b.logStart;
-    for (const e of decoded.events(b)) {
-      const p = position++;
-      if (p <= w.after || p > w.to) continue;
+/**
+ * A run of the window's positions with the selected changes in it: one buffered batch, or the
+ * positions between batches that only the changelogs hold. `end` is the last position it covers
+ * (a cursor after it); `key` names a batch's selection, which other subscribers may share.
+ */
+export interface Segment {
+  key?: string;
+  end: bigint;
+  /** Positions of the selected changes, in order. */
+  positions: bigint[];
+  /** Selected changes [from, to) as messages. */
+  messages(from: number, to: number): ChangeEvent[];
+  /** Selected changes [from, to) as ChangeEvent bytes, when the batch is in wire form and nothing is projected. */
+  wire(from: number, to: number): Uint8Array[] | undefined;
+}
+
+/** Where readWindow keeps and finds batch selections (the hub's shared cache). */
+export interface SelectionCache {
+  get(key: string): Segment | undefined;
+  set(key: string, segment: Segment): void;
+}
+
+/** The selection of one buffered batch after `after`: indices chosen by table and operation, messages and bytes made on demand. */
+function batchSegment(v: BatchView, after: bigint, filter: LogFilter, key: string): Segment {
+  const b = v.batch;
+  const end = b.logStart + BigInt(b.eventCount) - 1n;
+  const ackedAt = BigInt(b.receivedAt);
+  const picked: number[] = [];
+  const positions: bigint[] = [];
+  if (ackedAt >= filter.notBefore) {
+    for (let i = 0, n = v.count; i < n; i++) {
+      const p = b.logStart + BigInt(i);
+      if (p <= after) continue;
+      const e = v.head(i);
       if (filter.tables && !filter.tables.has(e.table)) continue;
       if (filter.operations && !filter.operations.has(e.operation)) continue;
-      out.push(create(ChangeEventSchema, {
-        position: p, operation: e.operation, table: e.table, rowId: e.rowId,
-        before: project(e.before, filter.columns), after: project(e.after, filter.columns), metadata: e.metadata,
-        sequence: e.sequence, source: b.sourceId, timestamp: e.timestamp === 0n ? ackedAt : e.timestamp, ackedAt,
-      }));
+      picked.push(i);
+      positions.push(p);
     }
   }
-  const inBatch = (p: bigint) => held.some(([lo, hi]) => p >= lo && p <= hi);
+  let messages: ChangeEvent[] | undefined;
+  let wire: Uint8Array[] | undefined;
+  const stamp = (ts: bigint) => (ts === 0n ? ackedAt : ts);
+  return {
+    key, end, positions,
+    messages(from, to) {
+      messages ??= picked.map((i, k) => {
+        const e = v.messages()[i]!;
+        return create(ChangeEventSchema, {
+          position: positions[k]!, operation: e.operation, table: e.table, rowId: e.rowId,
+          before: project(e.before, filter.columns), after: project(e.after, filter.columns), metadata: e.metadata,
+          sequence: e.sequence, source: b.sourceId, timestamp: stamp(e.timestamp), ackedAt,
+        });
+      });
+      return messages.slice(from, to);
+    },
+    wire(from, to) {
+      if (!v.wire || filter.columns) return undefined;
+      wire ??= picked.map((i, k) => encodeWireEvent(v.wire![i]!, positions[k]!, b.sourceId, stamp(v.wire![i]!.timestamp), ackedAt));
+      return wire.slice(from, to);
+    },
+  };
+}
+
+/** A segment of changelog events (messages only). */
+function loggedSegment(events: ChangeEvent[], end: bigint): Segment {
+  return { end, positions: events.map((e) => e.position), messages: (from, to) => events.slice(from, to), wire: () => undefined };
+}
+
+/**
+ * Reads a captured window: its segments in log order. The buffered batches are read before the
+ * first await, in the turn that captured the window (see the file comment).
+ */
+export async function readWindow(src: LogSources, w: LogWindow, filter: LogFilter, filterKey: string, decoded: DecodedBatches, cache: SelectionCache): Promise<Segment[]> {
+  const held: Segment[] = [];
+  const ranges: Array<[bigint, bigint]> = [];
+  for (const b of w.batches) {
+    const start = b.logStart - 1n > w.after ? b.logStart - 1n : w.after;
+    const key = `${b.id}|${start}|${filterKey}`;
+    let segment = cache.get(key);
+    if (!segment) cache.set(key, (segment = batchSegment(decoded.view(b, src.buffer), start, filter, key)));
+    held.push(segment);
+    ranges.push([b.logStart, segment.end]);
+  }
+  const logged: ChangeEvent[] = [];
+  const inBatch = (p: bigint) => ranges.some(([lo, hi]) => p >= lo && p <= hi);
   for (const c of w.changelogs) {
     const rows = await readChangelogRange({ bucket: src.bucket, warehouse: src.warehouse, ...c }, w.after + 1n, w.to, (p) => !inBatch(p));
     for (const r of rows) {
       const event = fromChangelog(c.table, r, filter);
-      if (event) out.push(event);
+      if (event) logged.push(event);
     }
   }
-  if (w.changelogs.length > 0) out.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  logged.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  // Interleave: the changelog's positions between batches become segments of their own.
+  const out: Segment[] = [];
+  let from = w.after;
+  let i = 0;
+  const gap = (until: bigint) => {
+    if (until <= from) return;
+    const events: ChangeEvent[] = [];
+    while (i < logged.length && logged[i]!.position <= until) events.push(logged[i++]!);
+    out.push(loggedSegment(events, until));
+    from = until;
+  };
+  held.forEach((h, k) => {
+    gap(ranges[k]![0] - 1n);
+    out.push(h);
+    from = h.end;
+  });
+  gap(w.to);
   return out;
 }
 

@@ -30,6 +30,16 @@ await producer.close();
 console.log("acked through", String(producer.lastAckSequence));
 `;
 
+// The README's subscribe loop from plain Node: history up to the producer's write, then \`break\`; the process must exit by itself.
+const SUBSCRIBE_SNIPPET = `import { createLakeClient } from "dolake/client";
+const WebSocket = globalThis.WebSocket ?? (await import("ws")).WebSocket;
+const lake = createLakeClient({ url: process.env.DOLAKE_URL, token: process.env.DOLAKE_TOKEN, WebSocket });
+for await (const batch of lake.subscribe({ tables: ["users"], from: "earliest" })) {
+  const bob = batch.events.find((e) => e.after?.name === "Bob");
+  if (bob) { console.log("saw Bob at position", String(bob.position), typeof bob.position); break; }
+}
+`;
+
 const TS_CONSUMER = `import { createProducer, ProducerError, type ProducerEvent, type Producer } from "dolake/producer";
 const events: ProducerEvent[] = [{ table: "users", rowId: "u1", operation: "INSERT", after: { id: "u1" } }];
 const p: Producer = createProducer({ url: "http://127.0.0.1:8787", token: "t", sourceId: "s", timeoutMs: 1000 });
@@ -73,6 +83,17 @@ describe("dolake/producer as a published package", () => {
       writeFileSync(join(project, "send.mjs"), SNIPPET);
       const r = run(node, ["send.mjs"], project, { DOLAKE_URL: server!.url, DOLAKE_TOKEN: TOKEN });
       expect(r.out).toMatch(/acked through \d+/);
+      expect(r.code).toBe(0);
+    });
+  }
+
+  for (const node of nodes) {
+    it(`streams changes with lake.subscribe() from plain Node ESM and exits after break (${node})`, { timeout: 180_000 }, () => {
+      writeFileSync(join(project, "send.mjs"), SNIPPET);
+      expect(run(node, ["send.mjs"], project, { DOLAKE_URL: server!.url, DOLAKE_TOKEN: TOKEN }).code).toBe(0);
+      writeFileSync(join(project, "follow.mjs"), SUBSCRIBE_SNIPPET);
+      const r = run(node, ["follow.mjs"], project, { DOLAKE_URL: server!.url, DOLAKE_TOKEN: TOKEN });
+      expect(r.out).toMatch(/saw Bob at position \d+ bigint/);
       expect(r.code).toBe(0);
     });
   }

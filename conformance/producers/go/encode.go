@@ -105,10 +105,10 @@ func readValue(d *json.Decoder) (any, error) {
 	}
 }
 
-// jsonTypes maps each envelope case's json_type ("cdc_batch") to its field in ClientMessage.
-func jsonTypes() map[string]protoreflect.FieldDescriptor {
+// jsonTypes maps each envelope case's json_type ("cdc_batch") to its field in the envelope message.
+func jsonTypes(envelope protoreflect.MessageDescriptor) map[string]protoreflect.FieldDescriptor {
 	out := map[string]protoreflect.FieldDescriptor{}
-	fields := (&cdcv1.ClientMessage{}).ProtoReflect().Descriptor().Fields()
+	fields := envelope.Fields()
 	for i := 0; i < fields.Len(); i++ {
 		f := fields.Get(i)
 		t := proto.GetExtension(f.Message().Options(), cdcv1.E_JsonType).(string)
@@ -117,12 +117,17 @@ func jsonTypes() map[string]protoreflect.FieldDescriptor {
 	return out
 }
 
-var clientCases = jsonTypes()
+var clientCases = jsonTypes((&cdcv1.ClientMessage{}).ProtoReflect().Descriptor())
 
-// encodeClient encodes a client message given in published JSON form ({"type": ...}).
+// encodeClient encodes a CDC client message given in published JSON form ({"type": ...}).
 func encodeClient(msg object) ([]byte, error) {
+	return encodeEnvelope(clientCases, msg)
+}
+
+// encodeEnvelope encodes a message in published JSON form as the envelope case its "type" names.
+func encodeEnvelope(cases map[string]protoreflect.FieldDescriptor, msg object) ([]byte, error) {
 	t, _ := msg.get("type")
-	f, ok := clientCases[fmt.Sprint(t)]
+	f, ok := cases[fmt.Sprint(t)]
 	if !ok {
 		return nil, fmt.Errorf("unknown message type %v", t)
 	}
@@ -165,6 +170,22 @@ func encodeMessage(md protoreflect.MessageDescriptor, o object) ([]byte, error) 
 	var b []byte
 	for _, f := range fs {
 		var err error
+		if f.fd.IsList() && f.fd.Kind() != protoreflect.MessageKind && f.fd.Kind() != protoreflect.StringKind {
+			// proto3 packs repeated scalars: one length-delimited field of varints.
+			var values []byte
+			for _, x := range f.v.([]any) {
+				one, err := appendField(nil, f.fd, x, true)
+				if err != nil {
+					return nil, err
+				}
+				_, _, n := protowire.ConsumeTag(one)
+				values = append(values, one[n:]...)
+			}
+			if len(values) > 0 {
+				b = protowire.AppendBytes(protowire.AppendTag(b, f.fd.Number(), protowire.BytesType), values)
+			}
+			continue
+		}
 		if f.fd.IsList() {
 			for _, x := range f.v.([]any) {
 				if b, err = appendField(b, f.fd, x, true); err != nil {

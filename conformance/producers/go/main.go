@@ -33,7 +33,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: producer verify <testdata/cdc/v1> | producer stream [flags]")
+		fmt.Fprintln(os.Stderr, "usage: producer verify <testdata/cdc/v1> | producer stream [flags] | producer verify-subscribe <testdata/subscribe/v1> | producer subscribe [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -42,6 +42,10 @@ func main() {
 		err = verify(os.Args[2])
 	case "stream":
 		err = stream(os.Args[2:])
+	case "verify-subscribe":
+		err = verifySubscribe(os.Args[2])
+	case "subscribe":
+		err = subscribe(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %s", os.Args[1])
 	}

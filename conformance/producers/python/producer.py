@@ -89,6 +89,10 @@ def fill(msg, obj):
                 fill(getattr(msg, f.name).add(), x)
         elif f.message_type is not None:
             fill(getattr(msg, f.name), v)
+        elif f.is_repeated and f.message_type is None and f.enum_type is None:
+            getattr(msg, f.name).extend(v)
+        elif f.enum_type is not None and f.is_repeated:
+            getattr(msg, f.name).extend(enum_number(f.enum_type, x) for x in v)
         elif f.enum_type is not None:
             setattr(msg, f.name, enum_number(f.enum_type, v))
         else:
@@ -96,14 +100,21 @@ def fill(msg, obj):
     return msg
 
 
-CASES = {f.message_type.GetOptions().Extensions[options_pb2.json_type]: f.name for f in cdc_pb2.ClientMessage.DESCRIPTOR.fields}
+def cases(envelope):
+    """json_type -> field name of each message an envelope (ClientMessage, SubscribeClientMessage, ...) holds."""
+    return {f.message_type.GetOptions().Extensions[options_pb2.json_type]: f.name for f in envelope.DESCRIPTOR.fields}
+
+
+def envelope_message(envelope, obj):
+    """An envelope message holding `obj`, a message in published JSON form ({"type": "cdc_batch", ...})."""
+    env = envelope()
+    fill(getattr(env, cases(envelope)[obj["type"]]), obj)
+    return env
 
 
 def client_message(obj):
-    """A ClientMessage from a message in published JSON form ({"type": "cdc_batch", ...})."""
-    env = cdc_pb2.ClientMessage()
-    fill(getattr(env, CASES[obj["type"]]), obj)
-    return env
+    """A ClientMessage from a message in published JSON form."""
+    return envelope_message(cdc_pb2.ClientMessage, obj)
 
 
 def verify(testdata):

@@ -17,9 +17,9 @@ export interface Vector {
   bin: Uint8Array;
 }
 
-/** Reads the vectors of a side ("client" or "server"). */
-export function loadVectors(root: string, side: "client" | "server"): Vector[] {
-  const dir = join(root, "testdata/cdc/v1", side);
+/** Reads the vectors of a side ("client" or "server") of a protocol ("cdc" or "subscribe"). */
+export function loadVectors(root: string, side: "client" | "server", protocol: "cdc" | "subscribe" = "cdc"): Vector[] {
+  const dir = join(root, `testdata/${protocol}/v1`, side);
   return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .sort()

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { SubscribeClientMessageSchema, StartFrom } from "../../../gen/dolake/subscribe/v1/subscribe_pb.js";
-import { bufferedAck, closeAll, flushNow, openSocket, openSubscriber, type TestSocket } from "../helpers.js";
+import { AUTH, bufferedAck, closeAll, flushNow, getJson, openSocket, openSubscriber, type TestSocket } from "../helpers.js";
 
 afterEach(() => closeAll());
 
@@ -70,6 +70,11 @@ describe("subscribe", () => {
     expect(Number(history.events[0].ackedAt)).toBeGreaterThan(1_700_000_000_000);
     const marker = await s.next();
     expect(marker).toMatchObject({ type: "up_to_date", cursor: subscribed.head });
+    const status = await getJson("/status");
+    expect(status.subscribers).toBeGreaterThanOrEqual(1);
+    expect(String(status.log.head)).toBe(subscribed.head);
+    const metrics = await (await SELF.fetch("http://lake/metrics", { headers: AUTH })).text();
+    expect(metrics).toMatch(/^dolake_subscribers [1-9]/m);
     await produce(p, "s_orders", [4]);
     const live = await collect(s, 1);
     expect(live.events.map((e) => [e.operation, e.rowId])).toEqual([["INSERT", "4"]]);

@@ -1,0 +1,113 @@
+/**
+ * A Subscribe request -> the subscription's state: its filter and the cursor it starts after
+ * (now, earliest, a timestamp, or a cursor), checked against the log's bounds. Used by both
+ * transports (WebSocket frames and SSE query parameters).
+ */
+import type { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { type Subscribe, StartFrom, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
+import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
+import type { Encoding } from "../protocol/frames.js";
+import type { LogFilter, LogSources } from "./log-window.js";
+
+/** Defaults and limits of a subscription. */
+export const SUBSCRIBE_LIMITS = { defaultBatchEvents: 500, maxBatchEvents: 10_000, defaultCredits: 16, maxCredits: 1_000, maxStateBytes: 2_000 };
+
+/** A subscription's state (kept in a WebSocket's attachment: at most 2 KB as JSON). */
+export interface Subscription {
+  tables: string[] | null;
+  operations: number[] | null;
+  columns: string[] | null;
+  notBefore: string;
+  maxBatchEvents: number;
+  /** Last position delivered or passed over. */
+  cursor: string;
+  /** Batches the subscriber lets the server send; "stream" for transports with their own backpressure (SSE). */
+  credits: number | "stream";
+  upToDate: boolean;
+  encoding: Encoding;
+}
+
+/** A typed subscription error: sent, then the connection closes. */
+export class SubscribeFailure extends Error {
+  constructor(
+    readonly code: SubscribeErrorCode,
+    message: string,
+    readonly earliest = "",
+  ) {
+    super(message);
+  }
+}
+
+/** An invalid_request failure. */
+export const invalidRequest = (m: string) => new SubscribeFailure(SubscribeErrorCode.INVALID_REQUEST, m);
+
+/** The subscription a Subscribe asks for, and the log's bounds it was checked against. */
+export function startSubscription(src: LogSources, s: Subscribe, encoding: Encoding, stream = false): { sub: Subscription; head: bigint; earliest: bigint } {
+  const bounds = src.buffer.logBounds();
+  const head = bounds.next - 1n;
+  const earliest = bounds.retainedFrom - 1n;
+  if (s.maxBatchEvents > SUBSCRIBE_LIMITS.maxBatchEvents) throw invalidRequest(`maxBatchEvents ${s.maxBatchEvents} is above ${SUBSCRIBE_LIMITS.maxBatchEvents}`);
+  for (const t of s.tables) if (!t || t.endsWith(CHANGELOG_SUFFIX)) throw invalidRequest(`invalid table name ${JSON.stringify(t)}: name the source table (its changelog is read for history)`);
+  for (const op of s.operations) if (op < 1 || op > 3) throw invalidRequest(`unknown operation ${op}`);
+  let cursor: bigint;
+  let notBefore = 0n;
+  const from = s.from === StartFrom.UNSPECIFIED ? (s.cursor ? StartFrom.CURSOR : StartFrom.NOW) : s.from;
+  if (from === StartFrom.NOW) cursor = head;
+  else if (from === StartFrom.EARLIEST) cursor = earliest;
+  else if (from === StartFrom.TIMESTAMP) {
+    notBefore = s.timestamp;
+    cursor = startBefore(src, s.timestamp, earliest);
+  } else {
+    if (!/^\d{1,19}$/.test(s.cursor)) throw invalidRequest(`cursor ${JSON.stringify(s.cursor.slice(0, 40))} is not a cursor of this warehouse`);
+    cursor = BigInt(s.cursor);
+    if (cursor > head) throw invalidRequest(`cursor ${cursor} is ahead of this warehouse's log (head ${head}): it comes from another warehouse or deployment`);
+    if (cursor < earliest) throw new SubscribeFailure(SubscribeErrorCode.CURSOR_EXPIRED, `cursor ${cursor} is older than the retained history (earliest ${earliest})`, earliest.toString());
+  }
+  const sub: Subscription = {
+    tables: s.tables.length ? [...new Set(s.tables)] : null,
+    operations: s.operations.length ? [...new Set(s.operations)] : null,
+    columns: s.columns.length ? [...new Set(s.columns)] : null,
+    notBefore: notBefore.toString(),
+    maxBatchEvents: s.maxBatchEvents || SUBSCRIBE_LIMITS.defaultBatchEvents,
+    cursor: cursor.toString(),
+    credits: stream ? "stream" : Math.min(SUBSCRIBE_LIMITS.maxCredits, s.credits || SUBSCRIBE_LIMITS.defaultCredits),
+    upToDate: false,
+    encoding,
+  };
+  if (JSON.stringify(sub).length > SUBSCRIBE_LIMITS.maxStateBytes) throw invalidRequest("the subscription names too many tables or columns (its state must fit 2 KB)");
+  return { sub, head, earliest };
+}
+
+/** The log filter of a subscription. */
+export function filterOf(sub: Subscription): LogFilter {
+  return {
+    tables: sub.tables ? new Set(sub.tables) : null,
+    operations: sub.operations ? new Set(sub.operations as Operation[]) : null,
+    columns: sub.columns ? new Set(sub.columns) : null,
+    notBefore: BigInt(sub.notBefore),
+  };
+}
+
+/**
+ * A cursor before the first change acked at or after `ms`: the highest position of any
+ * changelog snapshot committed before `ms` (those changes were acked before it, and so were all
+ * lower positions), else `earliest`. Changes between it and `ms` are left out by the filter.
+ */
+function startBefore(src: LogSources, ms: bigint, earliest: bigint): bigint {
+  let best = earliest;
+  const ns = [src.namespace];
+  for (let after: string | undefined; ; ) {
+    const page = src.catalog.listTables(ns, after, 1000);
+    for (const name of page.filter((n) => n.endsWith(CHANGELOG_SUFFIX))) {
+      const json = src.catalog.getTable({ namespace: ns, name })?.metadataJson;
+      if (!json) continue;
+      for (const s of (JSON.parse(json) as { snapshots?: Array<{ "timestamp-ms": number; summary?: Record<string, string> }> }).snapshots ?? []) {
+        const max = s.summary?.["dolake.log-position-max"];
+        if (max && BigInt(s["timestamp-ms"]) < ms && BigInt(max) > best) best = BigInt(max);
+      }
+    }
+    if (page.length < 1000) break;
+    after = page.at(-1);
+  }
+  return best;
+}
