@@ -5,7 +5,8 @@
 //    CDC writer into a temp folder, with the oracle's expected states.
 // 3. pytest runs test/python/iceberg against that folder; the source e2e (test/e2e/source-orders.test.ts)
 //    runs with DOLAKE_PYTHON so pyiceberg and DuckDB check the orders example's lake (test/python/source),
-//    and so does the crash-restart e2e (test/python/crash).
+//    and so does the crash-restart e2e (test/python/crash), and the query e2e (test/python/query:
+//    lake.query against DuckDB over the same snapshot).
 // 4. conformance/matrix.mjs runs every client check against fresh local servers (with-server):
 //    test/python/cdc (CDC read back by pyiceberg and DuckDB), test/python/catalog (pyiceberg, DuckDB),
 //    test/python/s3 (boto3, pyarrow, DuckDB httpfs, AWS Java SDK), the Python and Go producers, and
@@ -41,6 +42,8 @@ run(python, ["-m", "pytest", "test/python/iceberg", "-q", "-p", "no:cacheprovide
 run(join(root, "node_modules/.bin/vitest"), ["run", "--project", "e2e", "test/e2e/source-orders"], { env: { ...env, DOLAKE_PYTHON: python } });
 // The crash-restart e2e (SIGKILL mid-batch), its tables read by pyiceberg and DuckDB against the oracle.
 run(join(root, "node_modules/.bin/vitest"), ["run", "--project", "e2e", "test/e2e/crash-restart"], { env: { ...env, DOLAKE_PYTHON: python } });
+// lake.query against DuckDB reading the same Iceberg tables (test/python/query).
+run(join(root, "node_modules/.bin/vitest"), ["run", "--project", "e2e", "test/e2e/query-duckdb"], { env: { ...env, DOLAKE_PYTHON: python } });
 // Every client against live servers: pyiceberg, DuckDB, boto3, pyarrow, the AWS Java SDK, the
 // Python and Go producers and the conformance suite; writes docs/interop-matrix.md and the README table.
 run(process.execPath, [join(root, "conformance/matrix.mjs")]);

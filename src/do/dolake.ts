@@ -23,7 +23,7 @@ import { mirrorCommitGuard } from "../flush/external-writes.js";
 import { cdcStateHook } from "./cdc-state.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
-import { readQueryState, type TableRequest, type TableState } from "../query/query-state.js";
+import { type RawQueryState, readQueryState, type TableRequest } from "../query/query-state.js";
 import { routeOperations } from "./operations.js";
 import { utf8Length } from "../util/utf8.js";
 import { SubscriptionHub } from "../subscribe/hub.js";
@@ -142,12 +142,16 @@ export class DoLake extends DurableObject<Env> {
    * RPC for the query engine: the consistent read state of tables (pointer, buffered changes,
    * replaced positions), read in one synchronous turn (src/query/query-state.ts).
    */
-  queryState(tables: TableRequest[]): TableState[] {
-    return readQueryState(
+  queryState(tables: TableRequest[]): RawQueryState {
+    const started = performance.now();
+    const state = readQueryState(
       { sql: this.ctx.storage.sql, buffer: this.buffer, catalog: depsOf(this.catalogContext()).store, cdcNamespace: this.config.namespace, detectTimestamps: this.config.detectTimestamps },
       tables,
     );
+    this.metrics.queryStateMs.observe(performance.now() - started);
+    return state;
   }
+
 
   /** What the catalog runs on in this object. */
   catalogContext(): CatalogContext {

@@ -39,8 +39,9 @@ function migrate(sql: SqlStorage): void {
   migrated.add(sql);
 }
 
-// DO SQL statements bind at most 100 parameters.
-const LOOKUP_CHUNK = 90;
+/** Row ids per lookup statement (they travel as one JSON array, so the 100-parameter limit does not apply). */
+const LOOKUP_CHUNK = 5_000;
+// Writes bind their values one by one: a DO SQL statement binds at most 100 parameters.
 /** Row ids per DELETE (one more parameter for the table key). */
 const DELETE_CHUNK = 99;
 /** Rows per INSERT: four parameters each. */
@@ -74,11 +75,12 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
     const unique = [...new Set(rowIds)];
     for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
       const chunk = unique.slice(i, i + LOOKUP_CHUNK);
+      // One statement per chunk: the ids travel as one JSON array (a statement binds at most 100 values).
       const rows = this.sql.exec<{ row_id: string; path: string; pos: string; partition: string | null; spec_id: number | null }>(
         `SELECT i.row_id, f.path, CAST(i.pos AS TEXT) AS pos, f.partition, f.spec_id FROM cdc_pk_index i JOIN cdc_pk_files f ON f.id = i.file_id
-         WHERE i.table_key = ? AND i.row_id IN (${chunk.map(() => "?").join(",")})`,
+         WHERE i.table_key = ? AND i.row_id IN (SELECT value FROM json_each(?))`,
         this.tableKey,
-        ...chunk,
+        JSON.stringify(chunk),
       );
       for (const r of rows) {
         const loc: RowLocation = { filePath: r.path, pos: BigInt(r.pos) };

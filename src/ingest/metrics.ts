@@ -46,6 +46,8 @@ export class Metrics {
   /** Change batches and events sent to subscribers. */
   subscribeBatches = 0;
   subscribeEvents = 0;
+  /** Time the object spends reading a query's state (pointers, index, buffered batches). */
+  readonly queryStateMs = new Histogram(LATENCY_BUCKETS_MS);
   /** Time the object spends on one subscriber step (reading a window, building and sending a frame). */
   readonly subscribeStepMs = new Histogram(LATENCY_BUCKETS_MS);
 
@@ -75,6 +77,8 @@ export class Metrics {
     out.push(...this.ackLatencyMs.render("dolake_ack_latency_ms"));
     out.push("# HELP dolake_flush_duration_ms Duration of committed flushes.", "# TYPE dolake_flush_duration_ms histogram");
     out.push(...this.flushDurationMs.render("dolake_flush_duration_ms"));
+    out.push("# HELP dolake_query_state_ms Object time to read one query's consistent state.", "# TYPE dolake_query_state_ms histogram");
+    out.push(...this.queryStateMs.render("dolake_query_state_ms"));
     counter("dolake_subscribe_batches_total", "Change batches sent to subscribers.", this.subscribeBatches);
     counter("dolake_subscribe_events_total", "Changes sent to subscribers.", this.subscribeEvents);
     out.push("# HELP dolake_subscribe_step_ms Object time of one subscriber step (window read, frame built and sent).", "# TYPE dolake_subscribe_step_ms histogram");

@@ -133,7 +133,7 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
     async load(name, schema, _cols, node) {
       const key = keyOf({ name, ...(schema ? { schema } : {}) });
       const state = states.get(key)!;
-      const buffered = parseJson(state.buffered) as unknown as BufferedChangeRow[];
+      const buffered = state.buffered;
       if (!state.metadataLocation && buffered.length === 0) {
         const pos = (node as { _location?: { start: number } })._location?.start;
         throw new HttpError(404, "NoSuchTableException", `Table does not exist: ${state.namespace.join(".")}.${name}${pos === undefined ? "" : ` (at offset ${pos})`}`);
@@ -147,9 +147,11 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
   const rel = await runStatement(statement, { sql, params, now, provider, needed: new Map() });
   const elapsedMs = Math.round((performance.now() - started) * 100) / 100;
   const { files, ...rest } = stats;
+  // Answer rows are objects: a repeated name (COUNT(a), COUNT(b) are both "count") gets _2, _3...
+  const names = uniqueNames(rel.columns.map((c) => c.name));
   return {
-    columns: rel.columns.map((c, i) => ({ name: c.name, type: columnType(rel, i) })),
-    rows: planOnly ? [] : rel.rows.map((r) => Object.fromEntries(rel.columns.map((c, i) => [c.name, valueToJson(r[i] as Value)]))),
+    columns: names.map((name, i) => ({ name, type: columnType(rel, i) })),
+    rows: planOnly ? [] : rel.rows.map((r) => Object.fromEntries(names.map((name, i) => [name, valueToJson(r[i] as Value)]))),
     stats: { ...rest, elapsedMs },
     snapshots,
     ...(planOnly ? { plan: files } : {}),
@@ -173,7 +175,7 @@ async function loadHistory(ctx: ScanContext, mirror: TableState, changelog: Tabl
   const schema = m?.schemas.find((s) => s["schema-id"] === m["current-schema-id"]);
   const events: Array<{ op: string; seq: bigint; commitUs: bigint; sourceUs: bigint; rowId: string; image: JsonObject | null }> = [];
   if (changelog?.metadataLocation) {
-    const t = await scanTable(ctx, { ...changelog, buffered: "[]", replacedPositions: [] }, "*");
+    const t = await scanTable(ctx, { ...changelog, buffered: [], replacedPositions: [] }, "*");
     const at = (n: string) => t.columns.indexOf(n);
     for (const r of t.rows) {
       const after = r[at("after")] as string | null;
@@ -206,4 +208,20 @@ async function loadHistory(ctx: ScanContext, mirror: TableState, changelog: Tabl
     rows.push([...values, new Timestamp(e.commitUs, true), e.op, e.seq, new Timestamp(e.sourceUs, true), e.rowId]);
   }
   return { columns: [...fields.map((f) => ({ table: null, name: f.name })), ...HISTORY_COLUMNS.map((name) => ({ table: null, name }))], rows };
+}
+
+/** Column names made unique for answer objects: the second "count" becomes "count_2" (never an existing name). */
+export function uniqueNames(names: string[]): string[] {
+  const taken = new Set(names);
+  const seen = new Set<string>();
+  return names.map((n) => {
+    if (!seen.has(n)) {
+      seen.add(n);
+      return n;
+    }
+    let k = 2;
+    while (taken.has(`${n}_${k}`) || seen.has(`${n}_${k}`)) k++;
+    seen.add(`${n}_${k}`);
+    return `${n}_${k}`;
+  });
 }

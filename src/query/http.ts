@@ -9,7 +9,7 @@ import { errorResponse, HttpError } from "../http/errors.js";
 import { DEFAULT_BUCKET_NAME } from "../catalog/deps.js";
 import { parseJson, stringifyJson } from "../util/json.js";
 import { type QueryRequest, runQuery } from "./engine.js";
-import type { TableRequest, TableState } from "./query-state.js";
+import { type RawQueryState, type TableRequest, tableStates } from "./query-state.js";
 
 /** The warehouse's DoLake object as the query needs it (the Worker passes its stub; src/query does not name the class). */
 export interface QueryStateSource {
@@ -37,7 +37,7 @@ export async function handleQuery(request: Request, env: Env, lake: QueryStateSo
     const result = await runQuery(
       body,
       {
-        state: async (tables) => (await lake.queryState(tables)) as unknown as TableState[],
+        state: async (tables) => tableStates((await lake.queryState(tables)) as RawQueryState),
         bucket: env.LAKEHOUSE_BUCKET,
         warehouse: { bucketName: env.BUCKET_NAME || DEFAULT_BUCKET_NAME, warehouse },
       },

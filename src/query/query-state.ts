@@ -1,9 +1,12 @@
 /**
  * What a query needs from the DoLake object, read in ONE synchronous turn so it is consistent:
- * per table, the catalog pointer (metadata location, cached metadata text), every buffered
- * (acked, unflushed) change of its source table, and the primary-key index locations of the rows
- * those changes replace. A flush swaps the pointer, updates the index and drops its batches in one
- * transaction, so no interleaving can show a half-flushed state. Heavy work happens in the Worker.
+ * per table, the catalog pointer (metadata location, cached metadata text) and the primary-key
+ * index locations of the rows buffered changes replace, plus the buffered (acked, unflushed)
+ * batches that hold changes of those tables, as the bytes they were acked in. A flush swaps the
+ * pointer, updates the index and drops its batches in one transaction, so no interleaving can
+ * show a half-flushed state. The object only splits the batches far enough to find their tables
+ * and row ids (binary frames by their wire layout, JSON with the native parser); decoding them
+ * into rows happens in the Worker (`tableStates`), so a query's CPU stays off the ack path.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { ClientMessageSchema, Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
@@ -12,14 +15,15 @@ import type { CatalogStore } from "../catalog/store.js";
 import { SqlPrimaryKeyIndex } from "../flush/pk-index.js";
 import { decodeClientFrame } from "../protocol/frames.js";
 import { rowToJson } from "../protocol/json-value.js";
-import { stringifyJson, type JsonObject } from "../util/json.js";
+import { splitBinaryBatch } from "../protocol/wire-events.js";
+import type { JsonObject } from "../util/json.js";
 
 /** One buffered change as the query engine sees it. */
 export interface BufferedChangeRow {
   operation: "INSERT" | "UPDATE" | "DELETE";
   rowId: string;
   sequence: bigint;
-  /** Source commit time, epoch ms. */
+  /** Source commit time, epoch ms (the ack time when the producer sent none, as the flush does). */
   timestamp: bigint;
   /** When DoLake acked the batch, epoch ms (the change's `_commit_timestamp` until it is flushed). */
   ackedAt: number;
@@ -33,24 +37,36 @@ export interface TableRequest {
   name: string;
 }
 
-/** One table's consistent read state. */
-export interface TableState extends TableRequest {
+/** One table's pointer and the snapshot positions its buffered changes replace (the object's part). */
+export interface TablePointer extends TableRequest {
   metadataLocation: string | null;
   metadataJson: string | null;
-  /** BufferedChangeRow[] in arrival order, as BigInt-safe JSON text. */
-  buffered: string;
   /** [data file path, position] of snapshot rows that buffered changes replace or delete. */
   replacedPositions: Array<[string, string]>;
   detectTimestamps: boolean;
 }
 
-const OPS: Record<number, BufferedChangeRow["operation"]> = {
-  [Operation.INSERT]: "INSERT",
-  [Operation.UPDATE]: "UPDATE",
-  [Operation.DELETE]: "DELETE",
-};
+/** A buffered batch handed to the Worker: its bytes and the tables already committed from it. */
+export interface RawBatch {
+  format: "binary" | "json";
+  payload: Uint8Array;
+  receivedAt: number;
+  committed: string[];
+}
 
-const utf8 = new TextDecoder();
+/** The object's answer: pointers of the tables asked for and the batches holding their changes. */
+export interface RawQueryState {
+  tables: TablePointer[];
+  batches: RawBatch[];
+  /** The namespace CDC tables are written to. */
+  cdcNamespace: string;
+}
+
+/** One table's consistent read state, as the engine reads it (Worker side). */
+export interface TableState extends TablePointer {
+  /** Buffered changes of the table, in arrival order. */
+  buffered: BufferedChangeRow[];
+}
 
 /** What the read needs from the object. */
 export interface StateSources {
@@ -62,52 +78,91 @@ export interface StateSources {
   detectTimestamps: boolean;
 }
 
-/** Reads the states of `tables`. Synchronous on purpose: nothing may interleave (see the file comment). */
-export function readQueryState(src: StateSources, requested: TableRequest[]): TableState[] {
+const utf8 = new TextDecoder();
+
+/** Table and row id of each event of a buffered payload, without decoding its rows. */
+function eventKeys(format: "binary" | "json", payload: Uint8Array): Array<{ table: string; rowId: string }> {
+  if (format === "binary") {
+    const wire = splitBinaryBatch(payload);
+    if (wire) return wire;
+    const msg = fromBinary(ClientMessageSchema, payload).message;
+    return msg.case === "cdcBatch" ? msg.value.events : [];
+  }
+  // The published form ({"type":"cdc_batch","events":[...]}) or the proto3 JSON envelope ({"cdcBatch":{...}}).
+  type Events = { events?: Array<{ table?: unknown; rowId?: unknown; row_id?: unknown }> };
+  const frame = JSON.parse(utf8.decode(payload)) as Events & { cdcBatch?: Events; cdc_batch?: Events };
+  const events = frame.events ?? frame.cdcBatch?.events ?? frame.cdc_batch?.events ?? [];
+  return events.map((e) => ({ table: String(e.table ?? ""), rowId: String(e.rowId ?? e.row_id ?? "") }));
+}
+
+/** Reads the state of `tables`. Synchronous on purpose: nothing may interleave (see the file comment). */
+export function readQueryState(src: StateSources, requested: TableRequest[]): RawQueryState {
   const tables = requested.map((t) => (t.namespace.length === 0 ? { namespace: [src.cdcNamespace], name: t.name } : t));
   const wanted = new Set(tables.filter((t) => t.namespace.join(".") === src.cdcNamespace).map((t) => t.name));
-  const changes = new Map<string, BufferedChangeRow[]>();
+  const rowIds = new Map<string, Set<string>>();
+  const batches: RawBatch[] = [];
   if (wanted.size > 0 && src.buffer.stats().batchCount > 0) {
-    const batches = src.buffer.take(Number.MAX_SAFE_INTEGER);
+    const buffered = src.buffer.take(Number.MAX_SAFE_INTEGER);
     // A batch stays buffered until every table it carries is flushed: its events of tables already
     // committed (src/flush/flusher.ts) are in the snapshot and must not count twice.
-    const done = src.buffer.doneTables(batches.map((b) => b.id));
-    for (const b of batches) {
-      const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
-      if (msg.message.case !== "cdcBatch") continue;
+    const done = src.buffer.doneTables(buffered.map((b) => b.id));
+    for (const b of buffered) {
       const committed = done.get(b.id);
-      for (const e of msg.message.value.events) {
+      let holds = false;
+      for (const e of eventKeys(b.format, b.payload)) {
         if (!wanted.has(e.table) || committed?.has(e.table)) continue;
-        let list = changes.get(e.table);
-        if (!list) changes.set(e.table, (list = []));
-        list.push({
-          operation: OPS[e.operation] ?? "INSERT",
-          rowId: e.rowId,
-          sequence: e.sequence,
-          timestamp: e.timestamp,
-          ackedAt: b.receivedAt,
-          before: e.before ? rowToJson(e.before) : null,
-          after: e.after ? rowToJson(e.after) : null,
-        });
+        holds = true;
+        let ids = rowIds.get(e.table);
+        if (!ids) rowIds.set(e.table, (ids = new Set()));
+        ids.add(e.rowId);
       }
+      if (holds) batches.push({ format: b.format, payload: b.payload, receivedAt: b.receivedAt, committed: [...(committed ?? [])] });
     }
   }
-  return tables.map((t) => {
-    const row = src.catalog.getTable({ namespace: t.namespace, name: t.name });
-    const list = (t.namespace.join(".") === src.cdcNamespace && changes.get(t.name)) || [];
-    const replaced: Array<[string, string]> = [];
-    if (row && list.length > 0) {
-      const index = new SqlPrimaryKeyIndex(src.sql, `${t.namespace.join(".")}.${t.name}`);
-      for (const loc of index.lookup(list.map((c) => c.rowId)).values()) replaced.push([loc.filePath, loc.pos.toString()]);
+  return {
+    cdcNamespace: src.cdcNamespace,
+    batches,
+    tables: tables.map((t) => {
+      const row = src.catalog.getTable({ namespace: t.namespace, name: t.name });
+      const ids = t.namespace.join(".") === src.cdcNamespace ? rowIds.get(t.name) : undefined;
+      const replaced: Array<[string, string]> = [];
+      if (row && ids) {
+        const index = new SqlPrimaryKeyIndex(src.sql, `${t.namespace.join(".")}.${t.name}`);
+        for (const loc of index.lookup([...ids]).values()) replaced.push([loc.filePath, loc.pos.toString()]);
+      }
+      return { namespace: t.namespace, name: t.name, metadataLocation: row?.metadataLocation ?? null, metadataJson: row?.metadataJson ?? null, replacedPositions: replaced, detectTimestamps: src.detectTimestamps };
+    }),
+  };
+}
+
+const OPS: Record<number, BufferedChangeRow["operation"]> = {
+  [Operation.INSERT]: "INSERT",
+  [Operation.UPDATE]: "UPDATE",
+  [Operation.DELETE]: "DELETE",
+};
+
+/** The Worker's half: decodes the handed-over batches into each table's buffered changes. */
+export function tableStates(raw: RawQueryState): TableState[] {
+  const changes = new Map<string, BufferedChangeRow[]>();
+  const wanted = new Set(raw.tables.filter((t) => t.namespace.join(".") === raw.cdcNamespace).map((t) => t.name));
+  for (const b of raw.batches) {
+    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
+    if (msg.message.case !== "cdcBatch") continue;
+    const committed = new Set(b.committed);
+    for (const e of msg.message.value.events) {
+      if (!wanted.has(e.table) || committed.has(e.table)) continue;
+      let list = changes.get(e.table);
+      if (!list) changes.set(e.table, (list = []));
+      list.push({
+        operation: OPS[e.operation] ?? "INSERT",
+        rowId: e.rowId,
+        sequence: e.sequence,
+        timestamp: e.timestamp === 0n ? BigInt(b.receivedAt) : e.timestamp,
+        ackedAt: b.receivedAt,
+        before: e.before ? rowToJson(e.before) : null,
+        after: e.after ? rowToJson(e.after) : null,
+      });
     }
-    return {
-      namespace: t.namespace,
-      name: t.name,
-      metadataLocation: row?.metadataLocation ?? null,
-      metadataJson: row?.metadataJson ?? null,
-      buffered: stringifyJson(list),
-      replacedPositions: replaced,
-      detectTimestamps: src.detectTimestamps,
-    };
-  });
+  }
+  return raw.tables.map((t) => ({ ...t, buffered: (t.namespace.join(".") === raw.cdcNamespace && changes.get(t.name)) || [] }));
 }

@@ -17,7 +17,7 @@ import { readManifestList } from "../iceberg/manifest-list.js";
 import { parseTableMetadata } from "../iceberg/metadata/json.js";
 import type { NestedField, Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.js";
 import { evolveSchema, jsonRowToIceberg } from "../iceberg/schema-infer.js";
-import { parseJson, type JsonObject } from "../util/json.js";
+import type { JsonObject } from "../util/json.js";
 import type { BufferedChangeRow, TableState } from "./query-state.js";
 import { pruneReason, pruneRowGroup, type RangeTerm } from "./prune.js";
 import { DateValue, Timestamp, toQueryValue, type Value } from "./values.js";
@@ -194,7 +194,7 @@ export async function scanTable(ctx: ScanContext, state: TableState, needed: Set
   const schemaId = snapshot?.["schema-id"] ?? m?.["current-schema-id"];
   let schema: Schema | undefined = m?.schemas.find((s) => s["schema-id"] === (ctx.asOf.kind === "now" ? m["current-schema-id"] : schemaId));
   const live = ctx.asOf.kind === "now";
-  const buffered = live ? (parseJson(state.buffered) as unknown as BufferedChangeRow[]) : [];
+  const buffered = live ? state.buffered : [];
   const lastById = new Map<string, BufferedChangeRow>();
   for (const c of buffered) {
     lastById.delete(c.rowId);

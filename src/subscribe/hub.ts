@@ -12,7 +12,7 @@ import { type Encoding, FrameError } from "../protocol/frames.js";
 import { decodeSubscribeClientFrame, encodeSubscribeServerMessage, subscribeServer } from "../protocol/subscribe-frames.js";
 import { captureWindow, DecodedBatches, type LogSources, readWindow, type Segment } from "./log-window.js";
 import { Lru } from "./lru.js";
-import { changeBatchFrame } from "./wire-events.js";
+import { changeBatchFrame } from "../protocol/wire-events.js";
 import { filterOf, invalidRequest, SUBSCRIBE_LIMITS, startSubscription, SubscribeFailure, type Subscription } from "./start.js";
 
 /** The WebSocket tag of subscriber sockets. */

@@ -20,7 +20,7 @@ import { rowFromJson } from "../protocol/json-value.js";
 import { parseJson } from "../util/json.js";
 import { type ChangelogRow, readChangelogRange } from "./changelog-reader.js";
 import { Lru } from "./lru.js";
-import { encodeWireEvent, splitBinaryBatch, type WireEvent } from "./wire-events.js";
+import { encodeWireEvent, splitBinaryBatch, type WireEvent } from "../protocol/wire-events.js";
 
 /** What a subscription selects. */
 export interface LogFilter {

@@ -9,7 +9,7 @@ import { AUTH, bufferedAck, closeAll, configure, flushNow, openSocket } from "..
 
 afterEach(async () => {
   closeAll();
-  await configure({ parquetRowGroupSize: DEFAULT_CONFIG.parquetRowGroupSize });
+  await configure({ parquetRowGroupSize: DEFAULT_CONFIG.parquetRowGroupSize, partitionBy: {} });
 });
 
 async function query(sql: string): Promise<{ status: number; body: any }> {
@@ -61,5 +61,27 @@ describe("query read path", () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.rows).toEqual([{ id: 1, title: "row 1" }, { id: 2, title: "row 2" }, { id: 3, title: "row 3" }]);
     expect((await query("SELECT label FROM renamed")).status).toBe(400);
+  });
+
+  it("counts a column added later as NULL in older files and buffered rows without it", async () => {
+    await configure({ partitionBy: { late_col: [{ column: "id", transform: "bucket[4]" }] } });
+    const s = await openSocket();
+    const ev = (seq: number, id: number, extra: object = {}) => ({ sequence: seq, operation: "INSERT", table: "late_col", rowId: String(id), after: { id, ...extra } });
+    s.sendJson({ type: "cdc_batch", sourceDoId: "rp-late", sequenceNumber: 1, events: [ev(1, 1), ev(2, 2)] });
+    await bufferedAck(s, 1);
+    expect((await flushNow()).body.ok).toBe(true);
+    s.sendJson({ type: "cdc_batch", sourceDoId: "rp-late", sequenceNumber: 2, events: [ev(3, 3, { coupon: "A" }), ev(4, 4)] });
+    await bufferedAck(s, 2);
+    expect((await flushNow()).body.ok).toBe(true);
+    s.sendJson({ type: "cdc_batch", sourceDoId: "rp-late", sequenceNumber: 3, events: [ev(5, 5), ev(6, 6, { coupon: "B" })] });
+    await bufferedAck(s, 3);
+    const r = await query("SELECT COUNT(coupon) AS c, COUNT(*) AS n FROM late_col");
+    expect(r.body.rows).toEqual([{ c: 2, n: 6 }]);
+    // Unaliased, both are "count" (as in PostgreSQL): the answer object keeps both, the second as count_2.
+    const twice = await query("SELECT COUNT(coupon), COUNT(*) FROM late_col");
+    expect(twice.body.columns.map((c: any) => c.name)).toEqual(["count", "count_2"]);
+    expect(twice.body.rows).toEqual([{ count: 2, count_2: 6 }]);
+    const rows = await query("SELECT id, coupon FROM late_col ORDER BY id");
+    expect(rows.body.rows.map((x: any) => x.coupon)).toEqual([null, null, "A", null, null, "B"]);
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ClientMessageSchema, Operation } from "../../../gen/dolake/cdc/v1/cdc_pb.js";
 import { ChangeEventSchema, SubscribeServerMessageSchema } from "../../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import { rowFromJson } from "../../../src/protocol/json-value.js";
-import { changeBatchFrame, encodeWireEvent, splitBinaryBatch } from "../../../src/subscribe/wire-events.js";
+import { changeBatchFrame, encodeWireEvent, splitBinaryBatch } from "../../../src/protocol/wire-events.js";
 import { rng } from "../../support/rng.js";
 
 function randomBatch(seed: number) {

@@ -1,0 +1,82 @@
+// Queries against a live object (issue 10): ack latency while queries run vs idle, query latency,
+// and what the read path skips. Against a fresh `wrangler dev`:
+//   1. seed --rows orders rows (flushed, row groups of --row-group rows) and --buffered more
+//      acked but not flushed;
+//   2. ingest --events events (binary batches of 1000, window 4) idle, then again while --clients
+//      loops run the queries below back to back; ack p50/p99 of both runs, their ratio;
+//   3. each query's latency (median of the loop runs) and its stats (row groups read, bytes).
+//   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000]
+import { performance } from "node:perf_hooks";
+import { startServer } from "../../scripts/with-server.mjs";
+import { loadTs, machine } from "../lib/build.mjs";
+import { patchConfig, produce, RAISED } from "../lib/producer.mjs";
+
+const a = { rows: "200000", buffered: "20000", events: "50000", clients: "2", "row-group": "10000" };
+for (let i = 2; i < process.argv.length; i += 2) {
+  const k = process.argv[i].replace(/^--/, "");
+  if (!(k in a)) throw new Error(`unknown option --${k}`);
+  a[k] = process.argv[i + 1];
+}
+const opts = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Number(v)]));
+const QUERIES = [
+  ["point lookup", "SELECT id, status, amount FROM orders WHERE id = 123457"],
+  ["range count", "SELECT COUNT(*) AS n FROM orders WHERE id BETWEEN 50000 AND 59999"],
+  ["status revenue", "SELECT status, COUNT(*) AS n, SUM(amount) AS revenue FROM orders WHERE id > 150000 GROUP BY status ORDER BY status"],
+];
+const pct = (xs, p) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1);
+};
+
+async function frames(wl, source, first, count) {
+  const out = [];
+  for (let b = 0; b < count / 1000; b++) out.push(wl.batchFrame("binary", source, b + 1, b * 1000 + 1, 1000, first + b * 1000));
+  return out;
+}
+
+const wl = await loadTs(new URL("../lib/workload.ts", import.meta.url));
+const server = await startServer({ token: "bench-token" });
+const { url, token } = server;
+const auth = { Authorization: `Bearer ${token}` };
+const query = async (sql) => {
+  const t = performance.now();
+  const res = await fetch(`${url}/v1/query`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ sql }) });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${sql}: ${res.status} ${JSON.stringify(body)}`);
+  return { ms: performance.now() - t, stats: body.stats, rows: body.rows.length };
+};
+try {
+  console.log(`# live query bench ${new Date().toISOString()}\n# ${await machine()}\n# ${JSON.stringify(opts)}`);
+  await patchConfig(url, token, { ...RAISED, parquetRowGroupSize: opts["row-group"] });
+  const deadline = () => performance.now() + 600_000;
+  await produce({ url, token, encoding: "binary", source: "seed", frames: await frames(wl, "seed", 1, opts.rows), window: 4, deadline: deadline(), wl });
+  const flushed = await fetch(`${url}/flush`, { method: "POST", headers: auth });
+  if (!flushed.ok) throw new Error(`flush: ${flushed.status}`);
+  await produce({ url, token, encoding: "binary", source: "tail", frames: await frames(wl, "tail", opts.rows + 1, opts.buffered), window: 4, deadline: deadline(), wl });
+
+  const idle = await produce({ url, token, encoding: "binary", source: "idle", frames: await frames(wl, "idle", 10_000_000, opts.events), window: 4, deadline: deadline(), wl });
+  let running = true;
+  const samples = new Map(QUERIES.map(([name]) => [name, []]));
+  const loops = Array.from({ length: opts.clients }, async () => {
+    while (running) for (const [name, sql] of QUERIES) samples.get(name).push(await query(sql));
+  });
+  const loaded = await produce({ url, token, encoding: "binary", source: "loaded", frames: await frames(wl, "loaded", 20_000_000, opts.events), window: 4, deadline: deadline(), wl });
+  running = false;
+  await Promise.all(loops);
+  const result = {
+    ackIdleMs: { p50: pct(idle, 50), p99: pct(idle, 99) },
+    ackUnderQueriesMs: { p50: pct(loaded, 50), p99: pct(loaded, 99) },
+    ackP99Ratio: +(pct(loaded, 99) / pct(idle, 99)).toFixed(2),
+    queries: QUERIES.map(([name]) => {
+      const s = samples.get(name);
+      const last = s.at(-1);
+      return { name, runs: s.length, medianMs: pct(s.map((x) => x.ms), 50), rows: last?.rows, rowGroupsScanned: last?.stats.rowGroupsScanned, filesScanned: last?.stats.filesScanned, bytesRead: last?.stats.bytesRead, bufferedEventsIncluded: last?.stats.bufferedEventsIncluded };
+    }),
+  };
+  const metrics = await (await fetch(`${url}/metrics`, { headers: auth })).text();
+  const m = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
+  result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")) };
+  console.log(JSON.stringify(result, null, 1));
+} finally {
+  await server.stop();
+}
