@@ -181,8 +181,20 @@ async function status(url, token) {
   return (await res.json()).buffer;
 }
 
+/** startServer, again on a start-up that dies (port race, bundler crash on a loaded machine), as test/e2e does. */
+async function start() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer({ token: "bench-token" });
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.log(JSON.stringify({ startRetry: attempt, error: e.message }));
+    }
+  }
+}
+
 async function scenario(fr, pool, producers, python) {
-  const server = await startServer({ token: "bench-token" });
+  const server = await start();
   const { url, token } = server;
   const pids = workerdPids(server.child.pid);
   try {
