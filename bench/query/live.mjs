@@ -4,14 +4,17 @@
 //      acked but not flushed;
 //   2. ingest --events events (binary batches of 1000, window 4) idle, then again while --clients
 //      loops run the queries below back to back; ack p50/p99 of both runs, their ratio;
-//   3. each query's latency (median of the loop runs) and its stats (row groups read, bytes).
-//   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000]
+//   3. each query's latency (median of the loop runs) and its stats (row groups read, bytes);
+//   4. with --duckdb 1: after the buffer is flushed, each query once more (best of 3) through
+//      POST /v1/query and through DuckDB (1 thread) attached to the same Iceberg tables
+//      (bench/query/duckdb_same_files.py, the project venv): latency and ratio.
+//   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000] [--duckdb 1]
 import { performance } from "node:perf_hooks";
 import { startServer } from "../../scripts/with-server.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
 import { patchConfig, produce, RAISED } from "../lib/producer.mjs";
 
-const a = { rows: "200000", buffered: "20000", events: "50000", clients: "2", "row-group": "10000" };
+const a = { rows: "200000", buffered: "20000", events: "50000", clients: "2", "row-group": "10000", duckdb: "0" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in a)) throw new Error(`unknown option --${k}`);
@@ -73,6 +76,26 @@ try {
       return { name, runs: s.length, medianMs: pct(s.map((x) => x.ms), 50), rows: last?.rows, rowGroupsScanned: last?.stats.rowGroupsScanned, filesScanned: last?.stats.filesScanned, bytesRead: last?.stats.bytesRead, bufferedEventsIncluded: last?.stats.bufferedEventsIncluded };
     }),
   };
+  if (opts.duckdb) {
+    await fetch(`${url}/flush`, { method: "POST", headers: auth });
+    const { spawnSync } = await import("node:child_process");
+    const python = spawnSync("bash", [new URL("../../scripts/python-env.sh", import.meta.url).pathname], { encoding: "utf8" }).stdout.trim().split("\n").pop();
+    const sqls = [...QUERIES.map(([, sql]) => sql), "SELECT COUNT(*) AS n, SUM(amount) AS revenue FROM orders"];
+    const duck = spawnSync(python, [new URL("./duckdb_same_files.py", import.meta.url).pathname, url, token], { input: sqls.join("\n"), encoding: "utf8", maxBuffer: 1 << 26 });
+    if (duck.status !== 0) throw new Error(`duckdb: ${duck.stderr}`);
+    const theirs = JSON.parse(duck.stdout.trim().split("\n").pop());
+    result.sameFiles = [];
+    for (const sql of sqls) {
+      let best = Infinity;
+      let rows = 0;
+      for (let i = 0; i < 3; i++) {
+        const q = await query(sql);
+        best = Math.min(best, q.ms);
+        rows = q.rows;
+      }
+      result.sameFiles.push({ sql, oursMs: +best.toFixed(1), duckdbMs: theirs[sql].ms, ratio: +(best / theirs[sql].ms).toFixed(1), rows, duckdbRows: theirs[sql].rows });
+    }
+  }
   const metrics = await (await fetch(`${url}/metrics`, { headers: auth })).text();
   const m = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
   result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")) };

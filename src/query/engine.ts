@@ -15,7 +15,7 @@ import { parseJson, type JsonObject } from "../util/json.js";
 import { compile } from "./expr.js";
 import { parseQuery } from "./parse.js";
 import { rangeTerms } from "./prune.js";
-import { type AsOf, imageRow, metadataOf, type ScanContext, scanTable, type ScanStats, toQueryValue } from "./scan.js";
+import { type AsOf, imageRow, metadataOf, type ScanContext, scanTable, type ScanStats, toQueryValue, scanChunks, charge } from "./scan.js";
 import type { BufferedChangeRow, TableRequest, TableState } from "./query-state.js";
 import { runStatement, type Relation, type TableProvider } from "./select.js";
 import { type SqlType, Timestamp, typeOf, type Value, valueToJson } from "./values.js";
@@ -117,9 +117,10 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
   const snapshots: Record<string, string | null> = {};
   const needed = refs.star ? ("*" as const) : refs.names;
   const now = new Timestamp(BigInt(asOf.kind === "instant" ? asOf.ms : Date.now()) * 1000n, true);
-  // Pruning by column bounds only for one-table SELECTs (a name then means one column).
+  // Pruning by column bounds only for a SELECT straight from one table (a name then means that
+  // table's column; over a derived table or a join it may name something else).
   const terms =
-    statement.type === "select" && refs.tables.length === 1 && !history
+    statement.type === "select" && refs.tables.length === 1 && !history && statement.from?.length === 1 && statement.from[0]!.type === "table"
       ? rangeTerms(statement.where, (e) => {
           if (!["integer", "numeric", "string", "parameter", "cast", "binary", "call", "keyword"].includes(e.type) || hasRef(e)) return undefined;
           try {
@@ -129,21 +130,34 @@ export async function runQuery(body: QueryRequest, src: QuerySources, planOnly: 
           }
         })
       : [];
+  /** A table's state; 404 for one that does not exist (no metadata and nothing buffered). */
+  const stateOf = (name: string, schema: string | undefined, node?: unknown): TableState => {
+    const state = states.get(keyOf({ name, ...(schema ? { schema } : {}) }))!;
+    if (!state.metadataLocation && state.buffered.length === 0) {
+      const pos = (node as { _location?: { start: number } } | undefined)?._location?.start;
+      throw new HttpError(404, "NoSuchTableException", `Table does not exist: ${state.namespace.join(".")}.${name}${pos === undefined ? "" : ` (at offset ${pos})`}`);
+    }
+    return state;
+  };
   const provider: TableProvider = {
     async load(name, schema, _cols, node) {
       const key = keyOf({ name, ...(schema ? { schema } : {}) });
-      const state = states.get(key)!;
-      const buffered = state.buffered;
-      if (!state.metadataLocation && buffered.length === 0) {
-        const pos = (node as { _location?: { start: number } })._location?.start;
-        throw new HttpError(404, "NoSuchTableException", `Table does not exist: ${state.namespace.join(".")}.${name}${pos === undefined ? "" : ` (at offset ${pos})`}`);
-      }
-      if (history) return loadHistory(ctx, state, states.get(`${key}__changelog`), buffered);
+      const state = stateOf(name, schema, node);
+      if (history) return loadHistory(ctx, state, states.get(`${key}__changelog`), state.buffered);
       const t = await scanTable(ctx, state, needed, terms);
       snapshots[`${state.namespace.join(".")}.${name}`] = t.snapshotId === null ? null : t.snapshotId.toString();
       return { columns: t.columns.map((c) => ({ table: null, name: c })), rows: t.rows };
     },
   };
+  // A SELECT straight from one table (not a history read) streams: only kept rows or groups count against the budget.
+  if (!history) {
+    provider.stream = async (name, schema, _cols, node) => {
+      const state = stateOf(name, schema, node);
+      const t = await scanChunks(ctx, state, needed, terms, false);
+      snapshots[`${state.namespace.join(".")}.${name}`] = t.snapshotId === null ? null : t.snapshotId.toString();
+      return { columns: t.columns.map((c) => ({ table: null, name: c })), chunks: t.chunks, keep: (rows, columns) => charge(ctx, rows, columns, name) };
+    };
+  }
   const rel = await runStatement(statement, { sql, params, now, provider, needed: new Map() });
   const elapsedMs = Math.round((performance.now() - started) * 100) / 100;
   const { files, ...rest } = stats;

@@ -135,7 +135,8 @@ function toArrayBuffer(b: Uint8Array): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
-function charge(ctx: ScanContext, rows: number, columns: number, table: string): void {
+/** Counts `rows` x `columns` values against the query's budget; 413 beyond it. */
+export function charge(ctx: ScanContext, rows: number, columns: number, table: string): void {
   ctx.cells.used += rows * Math.max(columns, 1);
   if (ctx.cells.used > MAX_CELLS) {
     throw new HttpError(413, "QueryTooLargeException", `Query reads more than ${MAX_CELLS} values (table ${table}); narrow it with a WHERE on partition or sorted columns, fewer columns, or asOf`);
@@ -155,7 +156,7 @@ function rowGroupStats(group: RowGroup, column: string | undefined, type: string
  * chunks of the row groups the WHERE terms cannot rule out (Parquet statistics); columns are found
  * by Iceberg field id (a renamed column keeps its id), by name in files without ids.
  */
-async function readDataFile(ctx: ScanContext, file: DataFile, fields: NestedField[], wanted: boolean[], terms: RangeTerm[], deleted: (pos: bigint) => boolean, rows: Value[][], table: string): Promise<void> {
+async function* readDataFile(ctx: ScanContext, file: DataFile, fields: NestedField[], wanted: boolean[], terms: RangeTerm[], deleted: (pos: bigint) => boolean, table: string, charged: boolean): AsyncGenerator<Value[][]> {
   const key = r2KeyOf(ctx.warehouse, file.filePath);
   if (key === undefined) throw new HttpError(500, "InternalServerError", `location outside the warehouse: ${file.filePath}`);
   const buffer = r2AsyncBuffer(ctx.bucket, key, Number(file.fileSizeInBytes), (n) => (ctx.stats.bytesRead += n));
@@ -175,19 +176,39 @@ async function readDataFile(ctx: ScanContext, file: DataFile, fields: NestedFiel
     rowStart += n;
     if (pruneRowGroup(fields, terms, (f) => rowGroupStats(group, inFile[fields.indexOf(f)], f.type as string))) continue;
     ctx.stats.rowGroupsScanned++;
-    charge(ctx, n, cols.length, table);
+    if (charged) charge(ctx, n, cols.length, table);
     const objects = cols.length > 0
       ? await parquetReadObjects({ file: buffer, metadata: meta, columns: cols, rowStart: start, rowEnd: start + n, parsers: PARSERS, compressors: PARQUET_DECOMPRESSORS })
       : Array.from({ length: n }, () => ({}));
+    const rows: Value[][] = [];
     objects.forEach((r, k) => {
       if (deleted(BigInt(start + k))) return;
       rows.push(fields.map((f, i) => (wanted[i] && inFile[i] !== undefined ? toQueryValue((r as Record<string, unknown>)[inFile[i]!], f.type as string) : null)));
     });
+    yield rows;
   }
 }
 
-/** Reads one table: its snapshot's rows, then (when reading now) the buffer's changes applied by row id. */
+/** A table read as chunks of rows (a row group's, then the buffer's), for executors that filter or aggregate as they go. */
+export interface TableChunks {
+  columns: string[];
+  snapshotId: bigint | null;
+  chunks: AsyncGenerator<Value[][]>;
+}
+
+/** Reads one table: its snapshot's rows, then (when reading now) the buffer's changes applied by row id. Holds all rows (charged against the budget). */
 export async function scanTable(ctx: ScanContext, state: TableState, needed: Set<string> | "*", terms: RangeTerm[] = []): Promise<ScannedTable> {
+  const t = await scanChunks(ctx, state, needed, terms, true);
+  const rows: Value[][] = [];
+  for await (const chunk of t.chunks) for (const r of chunk) rows.push(r);
+  return { columns: t.columns, rows, snapshotId: t.snapshotId };
+}
+
+/**
+ * Reads one table chunk by chunk; with `charged` each chunk read counts against the query's value
+ * budget, without it the consumer counts what it keeps.
+ */
+export async function scanChunks(ctx: ScanContext, state: TableState, needed: Set<string> | "*", terms: RangeTerm[], charged: boolean): Promise<TableChunks> {
   const table = state.name;
   const m = await metadataOf(ctx, state);
   const snapshot = m ? chooseSnapshot(m, ctx.asOf, table) : undefined;
@@ -212,7 +233,6 @@ export async function scanTable(ctx: ScanContext, state: TableState, needed: Set
   const fields = (schema?.fields ?? []).filter((f) => typeof f.type === "string");
   const columns = fields.map((f) => f.name);
   const wanted = fields.map((f) => needed === "*" || needed.has(f.name));
-  const out: ScannedTable = { columns, rows: [], snapshotId: snapshot?.["snapshot-id"] ?? null };
   const dropped = new Map<string, Set<bigint>>();
   if (live) {
     for (const [path, pos] of state.replacedPositions) {
@@ -221,6 +241,8 @@ export async function scanTable(ctx: ScanContext, state: TableState, needed: Set
       s.add(BigInt(pos));
     }
   }
+  // Files are planned (and pruned) now, so stats and plans are complete before any row is read.
+  const planned: Array<{ file: DataFile; deleted: Set<bigint>; gone: Set<bigint> | undefined }> = [];
   if (m && snapshot) {
     for (const { file, deleted } of await planFiles(ctx, m, snapshot)) {
       const gone = dropped.get(file.filePath);
@@ -232,19 +254,22 @@ export async function scanTable(ctx: ScanContext, state: TableState, needed: Set
       }
       ctx.stats.files.push({ table, path: file.filePath, records: Number(file.recordCount), deletes: deleted.size + (gone?.size ?? 0) });
       ctx.stats.filesScanned++;
-      if (ctx.planOnly) continue;
-      await readDataFile(ctx, file, fields, wanted, terms, (pos) => deleted.has(pos) || gone?.has(pos) === true, out.rows, table);
+      planned.push({ file, deleted, gone });
     }
   }
-  for (const c of lastById.values()) {
-    ctx.stats.bufferedEventsIncluded++;
-    if (c.operation === "DELETE" || ctx.planOnly) continue;
-    out.rows.push(imageRow(schema, fields, wanted, c.after as JsonObject));
-  }
   // Every event of the buffer counts as included, not only the last per row.
-  ctx.stats.bufferedEventsIncluded += buffered.length - lastById.size;
-  charge(ctx, lastById.size, columns.length, table);
-  return out;
+  ctx.stats.bufferedEventsIncluded += buffered.length;
+  async function* chunks(): AsyncGenerator<Value[][]> {
+    if (ctx.planOnly) return;
+    for (const { file, deleted, gone } of planned) {
+      yield* readDataFile(ctx, file, fields, wanted, terms, (pos) => deleted.has(pos) || gone?.has(pos) === true, table, charged);
+    }
+    const tail: Value[][] = [];
+    for (const c of lastById.values()) if (c.operation !== "DELETE") tail.push(imageRow(schema, fields, wanted, c.after as JsonObject));
+    if (charged) charge(ctx, tail.length, columns.length, table);
+    if (tail.length > 0) yield tail;
+  }
+  return { columns, snapshotId: snapshot?.["snapshot-id"] ?? null, chunks: chunks() };
 }
 
 /** One JSON row image as query values of the table's columns. */

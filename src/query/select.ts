@@ -19,6 +19,11 @@ export interface Relation {
 /** Loads a lake table: only `columns` are needed ("*" for all). */
 export interface TableProvider {
   load(name: string, schema: string | undefined, columns: Set<string> | "*", node: unknown): Promise<Relation>;
+  /**
+   * The same table as chunks of rows, for a SELECT straight from it: WHERE and aggregates run as
+   * the chunks come, so only kept rows (or groups) are held. `keep` counts what the query holds.
+   */
+  stream?(name: string, schema: string | undefined, columns: Set<string> | "*", node: unknown): Promise<{ columns: ColumnRef[]; chunks: AsyncIterable<Value[][]>; keep(rows: number, columns: number): void }>;
 }
 
 /** What every part of one query shares. */
@@ -177,16 +182,28 @@ function outputName(c: SelectedColumn): string {
   return "?column?";
 }
 
+/** The chunks of a SELECT straight from one lake table (no join, not a CTE), when the provider streams. */
+async function streamedFrom(s: SelectFromStatement, env: QueryEnv, ctes: Map<string, Relation>) {
+  const f = s.from?.length === 1 ? s.from[0]! : undefined;
+  if (!f || f.type !== "table" || !env.provider.stream || (!f.name.schema && ctes.has(f.name.name))) return undefined;
+  const alias = f.name.alias ?? f.name.name;
+  const t = await env.provider.stream(f.name.name, f.name.schema, env.needed.get(alias) ?? "*", f.name);
+  return { ...t, columns: t.columns.map((c) => ({ table: alias, name: c.name })) };
+}
+
 async function runSelect(s: SelectFromStatement, env: QueryEnv, ctes: Map<string, Relation>): Promise<Relation> {
-  const input = await runFrom(s, env, ctes);
+  const streamed = await streamedFrom(s, env, ctes);
+  const input = streamed ? { columns: streamed.columns, rows: [] } : await runFrom(s, env, ctes);
   const exprRoots = [s.where, s.columns, s.having, s.groupBy, s.orderBy];
   const subqueries = await subqueriesOf(exprRoots, env, ctes);
   const ctx: CompileContext = { ...baseCtx(env, input.columns), subqueries };
-  let rows = input.rows;
-  if (s.where) {
-    const where = compile(s.where, ctx);
-    rows = rows.filter((r) => truthy(where(r)));
-  }
+  const where = s.where ? compile(s.where, ctx) : undefined;
+  let rows = where ? input.rows.filter((r) => truthy(where(r))) : input.rows;
+  /** Calls `fn` for every input row the WHERE keeps, chunk by chunk when streamed. */
+  const eachKept = async (fn: (r: Value[]) => void): Promise<void> => {
+    if (!streamed) return rows.forEach(fn);
+    for await (const chunk of streamed.chunks) for (const r of chunk) if (!where || truthy(where(r))) fn(r);
+  };
   // Expand * and t.* into column refs.
   const items: SelectedColumn[] = [];
   for (const c of s.columns ?? []) {
@@ -241,15 +258,18 @@ async function runSelect(s: SelectFromStatement, env: QueryEnv, ctes: Map<string
       return { arg: star ? () => 1n : compile(a.args[0]!, ctx), filter: a.filter ? compile(a.filter, ctx) : undefined };
     });
     const groups = new Map<string, { keys: Value[]; accs: ReturnType<typeof newAccumulator>[] }>();
-    for (const r of rows) {
+    await eachKept((r) => {
       const kv = keyEvals.map((k) => k(r));
       const gk = kv.map(keyOf).join("\u0001");
       let g = groups.get(gk);
-      if (!g) groups.set(gk, (g = { keys: kv, accs: aggregates.map((a) => newAccumulator(a, env.sql)) }));
+      if (!g) {
+        groups.set(gk, (g = { keys: kv, accs: aggregates.map((a) => newAccumulator(a, env.sql)) }));
+        streamed?.keep(1, kv.length + aggregates.length);
+      }
       argEvals.forEach((a, i) => {
         if (!a.filter || truthy(a.filter(r))) g!.accs[i]!.add(a.arg(r));
       });
-    }
+    });
     // No GROUP BY: one group even over no rows (COUNT(*) = 0).
     if (groups.size === 0 && keys.length === 0) groups.set("", { keys: [], accs: aggregates.map((a) => newAccumulator(a, env.sql)) });
     evalRows = [...groups.values()].map((g) => [...g.keys, ...g.accs.map((a) => a.result())]);
@@ -275,6 +295,13 @@ async function runSelect(s: SelectFromStatement, env: QueryEnv, ctes: Map<string
     }
   } else {
     if (s.having) throw sqlError(env.sql, "HAVING needs GROUP BY or an aggregate", at(s.having));
+    if (streamed) {
+      rows = [];
+      await eachKept((r) => {
+        rows.push(r);
+        streamed.keep(1, r.length);
+      });
+    }
     evalRows = rows;
     evalCtx = ctx;
   }

@@ -47,6 +47,8 @@ const HAND_WRITTEN = [
   "SELECT AVG(amount), SUM(big) FROM qd_orders",
   "SELECT id FROM qd_orders WHERE name_note ILIKE '%NOTE 1%' ORDER BY id",
   "SELECT id, coupon FROM qd_orders ORDER BY id",
+  "SELECT COUNT(*) AS n FROM (SELECT id * 3 AS id, amount FROM qd_orders) s WHERE id > 200",
+  "SELECT s.qty, SUM(s.amount) AS total FROM (SELECT qty + 10 AS qty, amount FROM qd_orders) s WHERE s.qty >= 13 GROUP BY s.qty ORDER BY s.qty",
   "SELECT COUNT(coupon) AS with_coupon, COUNT(*) AS n FROM qd_orders", // aliased: answer rows are objects keyed by column name
 ];
 

@@ -40,6 +40,9 @@ describe("query read path", () => {
     const range = await query("SELECT COUNT(*) AS n FROM rg_pruned WHERE id > 850");
     expect(range.body.rows).toEqual([{ n: 150 }]);
     expect(range.body.stats.rowGroupsScanned).toBe(2);
+    // A WHERE over a derived table names the subquery's columns, not the table's: nothing is pruned by it.
+    const derived = await query("SELECT COUNT(*) AS n FROM (SELECT id * 1000 AS id FROM rg_pruned) s WHERE id > 500000");
+    expect(derived.body.rows).toEqual([{ n: 500 }]);
   });
 
   it("finds a renamed column's data by field id", async () => {
@@ -83,5 +86,27 @@ describe("query read path", () => {
     expect(twice.body.rows).toEqual([{ count: 2, count_2: 6 }]);
     const rows = await query("SELECT id, coupon FROM late_col ORDER BY id");
     expect(rows.body.rows.map((x: any) => x.coupon)).toEqual([null, null, "A", null, null, "B"]);
+  });
+
+  it("aggregates a table larger than the value budget as it reads it, and refuses to hold it all (413)", async () => {
+    const s = await openSocket();
+    const rows = 110_000; // x 10 columns: 1.1M values, above the 1M a query may hold
+    for (let b = 0; b < rows / 5000; b++) {
+      const events = Array.from({ length: 5000 }, (_, k) => {
+        const id = b * 5000 + k + 1;
+        return { sequence: id, operation: "INSERT", table: "wide", rowId: String(id), after: { id, c1: id % 7, c2: `v${id % 13}`, c3: id * 0.5, c4: id % 2 === 0, c5: "x", c6: id % 3, c7: "y", c8: id % 5, c9: "z" } };
+      });
+      s.sendJson({ type: "cdc_batch", sourceDoId: "rp-wide", sequenceNumber: b + 1, events });
+      await bufferedAck(s, b + 1);
+    }
+    expect((await flushNow()).body.ok).toBe(true);
+    const count = await query("SELECT COUNT(*) AS n, SUM(c3) AS s FROM wide");
+    expect(count.status, JSON.stringify(count.body)).toBe(200);
+    expect(count.body.rows).toEqual([{ n: rows, s: (rows * (rows + 1)) / 4 }]);
+    const groups = await query("SELECT c1, COUNT(*) AS n FROM wide WHERE c4 GROUP BY c1 ORDER BY c1");
+    expect(groups.body.rows.reduce((a: number, r: any) => a + r.n, 0)).toBe(rows / 2);
+    const all = await query("SELECT * FROM wide");
+    expect(all.status).toBe(413);
+    expect(all.body.error.type).toBe("QueryTooLargeException");
   });
 });
