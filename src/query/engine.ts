@@ -86,6 +86,12 @@ function referencedTables(s: Statement): { tables: Array<{ schema?: string; name
       if (o.name === "*") star = true;
       else names.add(o.name as string);
     }
+    // COUNT(*) counts rows: its `*` needs no column.
+    const args = o.type === "call" ? (o.args as Array<{ type?: string; name?: string }> | undefined) : undefined;
+    if (args?.length === 1 && args[0]!.type === "ref" && args[0]!.name === "*") {
+      for (const [k, v] of Object.entries(o)) if (k !== "_location" && k !== "args") walk(v);
+      return;
+    }
     for (const [k, v] of Object.entries(o)) if (k !== "_location") walk(v);
   };
   walk(s);
