@@ -2,6 +2,7 @@
  * DoLake configuration: the product docs' defaults (dolake-package-reference.md), overridable per
  * deployment with the DOLAKE_CONFIG var (a JSON object of the keys below).
  */
+import { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from "./iceberg/compaction-plan.js";
 
 /** Every knob, with the unit in its name or comment. */
 export interface DoLakeConfig {
@@ -53,6 +54,8 @@ export interface DoLakeConfig {
   partitionBy: Record<string, Array<{ column: string; transform: string; name?: string }>>;
   /** Infer timestamptz columns from ISO-8601 strings with a zone (off: they stay strings). */
   detectTimestamps: boolean;
+  /** Compaction of CDC tables (docs/maintenance.md); a PATCH may set some keys only. */
+  compaction: CompactionConfig;
 }
 
 /** The defaults. */
@@ -83,7 +86,22 @@ export const DEFAULT_CONFIG: DoLakeConfig = {
   maxFlushBytes: 4 * 1024 * 1024,
   partitionBy: {},
   detectTimestamps: false,
+  compaction: DEFAULT_COMPACTION_CONFIG,
 };
+
+/** A compaction override: known keys of the right type, numbers >= 1 (intervals >= 1000 ms); merged over `base`. */
+function resolveCompaction(value: unknown, base: CompactionConfig): CompactionConfig {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new ConfigError("DOLAKE_CONFIG.compaction: expected an object");
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, v] of Object.entries(value)) {
+    const def = (DEFAULT_COMPACTION_CONFIG as unknown as Record<string, unknown>)[key];
+    if (def === undefined) throw new ConfigError(`DOLAKE_CONFIG.compaction: unknown key "${key}"`);
+    if (typeof v !== typeof def) throw new ConfigError(`DOLAKE_CONFIG.compaction.${key}: expected a ${typeof def}`);
+    if (typeof v === "number" && !(Number.isInteger(v) && v >= (key === "compactionIntervalMs" ? 1000 : 1))) throw new ConfigError(`DOLAKE_CONFIG.compaction.${key}: must be an integer >= ${key === "compactionIntervalMs" ? 1000 : 1}`);
+    out[key] = v;
+  }
+  return out as unknown as CompactionConfig;
+}
 
 /** Iceberg partition transforms (spec: "Partition Transforms"). */
 const TRANSFORM = /^(identity|year|month|day|hour|void|bucket\[[1-9]\d*\]|truncate\[[1-9]\d*\])$/;
@@ -127,7 +145,7 @@ export function resolveConfig(overrides: string | undefined | Partial<DoLakeConf
       throw new ConfigError(`DOLAKE_CONFIG.parquetCompression: ${JSON.stringify(value)} is not one of none, snappy, gzip`);
     }
     if (key === "partitionBy") checkPartitionBy(value);
-    out[key] = value;
+    out[key] = key === "compaction" ? resolveCompaction(value, base.compaction) : value;
   }
   return out as unknown as DoLakeConfig;
 }

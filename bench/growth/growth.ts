@@ -8,6 +8,8 @@ import { stringifyTableMetadata } from "../../src/iceberg/metadata/json.js";
 import type { TableMetadata } from "../../src/iceberg/metadata/types.js";
 import type { ObjectStore } from "../../src/iceberg/object-store.js";
 import { readManifestList } from "../../src/iceberg/manifest-list.js";
+import { compactionCandidates, DEFAULT_COMPACTION_CONFIG, readTableFiles } from "../../src/iceberg/compaction-plan.js";
+import { compactPartition, remapPosition } from "../../src/iceberg/compaction.js";
 
 class FolderStore implements ObjectStore {
   async put(key: string, bytes: Uint8Array): Promise<void> {
@@ -46,15 +48,29 @@ export interface Row {
   liveRows: number;
   metadataPath: string;
   expiredFilesDeleted: number;
+  /** sha256 of the live rows' "id:name" lines, sorted (what the readers must return). */
+  fingerprint: string;
+  /** Compaction steps so far, and the most heap one step grew by (MB, rough: GC runs when it likes). */
+  compactions: number;
+  compactionHeapMb: number;
+}
+
+/** sha256 hex of sorted lines. */
+export async function fingerprint(lines: string[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode([...lines].sort().join("\n")));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Runs `flushes` flushes; calls `checkpoint` every `every` flushes. */
-export async function run(dir: string, flushes: number, every: number, maintenance: boolean, checkpoint: (r: Row) => Promise<void>): Promise<void> {
+export async function run(dir: string, flushes: number, every: number, maintenance: boolean, checkpoint: (r: Row) => Promise<void>, stepBytes = DEFAULT_COMPACTION_CONFIG.maxBytesPerStep): Promise<void> {
+  const compaction = { ...DEFAULT_COMPACTION_CONFIG, maxBytesPerStep: stepBytes };
   rmSync(dir, { recursive: true, force: true });
   const store = new FolderStore();
   const rnd = prng(9);
   const index = new Map<string, RowLocation>();
-  const live = new Set<number>();
+  const live = new Map<number, string>();
+  let compactions = 0;
+  let compactionHeapMb = 0;
   let mirror: TableMetadata | undefined;
   let changelog: TableMetadata | undefined;
   let snap = 1n << 60n;
@@ -69,8 +85,8 @@ export async function run(dir: string, flushes: number, every: number, maintenan
       const k = Math.floor(rnd() * 1000);
       const base = { rowId: String(k), sequence: ++seq, timestamp: clock, source: "bench", before: null, metadata: null };
       const after = { id: k, name: `n${k}-${f}`, amount: Math.floor(rnd() * 1e6) / 100, note: `flush ${f}` };
-      if (!live.has(k)) { changes.push({ ...base, operation: "INSERT", after }); live.add(k); }
-      else if (rnd() < 0.8) changes.push({ ...base, operation: "UPDATE", after });
+      if (!live.has(k)) { changes.push({ ...base, operation: "INSERT", after }); live.set(k, after.name); }
+      else if (rnd() < 0.8) { changes.push({ ...base, operation: "UPDATE", after }); live.set(k, after.name); }
       else { changes.push({ ...base, operation: "DELETE", after: null }); live.delete(k); }
     }
     clock += 60_000n; // one flush a minute
@@ -86,15 +102,43 @@ export async function run(dir: string, flushes: number, every: number, maintenan
     for (const [id, loc] of r.index.upserts) index.set(id, loc);
     mirror = r.mirror!.metadata;
     changelog = r.changelog!.metadata;
-    const text = stringifyTableMetadata(mirror);
-    const metadataPath = join(dir, "orders", "metadata", `${String(f).padStart(6, "0")}.metadata.json`);
-    await store.put(metadataPath, new TextEncoder().encode(text));
     for (const loc of [...r.mirror!.expiredFiles, ...r.changelog!.expiredFiles]) {
       rmSync(loc.replace("file://", ""), { force: true });
       deletedTotal++;
     }
     times.push(performance.now() - t);
+    // Compaction every hour of the table's clock (compactionIntervalMs), steps until none is due.
+    if (maintenance && f % 60 === 0) {
+      for (const [which, key] of [["mirror", "orders"], ["changelog", "orders__changelog"]] as const) {
+        for (let step = 0; step < 50; step++) {
+          const m = which === "mirror" ? mirror : changelog;
+          const files = await readTableFiles(m, store, (l) => l.replace("file://", ""));
+          const candidate = files && compactionCandidates(files, compaction).find((c) => !c.skipped);
+          if (!files || !candidate) break;
+          const heap = process.memoryUsage().heapUsed;
+          const written: string[] = [];
+          const r = await compactPartition({ metadata: m, files, candidate, store, keyFor: (l) => l.replace("file://", ""), now, snapshotId: (snap += 7n), parquet: {}, targetFileSizeBytes: DEFAULT_COMPACTION_CONFIG.targetFileSizeBytes, written });
+          compactionHeapMb = Math.max(compactionHeapMb, (process.memoryUsage().heapUsed - heap) / 1e6);
+          compactions++;
+          if (which === "mirror") {
+            for (const [id, loc] of index) {
+              const to = remapPosition(r.remap, loc.filePath, Number(loc.pos));
+              if (to === null) throw new Error(`index entry ${id} points at a deleted row`);
+              if (to) index.set(id, { ...loc, filePath: to.filePath, pos: BigInt(to.pos) });
+            }
+            mirror = r.commit.metadata;
+          } else changelog = r.commit.metadata;
+          await store.put(join(dir, key, "metadata", `${String(f).padStart(6, "0")}-c${step}.metadata.json`), new TextEncoder().encode(stringifyTableMetadata(r.commit.metadata)));
+          for (const loc of r.commit.expiredFiles) {
+            rmSync(loc.replace("file://", ""), { force: true });
+            deletedTotal++;
+          }
+        }
+      }
+    }
     if (f % every === 0) {
+      const metadataPath = join(dir, "orders", "metadata", `${String(f).padStart(6, "0")}.metadata.json`);
+      await store.put(metadataPath, new TextEncoder().encode(stringifyTableMetadata(mirror)));
       const head = mirror.snapshots.find((s) => s["snapshot-id"] === mirror!["current-snapshot-id"])!;
       const list = readManifestList((await store.get(head["manifest-list"].replace("file://", "")))!);
       const sorted = [...times].sort((a, b) => a - b);
@@ -109,6 +153,9 @@ export async function run(dir: string, flushes: number, every: number, maintenan
         liveRows: live.size,
         metadataPath,
         expiredFilesDeleted: deletedTotal,
+        fingerprint: await fingerprint([...live].map(([k, name]) => `${k}:${name}`)),
+        compactions,
+        compactionHeapMb,
       });
       times = [];
     }

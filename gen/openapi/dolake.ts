@@ -148,6 +148,74 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/compaction/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The CDC tables (mirrors and changelogs) with the partitions a compaction step would rewrite, and those skipped with why. */
+        get: operations["getCompactionCandidates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/compaction/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Compacts one table now (steps until no partition is due, at most 50), then expires the snapshots its retention lets go; answers what it did. */
+        post: operations["postCompactionRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/compaction/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Compaction counters since the object started, and the automatic schedule. */
+        get: operations["getCompactionMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/compaction/auto": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Runs the automatic maintenance pass now over every CDC table (at most 50 steps; the rest continues by alarm). */
+        post: operations["postCompactionAuto"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/query": {
         parameters: {
             query?: never;
@@ -282,6 +350,7 @@ export type components = {
             log?: components["schemas"]["LogStatus"];
             /** @description Open change-stream subscribers (WebSocket and SSE). */
             subscribers?: number;
+            compaction?: components["schemas"]["CompactionStatus"];
         };
         /** @description The warehouse's log of acked changes; subscription cursors are positions in it. */
         LogStatus: {
@@ -312,6 +381,7 @@ export type components = {
             maxEventSize?: number;
             /** @enum {string} */
             parquetCompression?: "none" | "snappy" | "gzip";
+            compaction?: components["schemas"]["CompactionConfig"];
         } & {
             [key: string]: unknown;
         };
@@ -327,6 +397,115 @@ export type components = {
             eventsFlushed: number;
             tables: string[];
             errorMessage?: string;
+        };
+        /** @description The product's CompactionConfig plus the step budget; a PATCH may set some keys only. */
+        CompactionConfig: {
+            /** @default 5 */
+            minFilesToCompact: number;
+            /** @default 100 */
+            maxFilesToCompact: number;
+            /** @default 134217728 */
+            targetFileSizeBytes: number;
+            /** @default true */
+            autoCompact: boolean;
+            /** @default 3600000 */
+            compactionIntervalMs: number;
+            /**
+             * @description Most bytes of data files one step reads; bounds its memory.
+             * @default 2097152
+             */
+            maxBytesPerStep: number;
+        };
+        CompactionStatus: {
+            autoCompact: boolean;
+            running: boolean;
+            steps: number;
+            /** @description Epoch ms when the last pass (or run) ended. */
+            lastRunAt?: number;
+            /** @description Epoch ms when the next automatic step is due. */
+            nextRunAt?: number;
+            lastError?: string;
+        };
+        CompactionStep: {
+            table: string;
+            /** @description The partition tuple (JSON text; "[]" when unpartitioned). */
+            partition: string;
+            /** @description The replace snapshot's id (64-bit, as text). */
+            snapshotId: string;
+            rewrittenFiles: number;
+            rewrittenBytes: number;
+            addedFiles: number;
+            addedBytes: number;
+            retiredDeleteFiles: number;
+            rowsKept: number;
+            /** @description Rows removed by position deletes, dropped by the rewrite. */
+            rowsDropped: number;
+            snapshotsExpired: number;
+            /** @description Primary-key index entries moved to the new files (mirrors only). */
+            indexEntriesMoved: number;
+            /** @description Where the step's time went (ms). */
+            timings?: {
+                /** @description Reading, filtering and writing the files (yields to acks between row groups). */
+                rewriteMs?: number;
+                /** @description Writing the metadata file. */
+                prepareMs?: number;
+                /** @description The transaction that swaps the pointer and moves the index entries (acks wait through it). */
+                swapMs?: number;
+            };
+        };
+        CompactionPartition: {
+            partition: string;
+            smallFiles: number;
+            smallBytes: number;
+            filesNextStep: number;
+            /** @description Why the partition is not compacted. */
+            skipped?: string;
+        };
+        CompactionCandidates: {
+            config: components["schemas"]["CompactionConfig"];
+            tables: {
+                table: string;
+                dataFiles: number;
+                deleteFiles: number;
+                partitions: components["schemas"]["CompactionPartition"][];
+            }[];
+        };
+        CompactionRunRequest: {
+            /** @default default */
+            namespace: string;
+            table: string;
+        };
+        CompactionRunResult: {
+            table: string;
+            steps: components["schemas"]["CompactionStep"][];
+            snapshotsExpired: number;
+            /** @description Partitions still due (a run stops after 50 steps) or skipped. */
+            remaining: components["schemas"]["CompactionPartition"][];
+        };
+        CompactionAutoResult: {
+            steps: components["schemas"]["CompactionStep"][];
+            snapshotsExpired: number;
+            /** @description Tables the pass has still to visit (continued by alarm). */
+            tablesLeft: number;
+        };
+        CompactionMetrics: {
+            runs: number;
+            steps: number;
+            filesRewritten: number;
+            bytesRewritten: number;
+            filesAdded: number;
+            bytesAdded: number;
+            deleteFilesRetired: number;
+            rowsDropped: number;
+            snapshotsExpired: number;
+            /** @description Steps redone because another commit landed between their read and their commit. */
+            conflicts: number;
+            failures: number;
+            running: boolean;
+            autoCompact: boolean;
+            lastRunAt?: number;
+            nextRunAt?: number;
+            lastError?: string;
         };
     };
     responses: {
@@ -663,6 +842,133 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    getCompactionCandidates: {
+        parameters: {
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Candidates per table. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompactionCandidates"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    postCompactionRun: {
+        parameters: {
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompactionRunRequest"];
+            };
+        };
+        responses: {
+            /** @description What the run committed (no steps when nothing was due). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompactionRunResult"];
+                };
+            };
+            /** @description The body does not name a table. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such table. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A step failed (nothing half-applied; the next run retries). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCompactionMetrics: {
+        parameters: {
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counters. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompactionMetrics"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    postCompactionAuto: {
+        parameters: {
+            query?: {
+                /** @description The warehouse (one DoLake object each); WAREHOUSE when absent, else one listed in WAREHOUSES. */
+                warehouse?: components["parameters"]["Warehouse"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the pass committed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompactionAutoResult"];
                 };
             };
             401: components["responses"]["Unauthorized"];

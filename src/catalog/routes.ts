@@ -39,7 +39,7 @@ export function endpointOf(route: Route): string {
 }
 
 /** First path segments under /v1 that are routes, not a catalog prefix (warehouse name). */
-export const UNPREFIXED = new Set(["config", "oauth", "namespaces", "tables", "transactions", "query", "subscribe"]);
+export const UNPREFIXED = new Set(["config", "oauth", "namespaces", "tables", "transactions", "query", "subscribe", "compaction"]);
 
 /** Finds the route of a request; 404 NoSuchRouteException / 405 when none matches. */
 export function matchRoute(routes: readonly Route[], method: string, pathname: string, warehouse: string): { route: Route; params: Record<string, string> } {

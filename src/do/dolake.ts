@@ -25,6 +25,8 @@ import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
 import { type RawQueryState, readQueryState, type TableRequest } from "../query/query-state.js";
 import { routeOperations } from "./operations.js";
+import { MaintenanceScheduler } from "./maintenance.js";
+import { routeCompaction } from "./compaction-routes.js";
 import { utf8Length } from "../util/utf8.js";
 import { SubscriptionHub } from "../subscribe/hub.js";
 import { openEventStream } from "../subscribe/sse.js";
@@ -40,6 +42,8 @@ export class DoLake extends DurableObject<Env> {
   readonly flushes: FlushScheduler;
   /** Change-stream subscribers (GET /v1/subscribe). */
   readonly subscriptions: SubscriptionHub;
+  /** Automatic compaction and expiry (src/do/maintenance.ts). */
+  readonly maintenance: MaintenanceScheduler;
   private newConnections: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -50,6 +54,8 @@ export class DoLake extends DurableObject<Env> {
     const stored = ctx.storage.sql.exec<{ overrides: string }>("SELECT overrides FROM dolake_config").toArray()[0]?.overrides;
     this.config = resolveConfig(stored, resolveConfig(env.DOLAKE_CONFIG));
     this.flushes = new FlushScheduler(this);
+    this.maintenance = new MaintenanceScheduler(this);
+    void ctx.blockConcurrencyWhile(() => this.maintenance.ensureAlarm());
     this.schemaGuard = new SchemaGuard(ctx.storage.sql, () => this.config);
     this.ingest = new Ingest({
       buffer: this.buffer,
@@ -86,6 +92,9 @@ export class DoLake extends DurableObject<Env> {
       if (request.headers.get("Accept")?.includes("text/event-stream")) return openEventStream(this.subscriptions, request);
       return errorResponse(426, "UpgradeRequiredException", "GET /v1/subscribe is a WebSocket (Upgrade: websocket) or an event stream (Accept: text/event-stream)");
     }
+    if (url.pathname.startsWith("/v1/compaction/")) {
+      return (await routeCompaction(this, request, url)) ?? errorResponse(404, "NoSuchRouteException", `No route for ${request.method} ${url.pathname}`);
+    }
     if (url.pathname.startsWith("/v1/")) {
       return handleCatalogRequest(request, this.catalogContext());
     }
@@ -106,7 +115,10 @@ export class DoLake extends DurableObject<Env> {
       throw new ConfigError(`config patch is not JSON: ${(e as Error).message}`);
     }
     if (patch === null || typeof patch !== "object" || Array.isArray(patch)) throw new ConfigError("config patch must be a JSON object");
-    const merged = { ...(stored ? (JSON.parse(stored) as object) : {}), ...patch };
+    const before = stored ? (JSON.parse(stored) as Record<string, unknown>) : {};
+    const merged = { ...before, ...patch };
+    // "compaction" is patched key by key (a PATCH may set one of its knobs).
+    if ("compaction" in patch && isObject(before.compaction) && isObject(merged.compaction)) merged.compaction = { ...before.compaction, ...merged.compaction };
     const next = resolveConfig(merged, resolveConfig(this.env.DOLAKE_CONFIG));
     this.ctx.storage.sql.exec(
       "INSERT INTO dolake_config (id, overrides) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET overrides = excluded.overrides",
@@ -114,6 +126,7 @@ export class DoLake extends DurableObject<Env> {
     );
     Object.assign(this.config, next);
     this.ingest.resetRateLimits();
+    void this.maintenance.configChanged();
   }
 
   /** Coarse state, connected sources and flush times, for Status messages and GET /status. */
@@ -295,8 +308,16 @@ export class DoLake extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.flushes.onAlarm();
+    // One alarm serves flushes and maintenance: a maintenance-only wake-up keeps the flush's time.
+    const flushAt = this.flushes.pendingAlarm();
+    if (flushAt === undefined || flushAt <= Date.now() || !this.maintenance.due()) await this.flushes.onAlarm();
+    else await this.ctx.storage.setAlarm(flushAt);
+    await this.maintenance.onAlarm();
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 /** New connections per second: a bucket of one second's worth (at least one), refilled at that rate. */

@@ -57,6 +57,11 @@ export class FlushScheduler {
     void this.storage.setAlarm(at);
   }
 
+  /** When the alarm this scheduler set fires (undefined: none set, or not known since a restart). */
+  pendingAlarm(): number | undefined {
+    return this.alarmAt;
+  }
+
   /** Makes sure an alarm will flush the buffer by its age deadline. */
   ensureAlarm(): void {
     const oldest = this.lake.buffer.stats().oldestAt;

@@ -8,6 +8,7 @@ import { removeOrphanFiles } from "../flush/orphans.js";
 import { errorResponse } from "../http/errors.js";
 import type { Metrics } from "../ingest/metrics.js";
 import type { FlushScheduler } from "./flush-scheduler.js";
+import type { MaintenanceScheduler } from "./maintenance.js";
 
 /** The smallest age guard orphan removal accepts when it deletes (Iceberg's Spark procedure refuses < 24 h). */
 export const MIN_ORPHAN_AGE_MS = 3_600_000;
@@ -32,6 +33,8 @@ export interface OperationsHost {
   readonly buffer: DurableBuffer;
   readonly metrics: Metrics;
   readonly flushes: FlushScheduler;
+  /** Automatic compaction and expiry (src/do/maintenance.ts). */
+  readonly maintenance: MaintenanceScheduler;
   /** Buffer utilisation as ingest computes it (0..1). */
   readonly ingest: { utilization(): number };
   /** Applies and stores a PATCH /config body (throws ConfigError). */
@@ -123,6 +126,19 @@ function status(lake: OperationsHost) {
     // The warehouse's log: subscribers' cursors are positions in it (docs/subscribe.md).
     log: { head: Number(log.next - 1n), oldestBuffered: log.oldestBuffered === undefined ? null : Number(log.oldestBuffered), retainedFrom: Number(log.retainedFrom) },
     subscribers: lake.subscriptions.count(),
+    compaction: compactionStatus(lake.maintenance, lake.config.compaction.autoCompact),
+  };
+}
+
+function compactionStatus(m: MaintenanceScheduler, autoCompact: boolean) {
+  const next = m.nextRunAt();
+  return {
+    autoCompact,
+    running: m.running,
+    steps: m.metrics.steps,
+    ...(m.metrics.lastRunAt ? { lastRunAt: m.metrics.lastRunAt } : {}),
+    ...(next !== undefined ? { nextRunAt: next } : {}),
+    ...(m.metrics.lastError ? { lastError: m.metrics.lastError } : {}),
   };
 }
 
@@ -144,5 +160,5 @@ function metrics(lake: OperationsHost): string {
     dolake_subscribers: lake.subscriptions.count(),
     dolake_log_head_position: Number(lake.buffer.logBounds().next - 1n),
     dolake_circuit_breaker_open: lake.flushes.breaker.state(Date.now()) === CircuitBreakerState.OPEN ? 1 : 0,
-  }) + perTable;
+  }) + perTable + lake.maintenance.metrics.render();
 }

@@ -47,6 +47,16 @@ export interface SnapshotInput {
   summary?: Record<string, string>;
   /** Paths of files written, appended to as manifests and the list are written. */
   written: string[];
+  /** A rewrite (operation "replace", compaction.ts): files it removes and the parent manifests listing them. */
+  replace?: SnapshotRewrite;
+}
+
+/** What a replace snapshot removes: data and delete files, and the parent manifests that list them (rewritten). */
+export interface SnapshotRewrite {
+  removedData: DataFile[];
+  removedDeletes: DataFile[];
+  /** Parent manifests holding a removed file, with their entries (read by the planner). */
+  manifests: Array<{ file: ManifestFile; entries: ManifestEntry[] }>;
 }
 
 /** The current snapshot id of metadata, or null (Java's -1 included). */
@@ -91,6 +101,12 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
     if (!prev) throw new Error(`manifest list of snapshot ${parentId} is missing: ${parent["manifest-list"]}`);
     parentManifests = readManifestList(prev);
   }
+  if (input.replace) {
+    const rewritten = rewriteManifests(input.replace, { schema, specs: staged["partition-specs"], snapshotId, seq, newPath });
+    fresh.push(...rewritten);
+    const gone = new Set(input.replace.manifests.map((m) => m.file.manifestPath));
+    parentManifests = parentManifests.filter((m) => !gone.has(m.manifestPath));
+  }
   const merged = await finishManifests(
     { schema, specs: staged["partition-specs"], snapshotId, sequenceNumber: seq, store, keyFor, newPath, written: input.written, policy: mergePolicy(staged.properties) },
     fresh,
@@ -106,7 +122,9 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
     "sequence-number": seq,
     "timestamp-ms": now,
     "manifest-list": listPath,
-    summary: snapshotSummary(parent?.summary, input.dataFiles, input.deleteFiles, merged.created, merged.kept, { ...(merged.replaced ? { "manifests-replaced": String(merged.replaced) } : {}), ...input.summary }),
+    summary: input.replace
+      ? replaceSummary(parent?.summary, input.dataFiles, input.replace, merged.created, merged.kept, { ...(merged.replaced ? { "manifests-replaced": String(merged.replaced) } : {}), ...input.summary })
+      : snapshotSummary(parent?.summary, input.dataFiles, input.deleteFiles, merged.created, merged.kept, { ...(merged.replaced ? { "manifests-replaced": String(merged.replaced) } : {}), ...input.summary }),
     "schema-id": schema["schema-id"],
   };
   if (parentId !== null) snapshot["parent-snapshot-id"] = parentId;
@@ -133,6 +151,70 @@ export async function commitSnapshot(input: SnapshotInput): Promise<TableCommit>
         ...(schemaUpdates.length ? [{ type: "assert-current-schema-id" as const, "current-schema-id": input.base["current-schema-id"] }, { type: "assert-last-assigned-field-id" as const, "last-assigned-field-id": input.base["last-column-id"] }] : []),
       ];
   return { created, requirements, updates: [...input.createUpdates, ...schemaUpdates, ...snapshotUpdates], metadata, snapshot, expiredFiles };
+}
+
+/**
+ * The parent manifests that list removed files, written anew: removed entries DELETED by this
+ * snapshot, the others EXISTING with their sequence numbers explicit (spec "Sequence Number
+ * Inheritance"), DELETED entries of earlier snapshots dropped (Java's ManifestFilterManager).
+ */
+function rewriteManifests(r: SnapshotRewrite, ctx: { schema: Schema; specs: TableMetadata["partition-specs"]; snapshotId: bigint; seq: bigint; newPath: () => string }): NewManifest[] {
+  const removed = new Set([...r.removedData, ...r.removedDeletes].map((f) => f.filePath));
+  const out: NewManifest[] = [];
+  for (const { file, entries: old } of r.manifests) {
+    const spec = ctx.specs.find((s) => s["spec-id"] === file.partitionSpecId);
+    if (!spec) throw new Error(`partition spec ${file.partitionSpecId} of ${file.manifestPath} is not in the table metadata`);
+    const entries: ManifestEntry[] = [];
+    for (const e of old) {
+      if (e.status === EntryStatus.DELETED) continue;
+      const sequenceNumber = e.sequenceNumber ?? file.sequenceNumber;
+      const fileSequenceNumber = e.fileSequenceNumber ?? file.sequenceNumber;
+      const gone = removed.has(e.dataFile.filePath);
+      entries.push({ status: gone ? EntryStatus.DELETED : EntryStatus.EXISTING, snapshotId: gone ? ctx.snapshotId : (e.snapshotId ?? file.addedSnapshotId), sequenceNumber, fileSequenceNumber, dataFile: e.dataFile });
+    }
+    const content = file.content === 0 ? "data" : "deletes";
+    const bytes = writeManifest({ schema: ctx.schema, spec, content, entries });
+    const place = { manifestPath: ctx.newPath(), manifestLength: BigInt(bytes.length), partitionSpecId: file.partitionSpecId, content: file.content, snapshotId: ctx.snapshotId, sequenceNumber: ctx.seq };
+    out.push({ file: summarizeManifest(place, entries, bindSpec(spec, ctx.schema)), bytes, entries });
+  }
+  return out;
+}
+
+/** Summary of a replace snapshot (Java's keys: added/deleted data files, removed delete files, running totals). */
+export function replaceSummary(parent: SnapshotSummary | undefined, added: DataFile[], r: SnapshotRewrite, manifestsCreated: number, manifestsKept: number, extra: Record<string, string> = {}): SnapshotSummary {
+  const sum = (fs: DataFile[], f: (d: DataFile) => bigint = (d) => d.recordCount) => fs.reduce((n, d) => n + f(d), 0n);
+  const size = (d: DataFile) => d.fileSizeInBytes;
+  const delta: [string, bigint][] = [
+    ["total-records", sum(added) - sum(r.removedData)],
+    ["total-files-size", sum(added, size) - sum(r.removedData, size) - sum(r.removedDeletes, size)],
+    ["total-data-files", BigInt(added.length - r.removedData.length)],
+    ["total-delete-files", BigInt(-r.removedDeletes.length)],
+    ["total-position-deletes", -sum(r.removedDeletes)],
+    ["total-equality-deletes", 0n],
+  ];
+  const out: SnapshotSummary = {
+    operation: "replace",
+    "added-data-files": String(added.length),
+    "deleted-data-files": String(r.removedData.length),
+    "added-records": String(sum(added)),
+    "deleted-records": String(sum(r.removedData)),
+    "added-files-size": String(sum(added, size)),
+    "removed-files-size": String(sum(r.removedData, size) + sum(r.removedDeletes, size)),
+  };
+  if (r.removedDeletes.length) {
+    out["removed-delete-files"] = String(r.removedDeletes.length);
+    out["removed-position-delete-files"] = String(r.removedDeletes.length);
+    out["removed-position-deletes"] = String(sum(r.removedDeletes));
+  }
+  const partitions = new Set([...added, ...r.removedData, ...r.removedDeletes].map((d) => JSON.stringify(d.partition, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))));
+  out["changed-partition-count"] = String(partitions.size);
+  for (const [k, v] of delta) {
+    const prev = parent ? parent[k] : "0";
+    if (prev !== undefined && /^\d+$/.test(prev)) out[k] = String(BigInt(prev) + v);
+  }
+  out["manifests-created"] = String(manifestsCreated);
+  out["manifests-kept"] = String(manifestsKept);
+  return { ...out, ...extra, operation: "replace" };
 }
 
 /** Snapshot summary with Java's keys (spec "Snapshots": summary; running totals from the parent). */

@@ -4,7 +4,8 @@
 //               test/interop/rck/pom.xml): Iceberg's CatalogTests and ViewCatalogTests through the
 //               Java RESTCatalog and S3FileIO.
 //   spark       pyspark 3.5 + iceberg-spark-runtime (test/interop/spark): reads a CDC table with
-//               deletes, INSERTs through the catalog, reads back with pyiceberg.
+//               deletes, INSERTs through the catalog, reads back with pyiceberg; reads a compacted
+//               CDC table with expired snapshots (files/snapshots/all_data_files, expired time travel).
 //   iceberg-js  the npm client (test/interop/iceberg-js): namespaces, tables, commitTable.
 //   trino       Trino 476 with its Iceberg connector (test/interop/trino): one server for all checks
 //               (SELECT with deletes, time travel, metadata tables, pruning, INSERT, DELETE, CREATE

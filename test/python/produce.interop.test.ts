@@ -2,9 +2,14 @@
 // of INSERT/UPDATE/DELETE over several tables and repeated flushes, written by the real CDC writer
 // into $INTEROP_OUT as file:// Iceberg tables, plus an oracle (expected state after every flush,
 // expected changelog) that test_interop.py checks with pyiceberg, DuckDB and fastavro/avro.
+// Every INTEROP_COMPACT_EVERY flushes (but not in the last two, so the final state still has delete
+// files), the mirror and changelog are compacted (src/iceberg/compaction.ts) and the index follows,
+// so later UPDATEs/DELETEs land on compacted rows and time travel crosses replace snapshots.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { expect, it } from "vitest";
+import { compactionCandidates, DEFAULT_COMPACTION_CONFIG, readTableFiles } from "../../src/iceberg/compaction-plan.js";
+import { compactPartition, remapPosition } from "../../src/iceberg/compaction.js";
 import { writeCdcFlush, type CdcChange, type CdcWriterOptions, type RowLocation } from "../../src/iceberg/cdc-writer.js";
 import { stringifyTableMetadata } from "../../src/iceberg/metadata/json.js";
 import type { TableMetadata } from "../../src/iceberg/metadata/types.js";
@@ -15,6 +20,8 @@ const OUT = process.env.INTEROP_OUT ?? "";
 const SEED = Number(process.env.INTEROP_SEED ?? "20261121");
 const FLUSHES = Number(process.env.INTEROP_FLUSHES ?? "6");
 const CHANGES_PER_FLUSH = Number(process.env.INTEROP_CHANGES ?? "300");
+const COMPACT_EVERY = Number(process.env.INTEROP_COMPACT_EVERY ?? "2");
+const COMPACTION = { ...DEFAULT_COMPACTION_CONFIG, minFilesToCompact: 2 };
 
 /** A folder as the object store: keys are absolute paths (file:// locations). */
 class FolderStore implements ObjectStore {
@@ -159,7 +166,32 @@ it("produces tables and the oracle", async () => {
         await store.put(path, new TextEncoder().encode(stringifyTableMetadata(commit.metadata, 2)));
         files[kind] = path;
       }
-      flushes.push({ metadata: files, mirror_snapshot_id: r.mirror?.snapshot["snapshot-id"] ?? null, changelog_snapshot_id: r.changelog!.snapshot["snapshot-id"], state: Object.fromEntries(state), commit_ms: now });
+      let compactions = 0;
+      if (COMPACT_EVERY > 0 && (f + 1) % COMPACT_EVERY === 0 && f < FLUSHES - 2) {
+        for (const kind of ["mirror", "changelog"] as const) {
+          for (let step = 0; step < 20; step++) {
+            const m = kind === "mirror" ? mirror : changelog;
+            const keyFor = (l: string) => l.replace("file://", "");
+            const tableFiles = m && (await readTableFiles(m, store, keyFor));
+            const candidate = tableFiles && compactionCandidates(tableFiles, COMPACTION).find((c) => !c.skipped);
+            if (!m || !tableFiles || !candidate) break;
+            const c = await compactPartition({ metadata: m, files: tableFiles, candidate, store, keyFor, now, snapshotId: (snap += 7919n), parquet: { compression: t.options.compression, rowGroupRows: t.options.rowGroupRows }, targetFileSizeBytes: t.options.targetFileSizeBytes ?? COMPACTION.targetFileSizeBytes, written: [] });
+            if (kind === "mirror") {
+              for (const [id, loc] of index) {
+                const to = remapPosition(c.remap, loc.filePath, Number(loc.pos));
+                if (to === null) throw new Error(`index entry ${id} points at a deleted row`);
+                if (to) index.set(id, { ...loc, filePath: to.filePath, pos: BigInt(to.pos) });
+              }
+              mirror = c.commit.metadata;
+            } else changelog = c.commit.metadata;
+            compactions++;
+            const path = `${c.commit.metadata.location.replace("file://", "")}/metadata/${String(version).padStart(5, "0")}-c${step}-${crypto.randomUUID()}.metadata.json`;
+            await store.put(path, new TextEncoder().encode(stringifyTableMetadata(c.commit.metadata, 2)));
+          }
+        }
+        expect(compactions).toBeGreaterThan(0);
+      }
+      flushes.push({ compactions, metadata: files, mirror_snapshot_id: r.mirror?.snapshot["snapshot-id"] ?? null, changelog_snapshot_id: r.changelog!.snapshot["snapshot-id"], state: Object.fromEntries(state), commit_ms: now });
     }
     (manifest.tables as Record<string, unknown>)[t.name] = { location, options: t.options, flushes, changes: allChanges };
   }

@@ -121,5 +121,30 @@ export function durabilityCases(): Array<TestCase<Ctx>> {
         if (n) expectMatch(mine, { lastAckSequence: n, lastPersistedSequence: n }, "source status");
       },
     },
+      {
+      id: "durability.compaction",
+      area: "durability",
+      title: "POST /v1/compaction/run on the streamed table answers what it did and leaves exactly the rows sent; candidates and metrics answer",
+      requires: ["http.compaction"],
+      async run(ctx) {
+        const streamed = ctx.shared.get("streamed") as Streamed | undefined;
+        check(streamed, "durability.exactly-once did not complete");
+        const table = streamed.workload.table;
+        const res = await ctx.http("POST", "/v1/compaction/run", { namespace: ctx.cdcNamespace, table });
+        check(res.status === 200, `POST /v1/compaction/run: ${res.status} ${res.text.slice(0, 300)}`);
+        expectMatch(res.json, { table: `${ctx.cdcNamespace}.${table}`, steps: Array.isArray, snapshotsExpired: is.number, remaining: Array.isArray }, "compaction run");
+        const after = await summary(ctx, table);
+        const want = streamed.workload.states[streamed.workload.states.length - 1]!.size;
+        check(after.live === want, `after compaction the table has ${after.live} live rows (total-records - total-position-deletes), sent ${want}`);
+        const missing = await ctx.http("POST", "/v1/compaction/run", { namespace: ctx.cdcNamespace, table: `${table}_no_such_table` });
+        check(missing.status === 404, `compaction of a missing table: ${missing.status}, expected 404`);
+        const candidates = await ctx.http("GET", "/v1/compaction/candidates");
+        check(candidates.status === 200 && Array.isArray(candidates.json.tables), `GET /v1/compaction/candidates: ${candidates.status} ${candidates.text.slice(0, 200)}`);
+        const metrics = await ctx.http("GET", "/v1/compaction/metrics");
+        expectMatch(metrics.json, { runs: is.number, steps: is.number, filesRewritten: is.number }, "GET /v1/compaction/metrics");
+        const steps = (res.json.steps as unknown[]).length;
+        return `${steps} step(s), ${want} live rows kept`;
+      },
+    },
   ];
 }

@@ -156,6 +156,7 @@ describe("durability across eviction and alarms", () => {
     expect(before).toBeGreaterThan(0);
     expect(after.flushes).toBeGreaterThan(0);
     expect(after.events).toBe(0);
-    expect(after.alarm).toBeNull();
+    // What remains is the maintenance alarm, a compaction interval away (src/do/maintenance.ts).
+    expect(after.alarm === null || after.alarm >= Date.now() + DEFAULT_CONFIG.compaction.compactionIntervalMs - 120_000).toBe(true);
   });
 });

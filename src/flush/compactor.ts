@@ -1,0 +1,228 @@
+/**
+ * Compaction of the object's CDC tables (mirrors and their changelogs), one step at a time: a step
+ * compacts one partition of one table (src/iceberg/compaction.ts) and commits it like a flush
+ * does, through the catalog's commit point: the new metadata.json is prepared, then the pointer
+ * swap and the primary-key index remap happen in one SQLite transaction, so the index never points
+ * at a rewritten file and never half-follows a rewrite. Steps run between flushes (the caller
+ * holds FlushScheduler.exclusive), so no CDC delete can land on the files being rewritten; a REST
+ * commit that lands meanwhile (pyiceberg/Spark DELETE) fails the step's pointer check, and the
+ * step is redone from the new snapshot (its deletes then apply), at most STEP_ATTEMPTS times.
+ * A crash mid-step leaves only unreferenced files (POST /maintenance/remove-orphan-files).
+ */
+import { abandonPreparedCommit, applyPreparedCommit, deleteDroppedMetadata, loadTable, prepareCommit } from "../catalog/commit.js";
+import { depsOf, type CatalogContext } from "../catalog/deps.js";
+import { keyOf } from "../catalog/metadata-files.js";
+import type { TableIdent } from "../catalog/names.js";
+import type { DoLakeConfig } from "../config.js";
+import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
+import { compactionCandidates, readTableFiles, type PartitionCandidate } from "../iceberg/compaction-plan.js";
+import { compactPartition, CompactionUnsupportedError, type CompactionStats } from "../iceberg/compaction.js";
+import { snapshotsToExpire, unreachableFiles } from "../iceberg/expire.js";
+import { CommitFailedError } from "../iceberg/metadata/errors.js";
+import { currentSnapshotId } from "../iceberg/table-commit.js";
+import { encodeTuple } from "../iceberg/partition.js";
+import { SqlPrimaryKeyIndex } from "./pk-index.js";
+import { R2ObjectStore } from "./r2-store.js";
+import { newSnapshotId } from "./sink.js";
+
+/** Most rows in a row group of a compacted file. */
+export const COMPACTED_ROW_GROUP_ROWS = 10_000;
+
+/** How often a step lost to a concurrent commit is redone before it gives up until the next run. */
+export const STEP_ATTEMPTS = 3;
+
+/** Compaction counters of one object (in memory: they restart from zero with the object). */
+export class CompactionMetrics {
+  runs = 0;
+  steps = 0;
+  filesRewritten = 0;
+  bytesRewritten = 0;
+  filesAdded = 0;
+  bytesAdded = 0;
+  deleteFilesRetired = 0;
+  rowsDropped = 0;
+  snapshotsExpired = 0;
+  conflicts = 0;
+  failures = 0;
+  lastRunAt = 0;
+  lastError = "";
+
+  /** The counters as Prometheus text. */
+  render(): string {
+    const lines: string[] = [];
+    const counter = (name: string, help: string, value: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
+    counter("dolake_compaction_runs_total", "Compaction runs (auto or POST /v1/compaction/run).", this.runs);
+    counter("dolake_compaction_steps_total", "Compaction steps committed (one partition of one table each).", this.steps);
+    counter("dolake_compaction_files_rewritten_total", "Data files removed by compaction.", this.filesRewritten);
+    counter("dolake_compaction_bytes_rewritten_total", "Bytes of data files removed by compaction.", this.bytesRewritten);
+    counter("dolake_compaction_files_added_total", "Data files written by compaction.", this.filesAdded);
+    counter("dolake_compaction_bytes_added_total", "Bytes of data files written by compaction.", this.bytesAdded);
+    counter("dolake_compaction_delete_files_retired_total", "Position delete files retired by compaction.", this.deleteFilesRetired);
+    counter("dolake_compaction_rows_dropped_total", "Deleted rows dropped by compaction.", this.rowsDropped);
+    counter("dolake_compaction_snapshots_expired_total", "Snapshots expired by compaction commits.", this.snapshotsExpired);
+    counter("dolake_compaction_conflicts_total", "Compaction steps redone because another commit landed first.", this.conflicts);
+    counter("dolake_compaction_failures_total", "Compaction steps that failed.", this.failures);
+    lines.push("# HELP dolake_compaction_last_run_timestamp_ms When the last compaction run ended (epoch ms, 0 = never).", "# TYPE dolake_compaction_last_run_timestamp_ms gauge", `dolake_compaction_last_run_timestamp_ms ${this.lastRunAt}`);
+    return lines.join("\n") + "\n";
+  }
+}
+
+/** What a compaction step needs from its Durable Object. */
+export interface CompactorHost {
+  readonly config: DoLakeConfig;
+  readonly storage: DurableObjectStorage;
+  catalogContext(): CatalogContext;
+}
+
+/** What one committed step did (JSON-safe: 64-bit ids as strings). */
+export interface StepReport extends CompactionStats {
+  table: string;
+  partition: string;
+  snapshotId: string;
+  snapshotsExpired: number;
+  indexEntriesMoved: number;
+  /** Where the step's time went (ms): reading and writing files, preparing the commit, the swap + index transaction. */
+  timings: { rewriteMs: number; prepareMs: number; swapMs: number };
+}
+
+/** One table's candidate partitions (GET /v1/compaction/candidates). */
+export interface TableCandidates {
+  table: string;
+  dataFiles: number;
+  deleteFiles: number;
+  partitions: Array<{ partition: string; smallFiles: number; smallBytes: number; filesNextStep: number; skipped?: string }>;
+}
+
+/** Test seam: runs after a step wrote its files and before it commits (a concurrent commit lands here in tests). */
+export interface StepHooks {
+  beforeCommit?: () => Promise<void>;
+}
+
+const describePartition = (c: PartitionCandidate) => (c.partition.length ? encodeTuple(c.partition) : "[]");
+
+/** The CDC tables of the object's namespace: every mirror and its changelog. */
+export function cdcTables(host: CompactorHost): TableIdent[] {
+  const deps = depsOf(host.catalogContext());
+  const namespace = [host.config.namespace];
+  return deps.store.listTables(namespace, undefined, 100_000).map((name) => ({ namespace, name }));
+}
+
+/** The compaction candidates of a table, or undefined when it does not exist. */
+export async function tableCandidates(host: CompactorHost, ident: TableIdent): Promise<TableCandidates | undefined> {
+  const deps = depsOf(host.catalogContext());
+  const loaded = await loadTable(deps, ident);
+  if (!loaded) return undefined;
+  const files = await readTableFiles(loaded.metadata, new R2ObjectStore(deps.bucket), (l) => keyOf(deps, l));
+  const partitions = files ? compactionCandidates(files, host.config.compaction) : [];
+  return {
+    table: [...ident.namespace, ident.name].join("."),
+    dataFiles: files?.data.length ?? 0,
+    deleteFiles: files?.deletes.length ?? 0,
+    partitions: partitions.map((c) => ({ partition: describePartition(c), smallFiles: c.smallFiles, smallBytes: Number(c.smallBytes), filesNextStep: c.files.length, ...(c.skipped ? { skipped: c.skipped } : {}) })),
+  };
+}
+
+/**
+ * Compacts the first due partition of a table and commits it; undefined when nothing is due.
+ * Call between flushes (FlushScheduler.exclusive). Throws when the step fails STEP_ATTEMPTS times.
+ */
+export async function compactStep(host: CompactorHost, metrics: CompactionMetrics, ident: TableIdent, hooks: StepHooks = {}): Promise<StepReport | undefined> {
+  const ctx = host.catalogContext();
+  const deps = depsOf(ctx);
+  const store = new R2ObjectStore(ctx.bucket);
+  const keyFor = (l: string) => keyOf(deps, l);
+  const tableKey = [...ident.namespace, ident.name].join(".");
+  for (let attempt = 1; ; attempt++) {
+    const loaded = await loadTable(deps, ident);
+    if (!loaded) return undefined;
+    const files = await readTableFiles(loaded.metadata, store, keyFor);
+    const candidate = files && compactionCandidates(files, host.config.compaction).find((c) => !c.skipped);
+    if (!files || !candidate) return undefined;
+    const written: string[] = [];
+    let prepared: Awaited<ReturnType<typeof prepareCommit>> | undefined;
+    try {
+      const t0 = Date.now();
+      const result = await compactPartition({
+        metadata: loaded.metadata, files, candidate, store, keyFor, written,
+        now: BigInt(Date.now()), snapshotId: newSnapshotId(),
+        // Row groups of at most 10,000 rows: the next step (and readers) decode a compacted file a
+        // row group at a time, and one row group's decoding is a stretch acks wait through.
+        parquet: { compression: host.config.parquetCompression, rowGroupRows: Math.min(host.config.parquetRowGroupSize, COMPACTED_ROW_GROUP_ROWS) },
+        targetFileSizeBytes: host.config.compaction.targetFileSizeBytes,
+      });
+      const t1 = Date.now();
+      await hooks.beforeCommit?.();
+      prepared = await prepareCommit(deps, ident, result.commit.requirements, result.commit.updates);
+      const t2 = Date.now();
+      const p = prepared;
+      // Changelogs have no index; a mirror's entries follow their rows in the swap's transaction.
+      const index = ident.name.endsWith(CHANGELOG_SUFFIX) ? undefined : new SqlPrimaryKeyIndex(host.storage.sql, tableKey);
+      const moved = host.storage.transactionSync(() => {
+        applyPreparedCommit(deps, p);
+        return index?.remap(result.remap, candidate.partition, candidate.specId).moved ?? 0;
+      });
+      const timings = { rewriteMs: t1 - t0, prepareMs: t2 - t1, swapMs: Date.now() - t2 };
+      await deleteDroppedMetadata(deps, p);
+      for (let i = 0; i < result.commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(result.commit.expiredFiles.slice(i, i + 1000).map(keyFor));
+      const expired = result.commit.updates.find((u) => u.action === "remove-snapshots");
+      const snapshotsExpired = expired?.action === "remove-snapshots" ? expired["snapshot-ids"].length : 0;
+      const s = result.stats;
+      Object.assign(metrics, {
+        steps: metrics.steps + 1,
+        filesRewritten: metrics.filesRewritten + s.rewrittenFiles,
+        bytesRewritten: metrics.bytesRewritten + s.rewrittenBytes,
+        filesAdded: metrics.filesAdded + s.addedFiles,
+        bytesAdded: metrics.bytesAdded + s.addedBytes,
+        deleteFilesRetired: metrics.deleteFilesRetired + s.retiredDeleteFiles,
+        rowsDropped: metrics.rowsDropped + s.rowsDropped,
+        snapshotsExpired: metrics.snapshotsExpired + snapshotsExpired,
+      });
+      return { table: tableKey, partition: describePartition(candidate), snapshotId: String(result.commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, timings, ...s };
+    } catch (e) {
+      if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
+      for (let i = 0; i < written.length; i += 1000) await ctx.bucket.delete(written.slice(i, i + 1000).map(keyFor)).catch(() => undefined);
+      if (e instanceof CompactionUnsupportedError) return undefined;
+      if (e instanceof CommitFailedError && attempt < STEP_ATTEMPTS) {
+        metrics.conflicts++;
+        continue;
+      }
+      metrics.failures++;
+      metrics.lastError = `${tableKey}: ${(e as Error).message}`;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Expires the snapshots a table's retention properties let go (docs/maintenance.md) in a commit of
+ * its own, for a table no compaction step committed to; deletes the files only they reached.
+ * Returns how many snapshots were expired. Call between flushes.
+ */
+export async function expireSnapshots(host: CompactorHost, metrics: CompactionMetrics, ident: TableIdent): Promise<number> {
+  const ctx = host.catalogContext();
+  const deps = depsOf(ctx);
+  const keyFor = (l: string) => keyOf(deps, l);
+  const loaded = await loadTable(deps, ident);
+  if (!loaded) return 0;
+  const m = loaded.metadata;
+  const expired = snapshotsToExpire(m, BigInt(Date.now()));
+  if (expired.length === 0) return 0;
+  const files = await unreachableFiles(m, expired, [], new R2ObjectStore(ctx.bucket), keyFor);
+  const p = await prepareCommit(
+    deps,
+    ident,
+    [{ type: "assert-table-uuid", uuid: m["table-uuid"] }, { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": currentSnapshotId(m) }],
+    [{ action: "remove-snapshots", "snapshot-ids": expired }],
+  );
+  try {
+    host.storage.transactionSync(() => applyPreparedCommit(deps, p));
+  } catch (e) {
+    await abandonPreparedCommit(deps, p).catch(() => undefined);
+    if (e instanceof CommitFailedError) return 0; // another commit landed: its own expiry (or the next run) does it
+    throw e;
+  }
+  await deleteDroppedMetadata(deps, p);
+  for (let i = 0; i < files.length; i += 1000) await ctx.bucket.delete(files.slice(i, i + 1000).map(keyFor));
+  metrics.snapshotsExpired += expired.length;
+  return expired.length;
+}

@@ -1,0 +1,250 @@
+/**
+ * One compaction step of one partition (issue 9; Iceberg's RewriteDataFiles with position deletes
+ * applied): the chosen small data files are read row group by row group (hyparquet), the rows their
+ * position deletes remove are dropped, the survivors are written to new data files with the same
+ * field ids, spec and partition, and one `replace` snapshot removes the rewritten files and retires
+ * the delete files that reference nothing else (table-commit.ts). Nothing is visible until the
+ * caller commits the returned TableCommit; the returned PositionRemap tells the primary-key index,
+ * in the same transaction, where each surviving row moved.
+ *
+ * Memory of a step (bounded by CompactionConfig.maxBytesPerStep of input): one input file's bytes,
+ * one decoded row group, the survivors waiting to be encoded (at most one output file's rows), the
+ * deleted positions of the rewritten files, and 4 bytes per input row for the remap.
+ */
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
+import { writeParquet, type ParquetWriteOptions, type Row } from "../parquet/writer.js";
+import { bindSpec } from "./avro-schema.js";
+import type { DataFile } from "./data-file.js";
+import type { NestedField, TableMetadata } from "./metadata/types.js";
+import type { ObjectStore } from "./object-store.js";
+import { partitionPath } from "./partition.js";
+import { DELETE_FILE_PATH_ID } from "./position-deletes.js";
+import { compareCodePoints, parsePrimitive } from "./primitive.js";
+import { commitSnapshot, type TableCommit } from "./table-commit.js";
+import type { LiveFile, PartitionCandidate, TableFiles } from "./compaction-plan.js";
+
+/** A table this step cannot rewrite faithfully (the caller skips it and says why). */
+export class CompactionUnsupportedError extends Error {}
+
+/** Where the rows of rewritten files went: old path -> per old position, an output ordinal or -1 (deleted). */
+export interface PositionRemap {
+  targets: Map<string, Int32Array>;
+  /** Output files in ordinal order: rows first..first+count-1 are positions 0.. of `path`. */
+  outputs: Array<{ path: string; first: number; count: number }>;
+}
+
+/** The new location of (old file, old position): a location, null when the row was deleted, undefined when the file was not rewritten. */
+export function remapPosition(remap: PositionRemap, filePath: string, pos: number): { filePath: string; pos: number } | null | undefined {
+  const t = remap.targets.get(filePath);
+  if (!t) return undefined;
+  const ordinal = pos >= 0 && pos < t.length ? t[pos]! : -1;
+  if (ordinal < 0) return null;
+  let lo = 0;
+  let hi = remap.outputs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (remap.outputs[mid]!.first <= ordinal) lo = mid;
+    else hi = mid - 1;
+  }
+  const out = remap.outputs[lo]!;
+  return { filePath: out.path, pos: ordinal - out.first };
+}
+
+/** What one step needs. */
+export interface CompactionInput {
+  metadata: TableMetadata;
+  files: TableFiles;
+  candidate: PartitionCandidate;
+  store: ObjectStore;
+  keyFor: (location: string) => string;
+  now: bigint;
+  snapshotId: bigint;
+  uuid?: () => string;
+  parquet: ParquetWriteOptions;
+  /** Output files are cut at this many (estimated, uncompressed) bytes. */
+  targetFileSizeBytes: number;
+  /** Locations written are appended here as they are written (delete them if the step fails). */
+  written: string[];
+}
+
+/** What one step did. */
+export interface CompactionStats {
+  rewrittenFiles: number;
+  rewrittenBytes: number;
+  addedFiles: number;
+  addedBytes: number;
+  retiredDeleteFiles: number;
+  rowsKept: number;
+  rowsDropped: number;
+}
+
+/** The step's snapshot (not yet committed), where rows moved, and what it wrote. */
+export interface CompactionResult {
+  commit: TableCommit;
+  remap: PositionRemap;
+  stats: CompactionStats;
+}
+
+// Raw values as the writer takes them (primitive.ts): micros and days as numbers, not Dates.
+const PARSERS = {
+  timestampFromMicroseconds: (us: bigint) => us,
+  timestampFromMilliseconds: (ms: bigint) => BigInt(ms) * 1000n,
+  timestampFromNanoseconds: (ns: bigint) => BigInt(ns) / 1000n,
+  dateFromDays: (days: number) => days,
+};
+
+/**
+ * Lets the runtime deliver other events (acks) between chunks of CPU work: awaiting I/O alone did
+ * not, in wrangler dev an ack waited for the whole run (bench/compaction/RESULTS.md).
+ */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+function estimateSize(row: Row): number {
+  let n = 0;
+  for (const v of Object.values(row)) n += typeof v === "string" ? v.length + 4 : v instanceof Uint8Array ? v.length + 4 : 8;
+  return n;
+}
+
+/** Throws CompactionUnsupportedError for columns hyparquet would not read back exactly (decimals as doubles, nested types). */
+function checkColumns(fields: NestedField[]): void {
+  for (const f of fields) {
+    if (typeof f.type !== "string") throw new CompactionUnsupportedError(`column ${f.name} is of a nested type (not compacted)`);
+    if (parsePrimitive(f.type).kind === "decimal") throw new CompactionUnsupportedError(`column ${f.name} is a decimal (read back as a double: not compacted)`);
+  }
+}
+
+/** Deleted positions of the rewritten files, and the delete files that reference nothing else. */
+async function readDeletes(input: CompactionInput, rewritten: Map<string, LiveFile>): Promise<{ deleted: Map<string, Set<number>>; retired: DataFile[] }> {
+  const deleted = new Map<string, Set<number>>();
+  const retired: DataFile[] = [];
+  const paths = [...rewritten.keys()].sort(compareCodePoints);
+  const text = new TextDecoder();
+  for (const d of input.candidate.deletes) {
+    // Full file_path bounds (position-deletes.ts) say which files a delete file may touch.
+    const lo = d.file.lowerBounds.get(DELETE_FILE_PATH_ID);
+    const hi = d.file.upperBounds.get(DELETE_FILE_PATH_ID);
+    if (lo && hi) {
+      const [l, h] = [text.decode(lo), text.decode(hi)];
+      if (!paths.some((p) => compareCodePoints(p, l) >= 0 && compareCodePoints(p, h) <= 0)) continue;
+    }
+    const bytes = await input.store.get(input.keyFor(d.file.filePath));
+    if (!bytes) throw new Error(`delete file of the current snapshot is missing: ${d.file.filePath}`);
+    const rows = await parquetReadObjects({ file: toArrayBuffer(bytes), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
+    let onlyRewritten = true;
+    for (const r of rows) {
+      const path = String(r.file_path);
+      const target = rewritten.get(path);
+      if (!target) {
+        onlyRewritten = false;
+        continue;
+      }
+      // A position delete applies to data files whose data sequence number is not above its own (spec "Scan Planning").
+      if (d.seq < target.seq) continue;
+      let s = deleted.get(path);
+      if (!s) deleted.set(path, (s = new Set()));
+      s.add(Number(r.pos));
+    }
+    if (onlyRewritten) retired.push(d.file);
+  }
+  return { deleted, retired };
+}
+
+function toArrayBuffer(b: Uint8Array): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+/** Runs one compaction step of one partition; see the module comment. */
+export async function compactPartition(input: CompactionInput): Promise<CompactionResult> {
+  const { metadata: m, candidate, store, keyFor } = input;
+  const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
+  checkColumns(schema.fields);
+  if (candidate.specId !== m["default-spec-id"]) throw new CompactionUnsupportedError(`files of partition spec ${candidate.specId} (not the default spec) are not compacted`);
+  const spec = m["partition-specs"].find((s) => s["spec-id"] === candidate.specId)!;
+  const uuid = input.uuid ?? (() => crypto.randomUUID());
+  const sub = partitionPath(bindSpec(spec, schema), candidate.partition);
+  const dir = `${m.location.replace(/\/+$/, "")}/data${sub ? `/${sub}` : ""}`;
+  const batch = uuid();
+  const written = input.written;
+  const rewritten = new Map(candidate.files.map((f) => [f.file.filePath, f]));
+  const { deleted, retired } = await readDeletes(input, rewritten);
+  const stats: CompactionStats = { rewrittenFiles: 0, rewrittenBytes: 0, addedFiles: 0, addedBytes: 0, retiredDeleteFiles: retired.length, rowsKept: 0, rowsDropped: 0 };
+  const remap: PositionRemap = { targets: new Map(), outputs: [] };
+  const added: DataFile[] = [];
+  let pending: Row[] = [];
+  let pendingBytes = 0;
+  let ordinal = 0;
+
+  const emit = async () => {
+    if (pending.length === 0) return;
+    const path = `${dir}/${batch}-c${added.length}.parquet`;
+    await yieldToEvents();
+    const pq = writeParquet(schema.fields, pending, input.parquet);
+    await store.put(keyFor(path), pq.bytes);
+    written.push(path);
+    const { bytes, recordCount, splitOffsets, ...metrics } = pq;
+    added.push({ content: 0, filePath: path, fileFormat: "PARQUET", partition: candidate.partition, recordCount, fileSizeInBytes: BigInt(bytes.length), splitOffsets, sortOrderId: 0, ...metrics });
+    remap.outputs.push({ path, first: ordinal - pending.length, count: pending.length });
+    stats.addedFiles++;
+    stats.addedBytes += bytes.length;
+    pending = [];
+    pendingBytes = 0;
+  };
+
+  for (const f of candidate.files) {
+    const bytes = await store.get(keyFor(f.file.filePath));
+    if (!bytes) throw new Error(`data file of the current snapshot is missing: ${f.file.filePath}`);
+    stats.rewrittenFiles++;
+    stats.rewrittenBytes += bytes.length;
+    const file = toArrayBuffer(bytes);
+    const meta = parquetMetadata(file);
+    // Columns by field id: a file written before a rename or an added column still maps right.
+    const byId = new Map(meta.schema.slice(1).filter((e) => e.field_id !== undefined).map((e) => [e.field_id!, e.name]));
+    const columns = schema.fields.filter((c) => byId.has(c.id)).map((c) => ({ name: c.name, from: byId.get(c.id)! }));
+    const gone = deleted.get(f.file.filePath);
+    const targets = new Int32Array(Number(meta.num_rows)).fill(-1);
+    remap.targets.set(f.file.filePath, targets);
+    let rowStart = 0;
+    for (const rg of meta.row_groups) {
+      await yieldToEvents();
+      const rowEnd = rowStart + Number(rg.num_rows);
+      const rows = columns.length
+        ? await parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: columns.map((c) => c.from), parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS })
+        : Array.from({ length: rowEnd - rowStart }, () => ({}));
+      for (let i = 0; i < rows.length; i++) {
+        const pos = rowStart + i;
+        if (gone?.has(pos)) {
+          stats.rowsDropped++;
+          continue;
+        }
+        const src = rows[i] as Record<string, unknown>;
+        const row: Row = {};
+        for (const c of columns) row[c.name] = (src[c.from] ?? null) as Row[string];
+        pending.push(row);
+        targets[pos] = ordinal++;
+        stats.rowsKept++;
+        pendingBytes += estimateSize(row);
+        if (pendingBytes >= input.targetFileSizeBytes) await emit();
+      }
+      rowStart = rowEnd;
+    }
+  }
+  await emit();
+  const removedData = candidate.files.map((f) => f.file);
+  const removed = new Set([...removedData, ...retired].map((f) => f.filePath));
+  const commit = await commitSnapshot({
+    base: m,
+    createUpdates: [],
+    dataFiles: added,
+    deleteFiles: [],
+    store,
+    keyFor,
+    now: input.now,
+    snapshotId: input.snapshotId,
+    uuid,
+    written,
+    summary: { "dolake.compaction": "bin-pack" },
+    replace: { removedData, removedDeletes: retired, manifests: input.files.manifests.filter((mf) => mf.entries.some((e) => e.status !== 2 && removed.has(e.dataFile.filePath))) },
+  });
+  return { commit, remap, stats };
+}

@@ -1,0 +1,255 @@
+// Compaction of CDC mirror tables through the real object (issue 9): a replace snapshot that drops
+// deleted rows and retires their delete files, the primary-key index following the rewrite (updates
+// and deletes after compaction hit the new file: nothing resurrects or doubles), a flush landing
+// between a step's rewrite and its commit (the step is redone), and the alarm-driven pass that
+// resumes from SQLite. Rows are read back through /v1/query, which plans from the manifests and
+// delete files (a manifest-level check); pyiceberg/DuckDB read compacted tables in bench/growth and
+// test/python/compaction (npm run test:interop).
+import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import type { DoLake } from "../../../src/do/dolake.js";
+import { MaintenanceScheduler } from "../../../src/do/maintenance.js";
+import { compactStep } from "../../../src/flush/compactor.js";
+import { readManifest } from "../../../src/iceberg/manifest.js";
+import { readManifestList } from "../../../src/iceberg/manifest-list.js";
+import { parseTableMetadata } from "../../../src/iceberg/metadata/json.js";
+import type { TableMetadata } from "../../../src/iceberg/metadata/types.js";
+import { parseJson } from "../../../src/util/json.js";
+import { AUTH, closeAll, configure, openSocket, type TestSocket } from "../helpers.js";
+
+afterEach(closeAll);
+
+const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
+const key = (location: string) => location.replace(/^s3:\/\/[^/]+\//, "");
+
+async function bytes(location: string): Promise<Uint8Array> {
+  const o = await env.LAKEHOUSE_BUCKET.get(key(location));
+  if (!o) throw new Error(`missing ${location}`);
+  return new Uint8Array(await o.arrayBuffer());
+}
+
+async function load(name: string): Promise<TableMetadata> {
+  const res = await SELF.fetch(`http://lake/v1/namespaces/default/tables/${name}`, { headers: AUTH });
+  return parseTableMetadata(JSON.stringify((JSON.parse(await res.text()) as { metadata: unknown }).metadata));
+}
+
+/** Live data and delete file paths of the current snapshot, from its manifests. */
+async function liveFiles(name: string): Promise<{ data: string[]; deletes: string[]; operation: string }> {
+  const m = await load(name);
+  const snap = m.snapshots.find((s) => s["snapshot-id"] === m["current-snapshot-id"])!;
+  const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
+  const out = { data: [] as string[], deletes: [] as string[], operation: snap.summary.operation };
+  for (const mf of readManifestList(await bytes(snap["manifest-list"]))) {
+    const spec = m["partition-specs"].find((s) => s["spec-id"] === mf.partitionSpecId)!;
+    for (const e of readManifest(await bytes(mf.manifestPath), spec, schema)) if (e.status !== 2) (e.dataFile.content === 0 ? out.data : out.deletes).push(e.dataFile.filePath);
+  }
+  return out;
+}
+
+async function rows(table: string): Promise<Array<{ id: number; name: string }>> {
+  const res = await SELF.fetch("http://lake/v1/query", { method: "POST", headers: { ...AUTH, "Content-Type": "application/json" }, body: JSON.stringify({ sql: `SELECT id, name FROM ${table} ORDER BY id` }) });
+  const body = parseJson(await res.text()) as unknown as { rows: Array<{ id: number | bigint; name: string }> };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  return body.rows.map((r) => ({ id: Number(r.id), name: r.name }));
+}
+
+/** A CDC workload with an oracle: each batch is acked, then flushed (one data + delete file per flush). */
+class Workload {
+  private seq = 0;
+  private batch = 0;
+  readonly live = new Map<number, string>();
+  /** Row ids of every event sent, in order. */
+  readonly sent: string[] = [];
+  constructor(
+    private readonly s: TestSocket,
+    private readonly source: string,
+    readonly table: string,
+  ) {}
+
+  async send(changes: Array<[op: "INSERT" | "UPDATE" | "DELETE", id: number]>, flush = true): Promise<void> {
+    const n = ++this.batch;
+    const events = changes.map(([operation, id]) => {
+      const name = `${this.table}-${id}-v${n}`;
+      this.sent.push(`r${id}`);
+      if (operation === "DELETE") this.live.delete(id);
+      else this.live.set(id, name);
+      return { sequence: ++this.seq, operation, table: this.table, rowId: `r${id}`, after: operation === "DELETE" ? undefined : { id, name } };
+    });
+    this.s.sendJson({ type: "cdc_batch", sourceDoId: this.source, sequenceNumber: n, events });
+    for (;;) {
+      const m = await this.s.next();
+      if (m.type === "ack" && m.status === "buffered" && Number(m.sequenceNumber) === n) break;
+      if (m.type === "nack") throw new Error(JSON.stringify(m));
+    }
+    if (flush) expect((await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH })).status).toBe(200);
+  }
+
+  expected(): Array<{ id: number; name: string }> {
+    return [...this.live].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ id, name }));
+  }
+
+  /** Six flushes: 120 inserts (more rows than one remap statement moves), then updates and deletes spread over the earlier files. */
+  async seed(): Promise<void> {
+    await this.send(Array.from({ length: 120 }, (_, i) => ["INSERT", i + 1] as ["INSERT", number]));
+    for (let f = 0; f < 5; f++) await this.send([["UPDATE", 1 + f], ["UPDATE", 100 + f], ["DELETE", 120 - f], ["INSERT", 130 + f]]);
+  }
+}
+
+describe("compaction", () => {
+  it("rewrites a mirror's small files as a replace snapshot; later updates and deletes hit the new file (no resurrection, no duplicate)", async () => {
+    const w = new Workload(await openSocket(), "cmp-1", "cmp_orders");
+    await w.seed();
+    const before = await liveFiles("cmp_orders");
+    expect(before.data).toHaveLength(6);
+    expect(before.deletes).toHaveLength(5);
+
+    const res = await SELF.fetch("http://lake/v1/compaction/run", { method: "POST", headers: AUTH, body: JSON.stringify({ namespace: "default", table: "cmp_orders" }) });
+    const run = (await res.json()) as { steps: Array<Record<string, number>>; remaining: unknown[] };
+    expect(res.status, JSON.stringify(run)).toBe(200);
+    expect(run.steps).toHaveLength(1);
+    expect(run.steps[0]).toMatchObject({ rewrittenFiles: 6, addedFiles: 1, retiredDeleteFiles: 5, rowsKept: w.live.size, rowsDropped: 15, indexEntriesMoved: w.live.size });
+    expect(run.remaining).toEqual([]);
+    const after = await liveFiles("cmp_orders");
+    expect(after).toMatchObject({ operation: "replace", deletes: [] });
+    expect(after.data).toHaveLength(1);
+    expect(await rows("cmp_orders")).toEqual(w.expected());
+
+    // Every surviving row's index entry now names the compacted file.
+    const located = await runInDurableObject(lake(), (_o: DoLake, state) =>
+      state.storage.sql.exec<{ path: string; n: number }>("SELECT f.path AS path, count(*) AS n FROM cdc_pk_index i JOIN cdc_pk_files f ON f.id = i.file_id WHERE i.table_key = 'default.cmp_orders' GROUP BY f.path").toArray(),
+    );
+    expect(located).toEqual([{ path: after.data[0], n: w.live.size }]);
+
+    // Without the remap these would delete positions of removed files: old versions would stay live.
+    await w.send([["UPDATE", 1], ["UPDATE", 62], ["DELETE", 3], ["DELETE", 131], ["INSERT", 3], ["UPDATE", 99]]);
+    await w.send([["UPDATE", 3], ["DELETE", 100], ["UPDATE", 110]]);
+    expect(await rows("cmp_orders")).toEqual(w.expected());
+    const later = await liveFiles("cmp_orders");
+    expect(later.data).toContain(after.data[0]);
+
+    // A second compaction folds the compacted file and the new ones together, again exactly.
+    const again = await SELF.fetch("http://lake/v1/compaction/run", { method: "POST", headers: AUTH, body: JSON.stringify({ table: "cmp_orders" }) });
+    expect(again.status).toBe(200);
+    await configure({ compaction: { minFilesToCompact: 2 } });
+    const third = (await (await SELF.fetch("http://lake/v1/compaction/run", { method: "POST", headers: AUTH, body: JSON.stringify({ table: "cmp_orders" }) })).json()) as { steps: unknown[] };
+    expect(third.steps).toHaveLength(1);
+    expect((await liveFiles("cmp_orders")).data).toHaveLength(1);
+    await w.send([["UPDATE", 2], ["DELETE", 62], ["UPDATE", 115]]);
+    expect(await rows("cmp_orders")).toEqual(w.expected());
+    await configure({ compaction: { minFilesToCompact: 5 } });
+  });
+
+  it("redoes a step when a flush deleting from the rewritten files commits between its rewrite and its commit", async () => {
+    const w = new Workload(await openSocket(), "cmp-2", "cmp_race");
+    await w.seed();
+    // Acked, not flushed: the flush the hook runs writes deletes against the files being rewritten.
+    await w.send([["UPDATE", 100], ["DELETE", 111], ["UPDATE", 2]], false);
+    const outcome = await runInDurableObject(lake(), async (obj: DoLake) => {
+      let raced = false;
+      const conflicts = obj.maintenance.metrics.conflicts;
+      const step = await compactStep(obj, obj.maintenance.metrics, { namespace: ["default"], name: "cmp_race" }, {
+        beforeCommit: async () => {
+          if (raced) return;
+          raced = true;
+          await obj.flushes.run();
+        },
+      });
+      return { step, conflicts: obj.maintenance.metrics.conflicts - conflicts, buffered: obj.buffer.stats().eventCount };
+    });
+    expect(outcome.buffered).toBe(0);
+    expect(outcome.conflicts).toBe(1);
+    expect(outcome.step).toMatchObject({ rewrittenFiles: 7, retiredDeleteFiles: 6 });
+    expect(await rows("cmp_race")).toEqual(w.expected());
+    await w.send([["UPDATE", 100], ["DELETE", 2], ["UPDATE", 90]]);
+    expect(await rows("cmp_race")).toEqual(w.expected());
+  });
+
+  it("runs by itself from the alarm in steps, and a pass left in SQLite (eviction, crash) is resumed by a new scheduler", async () => {
+    const a = new Workload(await openSocket(), "cmp-3", "cmp_auto_a");
+    await a.seed();
+    const b = new Workload(await openSocket(), "cmp-4", "cmp_auto_b");
+    await b.seed();
+    const metrics = async () => (await (await SELF.fetch("http://lake/v1/compaction/metrics", { headers: AUTH })).json()) as { steps: number; runs: number; lastRunAt?: number };
+    const start = await metrics();
+    // A one-second interval: the object's own alarm (workerd runs it) starts a pass and steps through it.
+    await configure({ compaction: { compactionIntervalMs: 1000 } });
+    let m = start;
+    for (let i = 0; i < 400 && !(m.steps > start.steps && (m.lastRunAt ?? 0) > 0 && (await liveFiles("cmp_auto_b")).data.length === 1); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      m = await metrics();
+    }
+    await configure({ compaction: { compactionIntervalMs: 3_600_000 } });
+    expect(m.steps).toBeGreaterThan(start.steps);
+    for (const w of [a, b]) {
+      expect((await liveFiles(w.table)).data).toHaveLength(1);
+      expect(await rows(w.table)).toEqual(w.expected());
+    }
+
+    // A pass interrupted by an eviction: its tables left are in SQLite; a new scheduler goes on with them.
+    const c = new Workload(await openSocket(), "cmp-5", "cmp_auto_c");
+    await c.seed();
+    const resumed = await runInDurableObject(lake(), async (obj: DoLake) => {
+      obj.storage.sql.exec("UPDATE dolake_maintenance SET pending = ?, next_due_at = ?", JSON.stringify(["cmp_auto_c"]), Date.now());
+      const fresh = new MaintenanceScheduler(obj);
+      const first = await fresh.step();
+      const second = await fresh.step();
+      return { first, second, pending: obj.storage.sql.exec<{ pending: string | null }>("SELECT pending FROM dolake_maintenance").one().pending };
+    });
+    expect(resumed.first.steps.map((s) => s.table)).toEqual(["default.cmp_auto_c"]);
+    expect(resumed.first.tablesLeft).toBe(1);
+    expect(resumed.second.tablesLeft).toBe(0);
+    expect(resumed.pending).toBeNull();
+    expect((await liveFiles("cmp_auto_c")).data).toHaveLength(1);
+    expect(await rows("cmp_auto_c")).toEqual(c.expected());
+    await c.send([["UPDATE", 5], ["DELETE", 6]]);
+    expect(await rows("cmp_auto_c")).toEqual(c.expected());
+
+    const status = (await (await SELF.fetch("http://lake/status", { headers: AUTH })).json()) as { compaction: { autoCompact: boolean; nextRunAt: number } };
+    expect(status.compaction.autoCompact).toBe(true);
+    expect(status.compaction.nextRunAt).toBeGreaterThan(Date.now());
+    expect(await (await SELF.fetch("http://lake/metrics", { headers: AUTH })).text()).toMatch(/dolake_compaction_files_rewritten_total [1-9]/);
+    const candidates = (await (await SELF.fetch("http://lake/v1/compaction/candidates", { headers: AUTH })).json()) as { tables: Array<{ table: string; dataFiles: number }> };
+    expect(candidates.tables.find((t) => t.table === "default.cmp_auto_a")?.dataFiles).toBe(1);
+  });
+
+  it("a subscriber replays a compacted changelog: every event once, in log order", async () => {
+    const w = new Workload(await openSocket(), "cmp-6", "cmp_sub");
+    await w.seed();
+    const res = await SELF.fetch("http://lake/v1/compaction/run", { method: "POST", headers: AUTH, body: JSON.stringify({ table: "cmp_sub__changelog" }) });
+    const run = (await res.json()) as { steps: Array<{ rewrittenFiles: number }> };
+    expect(run.steps.map((s) => s.rewrittenFiles)).toEqual([6]);
+    expect((await liveFiles("cmp_sub__changelog")).operation).toBe("replace");
+    const sse = await SELF.fetch("http://lake/v1/subscribe?tables=cmp_sub&from=earliest", { headers: { ...AUTH, Accept: "text/event-stream" } });
+    expect(sse.status).toBe(200);
+    const reader = sse.body!.getReader();
+    const decoder = new TextDecoder();
+    const got: string[] = [];
+    let text = "";
+    let upToDate = false;
+    while (!upToDate) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = text.indexOf("\n\n")) >= 0) {
+        const fields = Object.fromEntries(text.slice(0, cut).split("\n").filter((l) => l && !l.startsWith(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]));
+        text = text.slice(cut + 2);
+        if (fields.event === "change_batch") got.push(...(JSON.parse(fields.data!) as { events: Array<{ rowId: string }> }).events.map((e) => e.rowId));
+        if (fields.event === "up_to_date") upToDate = true;
+      }
+    }
+    await reader.cancel();
+    expect(got).toEqual(w.sent);
+  });
+
+  it("refuses a bad compaction config and an unknown table", async () => {
+    const bad = await SELF.fetch("http://lake/config", { method: "PATCH", headers: AUTH, body: JSON.stringify({ compaction: { minFilesToCompact: 0 } }) });
+    expect(bad.status).toBe(400);
+    const unknown = await SELF.fetch("http://lake/config", { method: "PATCH", headers: AUTH, body: JSON.stringify({ compaction: { nope: 1 } }) });
+    expect(unknown.status).toBe(400);
+    const missing = await SELF.fetch("http://lake/v1/compaction/run", { method: "POST", headers: AUTH, body: JSON.stringify({ table: "no_such_table" }) });
+    expect(missing.status).toBe(404);
+    const metrics = (await (await SELF.fetch("http://lake/v1/compaction/metrics", { headers: AUTH })).json()) as Record<string, unknown>;
+    expect(metrics).toHaveProperty("filesRewritten");
+  });
+});
