@@ -15,6 +15,7 @@ duckdb = pytest.importorskip("duckdb")
 duckdb_ext = pytest.importorskip("duckdb_ext")
 
 from pyiceberg.catalog import load_catalog  # noqa: E402
+from duckdb_offline import offline_duckdb  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -39,8 +40,7 @@ def ns(catalog):
 
 @pytest.fixture(scope="module")
 def duck():
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     try:
         con.execute("LOAD httpfs")
     except duckdb.Error as e:

@@ -18,6 +18,7 @@ import pytest
 from websockets.sync.client import connect
 
 from pyiceberg.catalog import load_catalog
+from duckdb_offline import offline_duckdb  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -139,8 +140,7 @@ def test_duckdb_attaches_the_catalog_and_scans(workload):
 
     tables, states, _ = workload
     # Extensions come from PyPI (duckdb-ext-*), never downloaded at run time.
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     for ext in ("httpfs", "avro", "iceberg"):
         con.execute(f"LOAD {ext}")
     con.execute(f"CREATE SECRET dolake (TYPE ICEBERG, TOKEN '{TOKEN}')")

@@ -21,6 +21,7 @@ import pytest
 from websockets.sync.client import connect
 
 from pyiceberg.catalog import load_catalog
+from duckdb_offline import offline_duckdb  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -62,8 +63,7 @@ def duckdb_rows(table):
     import duckdb
     import duckdb_ext
 
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     for ext in ("httpfs", "avro", "iceberg"):
         con.execute(f"LOAD {ext}")
     con.execute(f"CREATE SECRET dolake (TYPE ICEBERG, TOKEN '{TOKEN}')")

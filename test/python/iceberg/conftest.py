@@ -13,6 +13,7 @@ import os
 import duckdb
 import duckdb_ext
 import pytest
+from duckdb_offline import offline_duckdb  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +32,7 @@ def oracle(out_dir):
 
 def duckdb_offline():
     """A DuckDB connection with the iceberg extension loaded from the PyPI package, no network."""
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     con.execute("LOAD iceberg")
     return con
 

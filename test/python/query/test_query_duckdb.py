@@ -19,6 +19,7 @@ import os
 import duckdb
 import duckdb_ext
 import pytest
+from duckdb_offline import offline_duckdb  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -70,8 +71,7 @@ def rows_equal(x, y, ordered):
 
 @pytest.fixture(scope="module")
 def duck():
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     con.execute("LOAD httpfs")
     con.execute("LOAD iceberg")
     con.execute("SET TimeZone='UTC'")

@@ -6,6 +6,7 @@ import os
 from urllib.parse import urlparse
 
 import pytest
+from duckdb_offline import offline_duckdb  # noqa: E402
 
 # Not imported from conftest: in a run over several test folders, `conftest` names more than one module.
 BUCKET = os.environ.get("DOLAKE_BUCKET", "dolake-warehouse")
@@ -16,8 +17,7 @@ duckdb_ext = pytest.importorskip("duckdb_ext")
 
 @pytest.fixture(scope="module")
 def duck(server):
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     con.execute("LOAD httpfs")
     url = urlparse(server["url"])
     con.execute(
@@ -47,8 +47,7 @@ def test_large_write_uses_multipart(duck, prefix):
 
 
 def test_wrong_secret_is_refused(server, prefix):
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     con.execute("LOAD httpfs")
     url = urlparse(server["url"])
     con.execute("CREATE SECRET bad (TYPE s3, KEY_ID ?, SECRET 'wrong', ENDPOINT ?, URL_STYLE 'path', USE_SSL false, REGION 'auto')", [server["access_key_id"], url.netloc])

@@ -14,6 +14,7 @@ import duckdb
 import duckdb_ext
 import pytest
 from pyiceberg.catalog import load_catalog
+from duckdb_offline import offline_duckdb  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -52,8 +53,7 @@ def test_pyiceberg_changelog_has_every_committed_change_once(lake, oracle):
 
 def test_duckdb_mirror_equals_source(oracle):
     # Extensions from PyPI (duckdb-ext-*), as test/python/catalog does: nothing is fetched at LOAD time.
-    ext_dir = os.path.join(list(duckdb_ext.__path__)[0], "extensions")
-    con = duckdb.connect(config={"extension_directory": ext_dir, "autoinstall_known_extensions": "false", "autoload_known_extensions": "true"})
+    con = offline_duckdb()
     con.execute("LOAD httpfs")
     con.execute("LOAD iceberg")
     con.execute(f"CREATE SECRET s (TYPE ICEBERG, TOKEN '{TOKEN}')")

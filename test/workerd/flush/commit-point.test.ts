@@ -8,16 +8,11 @@ import { depsOf } from "../../../src/catalog/deps.js";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { MIN_ORPHAN_AGE_MS } from "../../../src/do/operations.js";
 import { removeOrphanFiles } from "../../../src/flush/orphans.js";
-import { AUTH, bufferedAck, closeAll, jsonBatch, openSocket } from "../helpers.js";
+import { AUTH, bufferedAck, closeAll, jsonBatch, openSocket, flushNow as flush } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
 
 afterEach(closeAll);
-
-async function flush() {
-  const res = await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH });
-  return { status: res.status, body: (await res.json()) as any };
-}
 
 async function table(name: string) {
   const res = await SELF.fetch(`http://lake/v1/namespaces/default/tables/${name}`, { headers: AUTH });

@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../../src/config.js";
 import type { DoLake } from "../../../src/do/dolake.js";
-import { AUTH, closeAll, configure, getJson, jsonBatch, openSocket } from "../helpers.js";
+import { AUTH, closeAll, configure, getJson, jsonBatch, openSocket, flushNow as flush } from "../helpers.js";
 
 const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
 
@@ -10,11 +10,6 @@ afterEach(async () => {
   closeAll();
   await configure({ ...DEFAULT_CONFIG });
 });
-
-async function flush(): Promise<{ status: number; body: any }> {
-  const res = await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH });
-  return { status: res.status, body: await res.json() };
-}
 
 async function loadTable(name: string): Promise<any> {
   const res = await SELF.fetch(`http://lake/v1/namespaces/default/tables/${name}`, { headers: AUTH });

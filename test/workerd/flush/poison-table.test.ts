@@ -2,17 +2,12 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../../src/config.js";
-import { AUTH, closeAll, configure, openSocket } from "../helpers.js";
+import { AUTH, closeAll, configure, openSocket, flushNow as flush } from "../helpers.js";
 
 afterEach(async () => {
   closeAll();
   await configure({ ...DEFAULT_CONFIG });
 });
-
-async function flush(): Promise<{ status: number; body: any }> {
-  const res = await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH });
-  return { status: res.status, body: await res.json() };
-}
 
 const insert = (sequence: number, table: string, rowId: string) => ({ sequence, timestamp: sequence, operation: "INSERT", table, rowId, after: { id: rowId } });
 

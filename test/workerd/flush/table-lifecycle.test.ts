@@ -4,17 +4,12 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../../src/config.js";
-import { AUTH, closeAll, configure, openSocket, type TestSocket } from "../helpers.js";
+import { AUTH, closeAll, configure, openSocket, type TestSocket, flushNow as flush } from "../helpers.js";
 
 afterEach(async () => {
   closeAll();
   await configure({ ...DEFAULT_CONFIG });
 });
-
-async function flush(): Promise<{ status: number; body: any }> {
-  const res = await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH });
-  return { status: res.status, body: await res.json() };
-}
 
 async function table(name: string): Promise<{ status: number; location?: string; summary?: Record<string, string> }> {
   const res = await SELF.fetch(`http://lake/v1/namespaces/default/tables/${name}`, { headers: AUTH });
