@@ -3,7 +3,7 @@
 // DuckDB 1.4's own COPY ... TO 'x.parquet' of the same rows in the same run; peak memory of each.
 //
 //   node bench/flush/run.mjs [--rows 100000,1000000] [--modes steps,single] [--step-mib 16]
-//                            [--duckdb-threads 1,2] [--cpu-prof]
+//                            [--duckdb-threads 1,2|none] [--cpu-prof]
 //   node bench/flush/run.mjs --heap-limits 96,128,192 [--heap-rows 14000,57000]
 //
 // Each (rows, mode) runs in its own Node process so its peak RSS (process.resourceUsage().maxRSS)
@@ -52,7 +52,10 @@ if (a.child) {
     await session.post("Profiler.setSamplingInterval", { interval: 500 });
     await session.post("Profiler.start");
   }
+  const cpu0 = process.cpuUsage();
   const r = await w.flush(batches, a.dir, step);
+  const cpu = process.cpuUsage(cpu0);
+  r.cpuMs = (cpu.user + cpu.system) / 1000;
   if (session) {
     const { profile } = await session.post("Profiler.stop");
     const { mkdirSync, writeFileSync } = await import("node:fs");
@@ -81,7 +84,9 @@ if (a["heap-limits"]) {
   process.exit(0);
 }
 
-const python = spawnSync("bash", [join(root, "scripts/python-env.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).stdout.trim().split("\n").pop();
+// --duckdb-threads none: our writer only (no venv needed).
+const duckdbThreads = a["duckdb-threads"] === "none" ? [] : a["duckdb-threads"].split(",");
+const python = duckdbThreads.length === 0 ? "" : spawnSync("bash", [join(root, "scripts/python-env.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).stdout.trim().split("\n").pop();
 const bundle = await bundleTs(new URL("./writer.ts", import.meta.url));
 const w = await import(`file://${bundle}`);
 console.log(`# flush bench ${new Date().toISOString()}\n# ${await machine()}`);
@@ -100,7 +105,7 @@ for (const rows of a.rows.split(",").map(Number)) {
       }
       const o = JSON.parse(r.stdout.trim().split("\n").pop());
       console.log(JSON.stringify({ rows, mode, ...o }));
-      results.push({ rows, who: `ours, ${mode === "single" ? "one step" : `${a["step-mib"]} MiB steps (${o.steps})`}`, sec: o.totalMs / 1000, bytes: o.bytesWritten, payload: o.payloadBytes, rss: o.peakRssMiB, detail: `decode ${Math.round(o.decodeMs)} ms + write ${Math.round(o.writeMs)} ms` });
+      results.push({ rows, who: `ours, ${mode === "single" ? "one step" : `${a["step-mib"]} MiB steps (${o.steps})`}`, sec: o.totalMs / 1000, bytes: o.bytesWritten, payload: o.payloadBytes, rss: o.peakRssMiB, detail: `decode ${Math.round(o.decodeMs)} ms + write ${Math.round(o.writeMs)} ms; process CPU ${Math.round(o.cpuMs)} ms (${Math.round(rows / (o.cpuMs / 1000))} rows per CPU-second)` });
       if (a["cpu-prof"]) {
         const pdir = join(work, `prof-${mode}`);
         const s = summarize(join(pdir, readdirSync(pdir)[0]), 20, bundle);
@@ -112,8 +117,8 @@ for (const rows of a.rows.split(",").map(Number)) {
       rmSync(dir, { recursive: true, force: true });
     }
     const nd = join(work, "rows.ndjson");
-    w.writeNdjson(nd, rows);
-    for (const threads of a["duckdb-threads"].split(",")) {
+    if (duckdbThreads.length > 0) w.writeNdjson(nd, rows);
+    for (const threads of duckdbThreads) {
       const r = spawnSync(python, [join(root, "bench/flush/duckdb_copy.py"), nd, work, threads], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 900_000 });
       if (r.status !== 0) throw new Error(`duckdb_copy.py exited ${r.status}`);
       const d = JSON.parse(r.stdout.trim().split("\n").pop());

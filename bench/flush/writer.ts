@@ -1,20 +1,18 @@
 /**
  * Our side of the flush bench, in Node: buffered cdc_batch payloads (binary ClientMessages, as
- * src/buffer stores them) -> src/flush/flusher.ts groupByTable -> the sink's change conversion
- * (rowToJson, as src/flush/sink.ts toChange) -> src/iceberg/cdc-writer.ts writeCdcFlush into a
+ * src/buffer stores them) -> src/flush/flusher.ts groupByTable (decode to CdcChanges, as the
+ * DO's flush does) -> src/iceberg/cdc-writer.ts writeCdcFlush into a
  * local-folder ObjectStore -> committed metadata. Flushes either in steps of `stepBytes` of
  * payload (as src/flush/flusher.ts flushBuffer does with maxFlushBytes: one snapshot per step)
  * or all at once.
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { BufferedBatch } from "../../src/buffer/durable-buffer.js";
-import { groupByTable, type BufferedChange } from "../../src/flush/flusher.js";
-import { writeCdcFlush, type CdcChange, type RowLocation } from "../../src/iceberg/cdc-writer.js";
+import { groupByTable } from "../../src/flush/flusher.js";
+import { writeCdcFlush, type RowLocation } from "../../src/iceberg/cdc-writer.js";
 import type { TableMetadata } from "../../src/iceberg/metadata/types.js";
 import type { ObjectStore } from "../../src/iceberg/object-store.js";
-import { rowToJson } from "../../src/protocol/json-value.js";
 import { stringifyJson } from "../../src/util/json.js";
 import { toBinary } from "@bufbuild/protobuf";
 import { ClientMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
@@ -48,17 +46,6 @@ class MapIndex {
     }
     return out;
   }
-}
-
-const OPS: Record<number, CdcChange["operation"]> = { [Operation.INSERT]: "INSERT", [Operation.UPDATE]: "UPDATE", [Operation.DELETE]: "DELETE" };
-
-/** src/flush/sink.ts toChange (module-private there), verbatim. */
-function toChange(c: BufferedChange): CdcChange {
-  const e = c.event;
-  return {
-    operation: OPS[e.operation]!, rowId: e.rowId, sequence: e.sequence, timestamp: e.timestamp, source: c.sourceId,
-    before: e.before ? rowToJson(e.before) : null, after: e.after ? rowToJson(e.after) : null, metadata: e.metadata ? rowToJson(e.metadata) : null,
-  };
 }
 
 /** The buffer's content for `rows` INSERTs of the bench row, in batches of `batch` events. */
@@ -108,7 +95,7 @@ export async function flush(batches: BufferedBatch[], dir: string, stepBytes: nu
     while (j < batches.length && (j === i || bytes + batches[j]!.sizeBytes <= stepBytes)) bytes += batches[j++]!.sizeBytes;
     const a = performance.now();
     const byTable = groupByTable(batches.slice(i, j));
-    const changes = byTable.get("orders")!.map(toChange);
+    const changes = byTable.get("orders")!.map((c) => c.change);
     const b = performance.now();
     const r = await writeCdcFlush({
       mirror, changelog, changes, store, index,

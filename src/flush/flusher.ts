@@ -5,23 +5,21 @@
  * and in the tables. Never both, never neither.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { type CdcEvent, ClientMessageSchema } from "../../gen/dolake/cdc/v1/cdc_pb.js";
+import { ClientMessageSchema, Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import type { BufferedBatch, DurableBuffer } from "../buffer/durable-buffer.js";
+import { decodeBinaryBatch, type DecodedEvent } from "../protocol/batch-decode.js";
 import { decodeClientFrame } from "../protocol/frames.js";
+import { rowToJson } from "../protocol/json-value.js";
 import { COMMIT_ATTEMPTS } from "../catalog/commit.js";
+import type { CdcChange } from "../iceberg/cdc-plan.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
 import { TableHealth } from "./table-health.js";
 
 /** One change, as the table writers take it. */
 export interface BufferedChange {
-  sourceId: string;
   /** The buffered batch that carried it. */
   batchId?: number;
-  event: CdcEvent;
-  /** The event's log position (its batch's logStart plus its index in the batch). */
-  logPosition?: bigint;
-  /** When its batch was acked, epoch ms. */
-  ackedAt?: number;
+  change: CdcChange;
 }
 
 /** A prepared flush: files are written; `commit` makes them visible. */
@@ -57,6 +55,30 @@ export interface FlushOutcome {
 
 const utf8 = new TextDecoder();
 
+const OPS: Record<number, CdcChange["operation"]> = {
+  [Operation.INSERT]: "INSERT",
+  [Operation.UPDATE]: "UPDATE",
+  [Operation.DELETE]: "DELETE",
+};
+
+/**
+ * The events of a buffered batch with JSON row images: binary frames through the one-walk
+ * decoder (src/protocol/batch-decode.ts), JSON frames and the binary ones it declines through the
+ * full decoder and rowToJson.
+ */
+export function decodeBatch(b: BufferedBatch): DecodedEvent[] {
+  if (b.format !== "json") {
+    const events = decodeBinaryBatch(b.payload);
+    if (events) return events;
+  }
+  const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
+  if (msg.message.case !== "cdcBatch") throw new Error(`buffered batch ${b.id} is not a cdc_batch`);
+  return msg.message.value.events.map((e) => ({
+    sequence: e.sequence, timestamp: e.timestamp, operation: e.operation, table: e.table, rowId: e.rowId,
+    before: e.before ? rowToJson(e.before) : null, after: e.after ? rowToJson(e.after) : null, metadata: e.metadata ? rowToJson(e.metadata) : null,
+  }));
+}
+
 /**
  * Decodes buffered batches and groups their events by source table, keeping arrival order.
  * Events of a (batch, table) pair in `done` were committed already and are left out. An event
@@ -65,18 +87,23 @@ const utf8 = new TextDecoder();
 export function groupByTable(batches: BufferedBatch[], done = new Map<number, Set<string>>()): Map<string, BufferedChange[]> {
   const byTable = new Map<string, BufferedChange[]>();
   for (const b of batches) {
-    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
-    if (msg.message.case !== "cdcBatch") throw new Error(`buffered batch ${b.id} is not a cdc_batch`);
     const skip = done.get(b.id);
     let position = b.logStart;
-    for (const event of msg.message.value.events) {
-      const logPosition = position++;
-      if (skip?.has(event.table)) continue;
-      // No source time given (0, the proto default): the change gets its ack time, not 1970.
-      if (event.timestamp === 0n) event.timestamp = BigInt(b.receivedAt);
-      let list = byTable.get(event.table);
-      if (!list) byTable.set(event.table, (list = []));
-      list.push({ sourceId: b.sourceId, batchId: b.id, event, logPosition, ackedAt: b.receivedAt });
+    for (const e of decodeBatch(b)) {
+      const logPosition = position++; // dense within the batch: every event counts, skipped or not
+      if (skip?.has(e.table)) continue;
+      let list = byTable.get(e.table);
+      if (!list) byTable.set(e.table, (list = []));
+      list.push({
+        batchId: b.id,
+        change: {
+          operation: OPS[e.operation]!, rowId: e.rowId, sequence: e.sequence,
+          // No source time given (0, the proto default): the change gets its ack time, not 1970.
+          timestamp: e.timestamp === 0n ? BigInt(b.receivedAt) : e.timestamp,
+          source: b.sourceId, before: e.before, after: e.after, metadata: e.metadata,
+          logPosition, ackedAt: BigInt(b.receivedAt),
+        },
+      });
     }
   }
   return byTable;

@@ -42,6 +42,11 @@ function migrate(sql: SqlStorage): void {
 
 /** Row ids per lookup statement (they travel as one JSON array, so the 100-parameter limit does not apply). */
 const LOOKUP_CHUNK = 5_000;
+// Writes bind their values one by one: a DO SQL statement binds at most 100 parameters.
+/** Row ids per DELETE (one more parameter for the table key). */
+const DELETE_CHUNK = 99;
+/** Rows per INSERT: four parameters each. */
+const UPSERT_CHUNK = 25;
 /** DO SQL statements bind at most 100 parameters: file ids per statement of a remap. */
 const FILE_CHUNK = 90;
 /** Rows per remap statement: 2 parameters each, plus the file id and the table key. */
@@ -122,14 +127,20 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
       );
       fileIds.set(loc.filePath, Number(this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", loc.filePath).one().id));
     }
-    for (const id of deletes) this.sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id = ?", this.tableKey, id);
-    for (const [rowId, loc] of upserts) {
+    // Many rows per statement (at most 100 bound parameters each): one statement per row cost
+    // more than the rest of a large flush's commit (bench/flush/RESULTS.md).
+    for (let i = 0; i < deletes.length; i += DELETE_CHUNK) {
+      const chunk = deletes.slice(i, i + DELETE_CHUNK);
+      this.sql.exec(`DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id IN (${chunk.map(() => "?").join(",")})`, this.tableKey, ...chunk);
+    }
+    const entries = [...upserts];
+    for (let i = 0; i < entries.length; i += UPSERT_CHUNK) {
+      const chunk = entries.slice(i, i + UPSERT_CHUNK);
+      const params: Array<string | number> = [];
+      for (const [rowId, loc] of chunk) params.push(this.tableKey, rowId, fileIds.get(loc.filePath)!, loc.pos.toString());
       this.sql.exec(
-        "INSERT OR REPLACE INTO cdc_pk_index (table_key, row_id, file_id, pos) VALUES (?, ?, ?, CAST(? AS INTEGER))",
-        this.tableKey,
-        rowId,
-        fileIds.get(loc.filePath)!,
-        loc.pos.toString(),
+        `INSERT OR REPLACE INTO cdc_pk_index (table_key, row_id, file_id, pos) VALUES ${chunk.map(() => "(?, ?, ?, CAST(? AS INTEGER))").join(",")}`,
+        ...params,
       );
     }
   }

@@ -13,43 +13,19 @@ import { keyOf } from "../catalog/metadata-files.js";
 import { ensureNamespace } from "../catalog/namespaces.js";
 import type { TableIdent } from "../catalog/names.js";
 import type { DoLakeConfig } from "../config.js";
-import { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
-import { type CdcChange, type RowLocation, writeCdcFlush } from "../iceberg/cdc-writer.js";
+import { type RowLocation, writeCdcFlush } from "../iceberg/cdc-writer.js";
 import type { NestedField } from "../iceberg/metadata/types.js";
-import { rowToJson } from "../protocol/json-value.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import type { BufferedChange, FlushSink, PreparedFlush } from "./flusher.js";
 import { SqlPrimaryKeyIndex } from "./pk-index.js";
 import { R2ObjectStore } from "./r2-store.js";
 
 
-const OPS: Record<number, CdcChange["operation"]> = {
-  [Operation.INSERT]: "INSERT",
-  [Operation.UPDATE]: "UPDATE",
-  [Operation.DELETE]: "DELETE",
-};
-
 /** A positive 63-bit snapshot id (usually above 2^53: bigint end to end). */
 export function newSnapshotId(): bigint {
   const b = new BigUint64Array(1);
   crypto.getRandomValues(b);
   return (b[0]! & 0x7fff_ffff_ffff_ffffn) || 1n;
-}
-
-function toChange(c: BufferedChange): CdcChange {
-  const e = c.event;
-  return {
-    operation: OPS[e.operation]!,
-    rowId: e.rowId,
-    sequence: e.sequence,
-    timestamp: e.timestamp,
-    source: c.sourceId,
-    before: e.before ? rowToJson(e.before) : null,
-    after: e.after ? rowToJson(e.after) : null,
-    metadata: e.metadata ? rowToJson(e.metadata) : null,
-    logPosition: c.logPosition,
-    ackedAt: c.ackedAt === undefined ? undefined : BigInt(c.ackedAt),
-  };
 }
 
 /** What a flush sink needs from its Durable Object (the DoLake object is one). */
@@ -91,7 +67,7 @@ export function createFlushSink(lake: FlushSinkHost): FlushSink {
           const result = await writeCdcFlush({
             mirror: mirror?.metadata,
             changelog: changelog?.metadata,
-            changes: changes.map(toChange),
+            changes: changes.map((c) => c.change),
             store,
             index,
             options: {

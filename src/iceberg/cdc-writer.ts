@@ -12,7 +12,7 @@ import type { JsonObject } from "../util/json.js";
 import type { ParquetCompression } from "../parquet/writer.js";
 import { bindSpec } from "./avro-schema.js";
 import { planMirror, CdcInputError, type CdcChange, type RowLocation } from "./cdc-plan.js";
-import { CHANGELOG_SCHEMA, changelogRow, changelogSchemaUpgrade, changelogSummary } from "./changelog.js";
+import { CHANGELOG_SCHEMA, changelogColumns, changelogSchemaUpgrade, changelogSummary } from "./changelog.js";
 import { writeDataFiles, writeDeleteFiles, type FileSink } from "./file-writer.js";
 import { readManifest } from "./manifest.js";
 import { readManifestList } from "./manifest-list.js";
@@ -20,7 +20,7 @@ import { newTableMetadata } from "./metadata/new-table.js";
 import type { PartitionSpec, Schema, TableMetadata, TableUpdate } from "./metadata/types.js";
 import { keyForLocation, type ObjectStore } from "./object-store.js";
 import type { PartitionTuple } from "./partition.js";
-import { evolveSchema, jsonRowToIceberg } from "./schema-infer.js";
+import { evolveSchema, jsonRowsToColumns } from "./schema-infer.js";
 import { commitSnapshot, currentSnapshotId, type TableCommit } from "./table-commit.js";
 
 export type { CdcChange, RowLocation } from "./cdc-plan.js";
@@ -203,10 +203,10 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     if (e.changed) evolved = { schema: e.schema, lastColumnId: e.lastColumnId };
   }
   const schema = evolved?.schema ?? (base ? currentSchema(base) : undefined);
-  const rows = schema ? images.map((img) => jsonRowToIceberg(schema, img)) : [];
+  const rows = schema ? jsonRowsToColumns(schema, images) : undefined;
 
   // 2. The mirror's files and snapshot.
-  if (base && schema && (rows.length > 0 || plan.deletes.length > 0)) {
+  if (base && schema && rows && (rows.length > 0 || plan.deletes.length > 0)) {
     const spec = base["partition-specs"].find((s) => s["spec-id"] === base!["default-spec-id"])!;
     const bound = bindSpec(spec, schema);
     const sink = sinkFor(base.location);
@@ -235,7 +235,7 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   const logUpgrade = changelogSchemaUpgrade(currentSchema(logBase), logBase["last-column-id"], Math.max(...logBase.schemas.map((s) => s["schema-id"])) + 1);
   const logSchema = logUpgrade?.schema ?? currentSchema(logBase);
   const logSpec = logBase["partition-specs"].find((s) => s["spec-id"] === logBase!["default-spec-id"])!;
-  const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), changes.map((c) => changelogRow(c, now)));
+  const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), changelogColumns(changes, now));
   result.changelog = await commitSnapshot({
     base: logBase, createUpdates: logCreate, evolvedSchema: logUpgrade, dataFiles: logFiles.map((d) => d.file), deleteFiles: [],
     store: input.store, keyFor, now, snapshotId: input.newSnapshotId(), uuid, written,

@@ -25,6 +25,7 @@ import { stringifyJson } from "../util/json.js";
 import type { CdcChange } from "./cdc-plan.js";
 import type { Schema } from "./metadata/types.js";
 import type { Row } from "../parquet/writer.js";
+import { ColumnBlock, type ColumnValues } from "../parquet/column-block.js";
 
 /** Suffix of the changelog table's name. */
 export const CHANGELOG_SUFFIX = "__changelog";
@@ -79,6 +80,35 @@ export function changelogSummary(changes: readonly CdcChange[]): Record<string, 
     if (max === undefined || c.logPosition > max) max = c.logPosition;
   }
   return min === undefined ? {} : { "dolake.log-position-min": min.toString(), "dolake.log-position-max": max!.toString() };
+}
+
+/**
+ * The changelog rows of changes committed at `commitMs`, as columns: the values changelogRow
+ * gives, without an object per change (the flush's path; changelogRow stays the definition).
+ */
+export function changelogColumns(changes: readonly CdcChange[], commitMs: bigint): ColumnBlock {
+  const n = changes.length;
+  const col = (): ColumnValues => new Array(n);
+  const c = {
+    operation: col(), sequence: col(), source: col(), commit_timestamp: col(), source_timestamp: col(), row_id: col(),
+    before: col(), after: col(), metadata: col(), log_position: col(), acked_at: col(),
+  };
+  const commitMicros = commitMs * 1000n;
+  for (let i = 0; i < n; i++) {
+    const x = changes[i]!;
+    c.operation[i] = x.operation;
+    c.sequence[i] = x.sequence;
+    c.source[i] = x.source;
+    c.commit_timestamp[i] = commitMicros;
+    c.source_timestamp[i] = x.timestamp * 1000n;
+    c.row_id[i] = x.rowId;
+    c.before[i] = x.before === null ? null : stringifyJson(x.before);
+    c.after[i] = x.after === null ? null : stringifyJson(x.after);
+    c.metadata[i] = x.metadata === null ? null : stringifyJson(x.metadata);
+    c.log_position[i] = x.logPosition ?? null;
+    c.acked_at[i] = x.ackedAt === undefined ? null : x.ackedAt * 1000n;
+  }
+  return new ColumnBlock(n, new Map(Object.entries(c)));
 }
 
 /** The changelog row of one change committed at `commitMs` (epoch ms). */

@@ -9,6 +9,7 @@ import type { DataFile } from "./data-file.js";
 import type { ObjectStore } from "./object-store.js";
 import { partitionPath, partitionTuple, tupleKey, type PartitionTuple } from "./partition.js";
 import { writeParquet, type ParquetWriteOptions, type Row } from "../parquet/writer.js";
+import { ColumnBlock } from "../parquet/column-block.js";
 import { writePositionDeletes, type DeletedPosition } from "./position-deletes.js";
 
 /** Where and how files are written. */
@@ -34,7 +35,10 @@ export interface WrittenData {
 
 function estimateSize(row: Row): number {
   let n = 0;
-  for (const v of Object.values(row)) n += typeof v === "string" ? v.length + 4 : v instanceof Uint8Array ? v.length + 4 : 8;
+  for (const k in row) {
+    const v = row[k];
+    n += typeof v === "string" ? v.length + 4 : v instanceof Uint8Array ? v.length + 4 : 8;
+  }
   return n;
 }
 
@@ -43,16 +47,27 @@ function fileDir(sink: FileSink, bound: BoundPartitionField[], tuple: PartitionT
   return `${sink.location}/data${p ? `/${p}` : ""}`;
 }
 
-/** Writes rows as data files (one set per partition); positions follow input order within a file. */
-export async function writeDataFiles(sink: FileSink, fields: NestedField[], bound: BoundPartitionField[], rows: Row[]): Promise<WrittenData[]> {
+/**
+ * Writes rows (objects, or a ColumnBlock built column by column) as data files (one set per
+ * partition); positions follow input order within a file.
+ */
+export async function writeDataFiles(sink: FileSink, fields: NestedField[], bound: BoundPartitionField[], rows: Row[] | ColumnBlock): Promise<WrittenData[]> {
+  const block = rows instanceof ColumnBlock ? rows : undefined;
+  const count = rows.length;
+  const rowAt = (i: number): Row => (block ? block.row(i) : (rows as Row[])[i]!);
   const groups = new Map<string, { tuple: PartitionTuple; idx: number[] }>();
-  rows.forEach((row, i) => {
-    const tuple = partitionTuple(bound, row);
-    const key = tupleKey(tuple);
-    const g = groups.get(key) ?? { tuple, idx: [] };
-    g.idx.push(i);
-    groups.set(key, g);
-  });
+  if (bound.length === 0) groups.set("", { tuple: [], idx: Array.from({ length: count }, (_, i) => i) });
+  else {
+    for (let i = 0; i < count; i++) {
+      const tuple = partitionTuple(bound, rowAt(i));
+      const key = tupleKey(tuple);
+      const g = groups.get(key) ?? { tuple, idx: [] };
+      g.idx.push(i);
+      groups.set(key, g);
+    }
+  }
+  const sizes = block ? block.rowSizes() : undefined;
+  const sizeOf = (i: number): number => (sizes ? sizes[i]! : estimateSize((rows as Row[])[i]!));
   const out: WrittenData[] = [];
   const batch = sink.uuid();
   for (const { tuple, idx } of groups.values()) {
@@ -60,10 +75,10 @@ export async function writeDataFiles(sink: FileSink, fields: NestedField[], boun
     while (start < idx.length) {
       let end = start;
       let size = 0;
-      while (end < idx.length && (end === start || size < sink.targetFileSizeBytes)) size += estimateSize(rows[idx[end++]!]!);
+      while (end < idx.length && (end === start || size < sink.targetFileSizeBytes)) size += sizeOf(idx[end++]!);
       const part = idx.slice(start, end);
       const path = `${fileDir(sink, bound, tuple)}/${batch}-${out.length}.parquet`;
-      const pq = writeParquet(fields, part.map((i) => rows[i]!), sink.parquet);
+      const pq = writeParquet(fields, block ? block.select(part) : part.map((i) => (rows as Row[])[i]!), sink.parquet);
       await sink.store.put(sink.keyFor(path), pq.bytes);
       sink.written.push(path);
       const { bytes, recordCount, splitOffsets, ...metrics } = pq;

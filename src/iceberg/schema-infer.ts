@@ -20,6 +20,7 @@
 import { JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../util/json.js";
 import type { NestedField, Schema } from "./metadata/types.js";
 import type { PrimitiveValue } from "./primitive.js";
+import { ColumnBlock, type ColumnValues } from "../parquet/column-block.js";
 
 /** Raised when a value cannot be stored in its column without an illegal type change. */
 export class SchemaConflictError extends Error {
@@ -90,7 +91,8 @@ export function evolveSchema(current: Schema | undefined, lastColumnId: number, 
   const byName = new Map(fields.map((f) => [f.name, f]));
   const pending = new Map<string, string>(); // new columns, first-seen order
   for (const row of rows) {
-    for (const [name, value] of Object.entries(row)) {
+    for (const name in row) {
+      const value = row[name]!;
       const incoming = inferType(value, options);
       if (incoming === null) continue;
       const existing = byName.get(name);
@@ -117,15 +119,51 @@ export function evolveSchema(current: Schema | undefined, lastColumnId: number, 
 /** Converts one JSON row image into an Iceberg row of the schema (unknown keys are an error). */
 export function jsonRowToIceberg(schema: Schema, row: JsonObject): Record<string, PrimitiveValue | null> {
   const out: Record<string, PrimitiveValue | null> = {};
+  let matched = 0;
   for (const f of schema.fields) {
     const v = row[f.name];
-    out[f.name] = v === undefined || v === null ? null : jsonToValue(f.name, f.type as string, v);
+    if (v === undefined || v === null) out[f.name] = null;
+    else {
+      out[f.name] = jsonToValue(f.name, f.type as string, v);
+      matched++;
+    }
   }
-  // A column that is only ever null has no type and no field: its nulls are simply absent.
-  for (const [k, v] of Object.entries(row)) {
-    if (v !== null && !schema.fields.some((f) => f.name === k)) throw new TypeError(`row has column ${k} that the schema lacks`);
-  }
+  checkNoExtraColumns(schema, row, matched);
   return out;
+}
+
+/**
+ * jsonRowToIceberg over many rows into columns (one array per schema column, no object per row):
+ * the same conversions and checks, in the same order (row by row, column by column).
+ */
+export function jsonRowsToColumns(schema: Schema, rows: readonly JsonObject[]): ColumnBlock {
+  const fields = schema.fields;
+  const columns: ColumnValues[] = fields.map(() => new Array(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    let matched = 0;
+    for (let c = 0; c < fields.length; c++) {
+      const f = fields[c]!;
+      const v = row[f.name];
+      if (v === undefined || v === null) columns[c]![r] = null;
+      else {
+        columns[c]![r] = jsonToValue(f.name, f.type as string, v);
+        matched++;
+      }
+    }
+    checkNoExtraColumns(schema, row, matched);
+  }
+  return new ColumnBlock(rows.length, new Map(fields.map((f, c) => [f.name, columns[c]!])));
+}
+
+/** A column that is only ever null has no type and no field: its nulls are simply absent; any other unknown key is an error. */
+function checkNoExtraColumns(schema: Schema, row: JsonObject, matched: number): void {
+  let present = 0;
+  for (const k in row) if (row[k] !== null) present++;
+  if (present === matched) return;
+  for (const k in row) {
+    if (row[k] !== null && !schema.fields.some((f) => f.name === k)) throw new TypeError(`row has column ${k} that the schema lacks`);
+  }
 }
 
 /** Converts a JSON value into the Iceberg value of a column type; throws SchemaConflictError if it cannot. */

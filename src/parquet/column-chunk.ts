@@ -17,6 +17,7 @@ import { writeRleBitPackedHybrid } from "hyparquet-writer/src/encoding.js";
 import type { ColumnMetaData, Encoding } from "hyparquet";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { comparePrimitive, type Primitive, type PrimitiveValue } from "../iceberg/primitive.js";
+import { ColumnBlock } from "./column-block.js";
 
 /** A row: column name -> value (see src/iceberg/primitive.ts for the JS shape of each type). */
 export type Row = Record<string, PrimitiveValue | null | undefined>;
@@ -57,15 +58,16 @@ const INT64_MAX = 2n ** 63n - 1n;
 const MAX_DICTIONARY = 1 << 15;
 
 /** Encodes rows[start, end) of one column; updates `s` (the file's statistics for it). */
-export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[], start: number, end: number, compress: (b: Uint8Array) => Uint8Array): EncodedChunk {
+export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[] | ColumnBlock, start: number, end: number, compress: (b: Uint8Array) => Uint8Array): EncodedChunk {
   const { field, p } = s;
   const n = end - start;
   const name = field.name;
   const defs = field.required ? null : new Uint8Array(n);
   let present = 0;
   const values: PrimitiveValue[] = new Array(n);
+  const column = rows instanceof ColumnBlock ? rows.column(name) : undefined;
   for (let i = 0; i < n; i++) {
-    const v = rows[start + i]![name];
+    const v = column ? column[start + i] : (rows as readonly Row[])[start + i]![name];
     if (v === null || v === undefined) {
       if (field.required) throw new TypeError(`column ${name} is required but row ${start + i} has no value`);
       continue;

@@ -17,7 +17,6 @@
  */
 import { gzipSync } from "fflate";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
-import { snappyCompress } from "hyparquet-writer/src/snappy.js";
 import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import type { ColumnChunk, RowGroup, SchemaElement } from "hyparquet";
 import type { NestedField } from "../iceberg/metadata/types.js";
@@ -26,6 +25,8 @@ import { comparePrimitive, parsePrimitive, type Primitive, type PrimitiveValue }
 import { encodeColumnChunk, supportsFastColumn, type ColumnStats, type Row } from "./column-chunk.js";
 import { toSingleValue, truncateBound } from "../iceberg/single-value.js";
 import { parquetSchema } from "./schema.js";
+import { snappyCompress } from "./snappy.js";
+import { ColumnBlock } from "./column-block.js";
 
 /** Parquet compression codecs this writer offers. */
 export type ParquetCompression = "snappy" | "gzip" | "none";
@@ -54,11 +55,11 @@ export interface ParquetFile extends FileMetrics {
 
 const CODECS = { snappy: "SNAPPY", gzip: "GZIP", none: "UNCOMPRESSED" } as const;
 
-/** Writes the rows as one Parquet file with Iceberg field ids, and returns its metrics. */
-export function writeParquet(fields: NestedField[], rows: readonly Row[], options: ParquetWriteOptions = {}): ParquetFile {
+/** Writes the rows (objects, or a ColumnBlock) as one Parquet file with Iceberg field ids, and returns its metrics. */
+export function writeParquet(fields: NestedField[], rows: readonly Row[] | ColumnBlock, options: ParquetWriteOptions = {}): ParquetFile {
   const args = prepare(fields, options);
   if (args.stats.every((s) => supportsFastColumn(s.p))) return writeColumns(args, rows);
-  return writeWithHyparquet(args, rows);
+  return writeWithHyparquet(args, rows instanceof ColumnBlock ? Array.from({ length: rows.length }, (_, i) => rows.row(i)) : rows);
 }
 
 /**
@@ -129,7 +130,7 @@ const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
  * The one-pass path (src/parquet/column-chunk.ts) for files whose columns it encodes: pages are
  * built per column per row group and the footer written with hyparquet-writer's metadata writer.
  */
-function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[]): ParquetFile {
+function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[] | ColumnBlock): ParquetFile {
   const compress = COMPRESS[codec];
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;

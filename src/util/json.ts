@@ -71,7 +71,20 @@ function replace(_key: string, value: unknown): unknown {
 
 /** Writes JSON text; bigint and JsonNumber are exact. */
 export function stringifyJson(value: unknown, space?: number): string {
+  // A flat object of plain scalars (a row image, most often) needs no replacer: the engine's own
+  // path is several times faster than one replacer call per value.
+  if (space === undefined && isFlatPlain(value)) return JSON.stringify(value);
   return JSON.stringify(value, replace, space);
+}
+
+function isFlatPlain(value: unknown): boolean {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const o = value as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") return false;
+  }
+  return true;
 }
 
 /**

@@ -19,14 +19,14 @@ describe("groupByTable", () => {
       { sequence: 2, timestamp: 1704067200000, operation: "INSERT", table: "users", rowId: "u2", after: { id: "u2" } },
     ] };
     const [a, b] = groupByTable([batch(new TextEncoder().encode(JSON.stringify(frame)), "json")]).get("users")!;
-    expect(a!.event.timestamp).toBe(BigInt(ACKED_AT));
-    expect(b!.event.timestamp).toBe(1704067200000n);
+    expect(a!.change.timestamp).toBe(BigInt(ACKED_AT));
+    expect(b!.change.timestamp).toBe(1704067200000n);
   });
 
   it("does the same for a binary frame", () => {
     const msg = create(ClientMessageSchema, { message: { case: "cdcBatch", value: { sourceDoId: "s", sequenceNumber: 1n, events: [{ sequence: 1n, operation: Operation.INSERT, table: "t", rowId: "r" }] } } });
     const [a] = groupByTable([batch(toBinary(ClientMessageSchema, msg), "binary")]).get("t")!;
-    expect(a!.event.timestamp).toBe(BigInt(ACKED_AT));
+    expect(a!.change.timestamp).toBe(BigInt(ACKED_AT));
   });
 
   it("gives each event its log position, counting events of tables already done", () => {
@@ -36,7 +36,7 @@ describe("groupByTable", () => {
       { sequence: 3, operation: "INSERT", table: "a", rowId: "3", after: { id: "3" } },
     ] };
     const grouped = groupByTable([batch(new TextEncoder().encode(JSON.stringify(frame)), "json")], new Map([[1, new Set(["b"])]]));
-    expect(grouped.get("a")!.map((c) => [c.logPosition, c.ackedAt])).toEqual([[41n, ACKED_AT], [43n, ACKED_AT]]);
+    expect(grouped.get("a")!.map((c) => [c.change.logPosition, c.change.ackedAt])).toEqual([[41n, BigInt(ACKED_AT)], [43n, BigInt(ACKED_AT)]]);
     expect(grouped.has("b")).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import { readManifest } from "../../../src/iceberg/manifest.js";
 import { readManifestList } from "../../../src/iceberg/manifest-list.js";
 import { parseTableMetadata } from "../../../src/iceberg/metadata/json.js";
 import type { TableMetadata } from "../../../src/iceberg/metadata/types.js";
-import { AUTH, closeAll, openSocket } from "../helpers.js";
+import { AUTH, bufferedAck, closeAll, openSocket } from "../helpers.js";
 
 afterEach(closeAll);
 
@@ -42,7 +42,9 @@ describe("maintenance on flush", () => {
     let seq = 0;
     const batch = async (n: number, events: object[]) => {
       s.sendJson({ type: "cdc_batch", sourceDoId: "mx-1", sequenceNumber: n, events });
-      await s.next();
+      // Its buffered ack, not the previous flush's persisted ack (which can arrive after that
+      // flush's HTTP answer): else POST /flush may run before this batch is in the buffer.
+      await bufferedAck(s, n);
       const res = await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH });
       expect(res.status).toBe(200);
     };

@@ -28,4 +28,23 @@ describe("primary-key index", () => {
       expect(found.has("r3")).toBe(false);
     });
   });
+
+  it("applies many upserts and deletes in multi-row statements (chunk edges, 64-bit positions, replace in place)", async () => {
+    const stub = env.DOLAKE.get(env.DOLAKE.idFromName("bulk-pk-index"));
+    await runInDurableObject(stub, (_obj: DoLake, state) => {
+      const index = new SqlPrimaryKeyIndex(state.storage.sql, "default.bulk");
+      const ids = Array.from({ length: 251 }, (_, i) => `row-${i}`);
+      const files = ["s3://b/bulk/data/a.parquet", "s3://b/bulk/data/b.parquet"];
+      index.apply(new Map(ids.map((id, i) => [id, { filePath: files[i % 2]!, pos: 2n ** 53n + BigInt(i) }])), []);
+      let found = index.lookup(ids);
+      expect(found.size).toBe(251);
+      ids.forEach((id, i) => expect(found.get(id)).toEqual({ filePath: files[i % 2], pos: 2n ** 53n + BigInt(i) }));
+      // 199 deletes (two DELETE statements), 26 replacements (two INSERT statements).
+      index.apply(new Map(ids.slice(200, 226).map((id) => [id, { filePath: "s3://b/bulk/data/c.parquet", pos: 1n }])), ids.slice(1, 200));
+      found = index.lookup(ids);
+      expect([...found.keys()].sort()).toEqual([ids[0]!, ...ids.slice(200)].sort());
+      expect(found.get("row-225")).toEqual({ filePath: "s3://b/bulk/data/c.parquet", pos: 1n });
+      expect(found.get("row-226")).toEqual({ filePath: files[0], pos: 2n ** 53n + 226n });
+    });
+  });
 });
