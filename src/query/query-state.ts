@@ -16,6 +16,7 @@ import { SqlPrimaryKeyIndex } from "../flush/pk-index.js";
 import { decodeClientFrame } from "../protocol/frames.js";
 import { rowToJson } from "../protocol/json-value.js";
 import { splitBinaryBatch } from "../protocol/wire-events.js";
+import { decodeBinaryBatch, type DecodedEvent } from "../protocol/batch-decode.js";
 import type { JsonObject } from "../util/json.js";
 
 /** One buffered change as the query engine sees it. */
@@ -141,15 +142,27 @@ const OPS: Record<number, BufferedChangeRow["operation"]> = {
   [Operation.DELETE]: "DELETE",
 };
 
+/** The events of a buffered batch with row images as JSON (the flush's one-walk decoder for binary frames). */
+function decodeEvents(b: RawBatch): DecodedEvent[] {
+  if (b.format === "binary") {
+    const fast = decodeBinaryBatch(b.payload);
+    if (fast) return fast;
+  }
+  const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
+  if (msg.message.case !== "cdcBatch") return [];
+  return msg.message.value.events.map((e) => ({
+    sequence: e.sequence, timestamp: e.timestamp, operation: e.operation, table: e.table, rowId: e.rowId,
+    before: e.before ? rowToJson(e.before) : null, after: e.after ? rowToJson(e.after) : null, metadata: e.metadata ? rowToJson(e.metadata) : null,
+  }));
+}
+
 /** The Worker's half: decodes the handed-over batches into each table's buffered changes. */
 export function tableStates(raw: RawQueryState): TableState[] {
   const changes = new Map<string, BufferedChangeRow[]>();
   const wanted = new Set(raw.tables.filter((t) => t.namespace.join(".") === raw.cdcNamespace).map((t) => t.name));
   for (const b of raw.batches) {
-    const msg = b.format === "json" ? decodeClientFrame(utf8.decode(b.payload)).message : fromBinary(ClientMessageSchema, b.payload);
-    if (msg.message.case !== "cdcBatch") continue;
     const committed = new Set(b.committed);
-    for (const e of msg.message.value.events) {
+    for (const e of decodeEvents(b)) {
       if (!wanted.has(e.table) || committed.has(e.table)) continue;
       let list = changes.get(e.table);
       if (!list) changes.set(e.table, (list = []));
@@ -159,8 +172,8 @@ export function tableStates(raw: RawQueryState): TableState[] {
         sequence: e.sequence,
         timestamp: e.timestamp === 0n ? BigInt(b.receivedAt) : e.timestamp,
         ackedAt: b.receivedAt,
-        before: e.before ? rowToJson(e.before) : null,
-        after: e.after ? rowToJson(e.after) : null,
+        before: e.before,
+        after: e.after,
       });
     }
   }
