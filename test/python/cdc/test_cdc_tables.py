@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 
 from pyiceberg.catalog import load_catalog
 from duckdb_offline import offline_duckdb  # noqa: E402
+from cdc_producer import Producer  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -29,29 +30,6 @@ def http(method, path):
     req = urllib.request.Request(URL + path, method=method, headers={"Authorization": "Bearer " + TOKEN})
     with urllib.request.urlopen(req, timeout=60) as res:
         return json.load(res)
-
-
-class Producer:
-    def __init__(self, ws, source):
-        self.source = source
-        self.seq = 0
-        self.batch = 0
-        self.ws = ws
-        self.ws.send(json.dumps({"type": "connect", "sourceDoId": source, "protocolVersion": 1}))
-        assert json.loads(self.ws.recv(timeout=10))["type"] == "connected"
-
-    def send(self, events):
-        self.batch += 1
-        for e in events:
-            self.seq += 1
-            e["sequence"] = self.seq
-        self.ws.send(json.dumps({"type": "cdc_batch", "sourceDoId": self.source, "sequenceNumber": self.batch, "events": events}))
-        while True:
-            msg = json.loads(self.ws.recv(timeout=10))
-            if msg["type"] == "ack" and msg["status"] == "persisted":
-                continue
-            assert msg["type"] == "ack" and msg["status"] == "buffered", msg
-            return
 
 
 @pytest.fixture(scope="module")

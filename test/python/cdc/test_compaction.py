@@ -22,6 +22,7 @@ from websockets.sync.client import connect
 
 from pyiceberg.catalog import load_catalog
 from duckdb_offline import offline_duckdb  # noqa: E402
+from cdc_producer import Producer  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -36,27 +37,6 @@ def http(method, path, body=None):
     req = urllib.request.Request(URL + path, method=method, data=data, headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=120) as res:
         return json.load(res)
-
-
-class Producer:
-    def __init__(self, ws, source):
-        self.source = source
-        self.seq = 0
-        self.batch = 0
-        self.ws = ws
-
-    def send(self, events):
-        self.batch += 1
-        for e in events:
-            self.seq += 1
-            e["sequence"] = self.seq
-        self.ws.send(json.dumps({"type": "cdc_batch", "sourceDoId": self.source, "sequenceNumber": self.batch, "events": events}))
-        while True:
-            msg = json.loads(self.ws.recv(timeout=30))
-            if msg["type"] == "ack" and msg["status"] == "persisted":
-                continue
-            assert msg["type"] == "ack" and msg["status"] == "buffered", msg
-            return
 
 
 def duckdb_rows(table):
