@@ -246,7 +246,10 @@ export class DoLake extends DurableObject<Env> {
     const encoding: Encoding = typeof data === "string" ? "json" : "binary";
     const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;
     this.metrics.bytesReceived += bytes;
-    const send = (m: ServerMessage) => ws.send(encodeServerMessage(m, encoding));
+    const send = (m: ServerMessage) => {
+      // A producer that closed its socket misses the answer, not the batch: it learns its place from connected.lastAckSequence.
+      if (ws.readyState === WebSocket.OPEN) ws.send(encodeServerMessage(m, encoding));
+    };
     if (bytes > this.config.maxPayloadSize) {
       const e = new Refusal(NackReason.PAYLOAD_TOO_LARGE, `frame of ${bytes} bytes exceeds maxPayloadSize ${this.config.maxPayloadSize}`, {
         maxSize: this.config.maxPayloadSize,

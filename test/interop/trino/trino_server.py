@@ -155,7 +155,7 @@ class TrinoServer:
         # every query fails with NO_NODES_AVAILABLE. Ready means a query runs.
         while True:
             try:
-                self.execute("SELECT 1")
+                self._execute_once("SELECT 1")
                 break
             except TrinoError as e:
                 if e.name != "NO_NODES_AVAILABLE":
@@ -185,7 +185,24 @@ class TrinoServer:
             shutil.rmtree(self.work, ignore_errors=True)
 
     def execute(self, sql):
-        """Runs one statement through POST /v1/statement; returns (rows, final stats). Raises TrinoError."""
+        """Runs one statement; returns (rows, final stats). Raises TrinoError.
+
+        NO_NODES_AVAILABLE is retried for up to a minute: on a loaded machine the one-node cluster's
+        failure detector can drop the coordinator's own worker for a moment after start-up (seen in
+        a clean-clone CI run: the readiness query ran, the next two queries had no node). Such a
+        statement fails while it is scheduled, before it reads or writes anything.
+        """
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return self._execute_once(sql)
+            except TrinoError as e:
+                if e.name != "NO_NODES_AVAILABLE" or time.monotonic() > deadline:
+                    raise
+                print(f"trino: no worker node yet for {sql[:60]!r}; retrying", file=sys.stderr)
+                time.sleep(1)
+
+    def _execute_once(self, sql):
         headers = {"X-Trino-User": "dolake", "X-Trino-Catalog": "dolake", "X-Trino-Time-Zone": "UTC"}
         res = http_json("POST", self.url + "/v1/statement", sql.encode(), headers)
         rows = []
