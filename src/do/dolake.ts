@@ -70,10 +70,7 @@ export class DoLake extends DurableObject<Env> {
       statusExtras: () => this.statusExtras(),
     });
     this.newConnections = newConnectionBucket(this.config.connectionsPerSecond);
-    this.subscriptions = new SubscriptionHub(ctx, () => {
-      const deps = depsOf(this.catalogContext());
-      return { buffer: this.buffer, catalog: deps.store, namespace: this.config.namespace, bucket: env.LAKEHOUSE_BUCKET, warehouse: deps.warehouse };
-    }, this.metrics);
+    this.subscriptions = new SubscriptionHub(ctx, () => ({ buffer: this.buffer, deps: depsOf(this.catalogContext()), namespace: this.config.namespace }), this.metrics);
   }
 
   /** Bucket of new connections per second (replaced when the config changes). */

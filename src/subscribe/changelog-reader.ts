@@ -6,11 +6,11 @@
  * before changelogs had `log_position` (null) are not addressable by cursors and are skipped.
  */
 import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
-import { r2KeyOf, type Warehouse } from "../catalog/names.js";
+import type { CatalogDeps } from "../catalog/deps.js";
+import { keyOf, readMetadataFile } from "../catalog/metadata-files.js";
 import { EntryStatus, FileContent, type DataFile } from "../iceberg/data-file.js";
 import { readManifest } from "../iceberg/manifest.js";
 import { readManifestList } from "../iceberg/manifest-list.js";
-import { parseTableMetadata } from "../iceberg/metadata/json.js";
 import { fromSingleValue } from "../iceberg/single-value.js";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import { r2AsyncBuffer } from "../parquet/r2-async-buffer.js";
@@ -31,10 +31,9 @@ export interface ChangelogRow {
   metadata: string | null;
 }
 
-/** Where a changelog table is and how to read R2. */
+/** Where a changelog table is; `deps` reads the warehouse's R2 (and caches parsed metadata). */
 export interface ChangelogSource {
-  bucket: R2Bucket;
-  warehouse: Warehouse;
+  deps: CatalogDeps;
   metadataLocation: string;
   /** Cached metadata.json text from the catalog row, when it had it. */
   metadataJson: string | null;
@@ -42,21 +41,15 @@ export interface ChangelogSource {
 
 const COLUMNS = ["log_position", "operation", "sequence", "source", "source_timestamp", "acked_at", "row_id", "before", "after", "metadata"];
 
-function keyOf(src: ChangelogSource, location: string): string {
-  const key = r2KeyOf(src.warehouse, location);
-  if (key === undefined) throw new Error(`changelog location outside the warehouse: ${location}`);
-  return key;
-}
-
 async function getBytes(src: ChangelogSource, location: string): Promise<Uint8Array> {
-  const obj = await src.bucket.get(keyOf(src, location));
+  const obj = await src.deps.bucket.get(keyOf(src.deps, location));
   if (!obj) throw new Error(`changelog file missing from storage: ${location}`);
   return new Uint8Array(await obj.arrayBuffer());
 }
 
 /** The changelog's data files that may hold positions in [from, to], by their lower bound. */
 async function candidateFiles(src: ChangelogSource, from: bigint, to: bigint): Promise<DataFile[]> {
-  const m = parseTableMetadata(src.metadataJson ?? new TextDecoder().decode(await getBytes(src, src.metadataLocation)));
+  const m = await readMetadataFile(src.deps, src.metadataLocation, src.metadataJson);
   const snapshot = m.snapshots.find((s) => s["snapshot-id"] === m["current-snapshot-id"]);
   if (!snapshot) return [];
   const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
@@ -89,8 +82,7 @@ const us = (v: unknown): bigint => (v instanceof Date ? BigInt(v.getTime()) * 10
 export async function readChangelogRange(src: ChangelogSource, from: bigint, to: bigint, wanted: (position: bigint) => boolean): Promise<ChangelogRow[]> {
   const rows: ChangelogRow[] = [];
   for (const file of await candidateFiles(src, from, to)) {
-    const key = keyOf(src, file.filePath);
-    const buffer = r2AsyncBuffer(src.bucket, key, Number(file.fileSizeInBytes));
+    const buffer = r2AsyncBuffer(src.deps.bucket, keyOf(src.deps, file.filePath), Number(file.fileSizeInBytes));
     const meta = await parquetMetadataAsync(buffer);
     let rowStart = 0;
     for (const group of meta.row_groups) {

@@ -12,7 +12,7 @@ import { type CdcEvent, ClientMessageSchema, Operation } from "../../gen/dolake/
 import type { Row } from "../../gen/dolake/cdc/v1/value_pb.js";
 import { type ChangeEvent, ChangeEventSchema } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import type { BufferedBatch, DurableBuffer } from "../buffer/durable-buffer.js";
-import type { Warehouse } from "../catalog/names.js";
+import type { CatalogDeps } from "../catalog/deps.js";
 import type { CatalogStore } from "../catalog/store.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import { decodeClientFrame } from "../protocol/frames.js";
@@ -37,11 +37,10 @@ export interface LogFilter {
 /** What the log is read from (the DoLake object's parts). */
 export interface LogSources {
   buffer: DurableBuffer;
-  catalog: CatalogStore;
+  /** The catalog (its store) and the warehouse's R2. */
+  deps: CatalogDeps;
   /** The namespace CDC tables are written to. */
   namespace: string;
-  bucket: R2Bucket;
-  warehouse: Warehouse;
 }
 
 /** A window captured in one synchronous turn. */
@@ -76,16 +75,17 @@ export function captureWindow(src: LogSources, after: bigint, filter: LogFilter)
   const changelogs: LogWindow["changelogs"] = [];
   if (next <= to) {
     const ns = [src.namespace];
-    const names = filter.tables ? [...filter.tables].map((t) => `${t}${CHANGELOG_SUFFIX}`) : allChangelogs(src.catalog, ns);
+    const names = filter.tables ? [...filter.tables].map((t) => `${t}${CHANGELOG_SUFFIX}`) : changelogTables(src.deps.store, ns);
     for (const name of names) {
-      const row = src.catalog.getTable({ namespace: ns, name });
+      const row = src.deps.store.getTable({ namespace: ns, name });
       if (row) changelogs.push({ table: name.slice(0, -CHANGELOG_SUFFIX.length), metadataLocation: row.metadataLocation, metadataJson: row.metadataJson });
     }
   }
   return { after, to, batches, changelogs };
 }
 
-function allChangelogs(catalog: CatalogStore, ns: string[]): string[] {
+/** Names of every changelog table of a namespace. */
+export function changelogTables(catalog: CatalogStore, ns: string[]): string[] {
   const out: string[] = [];
   for (let after: string | undefined; ; ) {
     const page = catalog.listTables(ns, after, 1000);
@@ -244,7 +244,7 @@ export async function readWindow(src: LogSources, w: LogWindow, filter: LogFilte
   const logged: ChangeEvent[] = [];
   const inBatch = (p: bigint) => ranges.some(([lo, hi]) => p >= lo && p <= hi);
   for (const c of w.changelogs) {
-    const rows = await readChangelogRange({ bucket: src.bucket, warehouse: src.warehouse, ...c }, w.after + 1n, w.to, (p) => !inBatch(p));
+    const rows = await readChangelogRange({ deps: src.deps, ...c }, w.after + 1n, w.to, (p) => !inBatch(p));
     for (const r of rows) {
       const event = fromChangelog(c.table, r, filter);
       if (event) logged.push(event);

@@ -50,11 +50,16 @@ function instant(v: string): bigint {
   return BigInt(ms);
 }
 
-/** One SSE event of a server message: the cursor as its id where it has one. */
+/** One SSE event: its type, the cursor as its id where it has one, the JSON message as its data. */
+function sseFrame(type: string, data: string, cursor?: string): string {
+  return `${cursor ? `id: ${cursor}\n` : ""}event: ${type}\ndata: ${data}\n\n`;
+}
+
+/** The SSE event of a server message. */
 function sseEvent(m: SubscribeServerMessage): string {
   const json = subscribeServerMessageToJson(m);
   const cursor = m.message.case === "changeBatch" || m.message.case === "upToDate" ? m.message.value.cursor : undefined;
-  return `${cursor ? `id: ${cursor}\n` : ""}event: ${json.type}\ndata: ${stringifyJson(json)}\n\n`;
+  return sseFrame(json.type as string, stringifyJson(json), cursor);
 }
 
 /** Answers GET /v1/subscribe with an event stream (the Worker checked the token). */
@@ -93,7 +98,7 @@ export function openEventStream(hub: SubscriptionHub, request: Request): Respons
     load: () => sub,
     save: (s) => (sub = s),
     send: (m) => (open ? write(sseEvent(m)) : undefined),
-    sendBatch: (build, cursor) => (open ? write(`id: ${cursor}\nevent: change_batch\ndata: ${build("json") as string}\n\n`) : undefined),
+    sendBatch: (build, cursor) => (open ? write(sseFrame("change_batch", build("json") as string, cursor)) : undefined),
     isOpen: () => open,
     close: () => end(),
   };

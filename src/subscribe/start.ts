@@ -7,7 +7,7 @@ import type { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { type Subscribe, StartFrom, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import type { Encoding } from "../protocol/frames.js";
-import type { LogFilter, LogSources } from "./log-window.js";
+import { changelogTables, type LogFilter, type LogSources } from "./log-window.js";
 
 /** Defaults and limits of a subscription. */
 export const SUBSCRIBE_LIMITS = { defaultBatchEvents: 500, maxBatchEvents: 10_000, defaultCredits: 16, maxCredits: 1_000, maxStateBytes: 2_000 };
@@ -96,18 +96,13 @@ export function filterOf(sub: Subscription): LogFilter {
 function startBefore(src: LogSources, ms: bigint, earliest: bigint): bigint {
   let best = earliest;
   const ns = [src.namespace];
-  for (let after: string | undefined; ; ) {
-    const page = src.catalog.listTables(ns, after, 1000);
-    for (const name of page.filter((n) => n.endsWith(CHANGELOG_SUFFIX))) {
-      const json = src.catalog.getTable({ namespace: ns, name })?.metadataJson;
-      if (!json) continue;
-      for (const s of (JSON.parse(json) as { snapshots?: Array<{ "timestamp-ms": number; summary?: Record<string, string> }> }).snapshots ?? []) {
-        const max = s.summary?.["dolake.log-position-max"];
-        if (max && BigInt(s["timestamp-ms"]) < ms && BigInt(max) > best) best = BigInt(max);
-      }
+  for (const name of changelogTables(src.deps.store, ns)) {
+    const json = src.deps.store.getTable({ namespace: ns, name })?.metadataJson;
+    if (!json) continue; // too large to cache: starting earlier is safe (the filter drops what is before `ms`)
+    for (const s of (JSON.parse(json) as { snapshots?: Array<{ "timestamp-ms": number; summary?: Record<string, string> }> }).snapshots ?? []) {
+      const max = s.summary?.["dolake.log-position-max"];
+      if (max && BigInt(s["timestamp-ms"]) < ms && BigInt(max) > best) best = BigInt(max);
     }
-    if (page.length < 1000) break;
-    after = page.at(-1);
   }
   return best;
 }
