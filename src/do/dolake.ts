@@ -238,7 +238,9 @@ export class DoLake extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    if (this.subscriptions.owns(ws)) return this.subscriptions.onMessage(ws, data);
+    // One read of the attachment per message: a subscriber's, or the producer session.
+    const attachment = ws.deserializeAttachment() as SessionState | null;
+    if (SubscriptionHub.owns(attachment)) return this.subscriptions.onMessage(ws, data);
     const started = performance.now();
     const encoding: Encoding = typeof data === "string" ? "json" : "binary";
     const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;
@@ -268,7 +270,7 @@ export class DoLake extends DurableObject<Env> {
       send(this.ingest.refuse(new Refusal(NackReason.INVALID_FORMAT, message), partial.sequenceNumber, partial.correlationId));
       return;
     }
-    const session = (ws.deserializeAttachment() as SessionState | null) ?? { connectedAt: Date.now() };
+    const session = attachment ?? { connectedAt: Date.now() };
     const isBatch = skimmed !== undefined || decoded?.message.message.case === "cdcBatch";
     let outcome;
     try {

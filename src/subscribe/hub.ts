@@ -96,9 +96,9 @@ export class SubscriptionHub {
     this.streams.delete(endpoint);
   }
 
-  /** True for a subscriber socket. */
-  owns(ws: WebSocket): boolean {
-    return (ws.deserializeAttachment() as { kind?: string } | null)?.kind === "subscriber";
+  /** True for the attachment of a subscriber socket (the caller reads it once per message). */
+  static owns(attachment: unknown): boolean {
+    return (attachment as { kind?: string } | null)?.kind === "subscriber";
   }
 
   /** Open subscribers (both transports). */
