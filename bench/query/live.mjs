@@ -8,13 +8,16 @@
 //   4. with --duckdb 1: after the buffer is flushed, each query once more (best of 3) through
 //      POST /v1/query and through DuckDB (1 thread) attached to the same Iceberg tables
 //      (bench/query/duckdb_same_files.py, the project venv): latency and ratio.
-//   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000] [--duckdb 1]
+//   5. with --split 1: queries go to a second `wrangler dev` running the Worker alone
+//      (bench/query/query-worker.jsonc, bound to the first session's object), so the Worker's
+//      decoding and scanning do not run on the object's thread, as on Cloudflare.
+//   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000] [--duckdb 1] [--split 1]
 import { performance } from "node:perf_hooks";
 import { startServer } from "../../scripts/with-server.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
 import { patchConfig, produce, RAISED } from "../lib/producer.mjs";
 
-const a = { rows: "200000", buffered: "20000", events: "50000", clients: "2", "row-group": "10000", duckdb: "0" };
+const a = { rows: "200000", buffered: "20000", events: "50000", clients: "2", "row-group": "10000", duckdb: "0", split: "0" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in a)) throw new Error(`unknown option --${k}`);
@@ -40,10 +43,12 @@ async function frames(wl, source, first, count) {
 const wl = await loadTs(new URL("../lib/workload.ts", import.meta.url));
 const server = await startServer({ token: "bench-token" });
 const { url, token } = server;
+const front = opts.split ? await startServer({ token, stateDir: server.stateDir, config: new URL("./query-worker.jsonc", import.meta.url).pathname }) : undefined;
+const queryUrl = front?.url ?? url;
 const auth = { Authorization: `Bearer ${token}` };
 const query = async (sql) => {
   const t = performance.now();
-  const res = await fetch(`${url}/v1/query`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ sql }) });
+  const res = await fetch(`${queryUrl}/v1/query`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ sql }) });
   const body = await res.json();
   if (!res.ok) throw new Error(`${sql}: ${res.status} ${JSON.stringify(body)}`);
   return { ms: performance.now() - t, stats: body.stats, rows: body.rows.length };
@@ -98,8 +103,10 @@ try {
   }
   const metrics = await (await fetch(`${url}/metrics`, { headers: auth })).text();
   const m = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
-  result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")) };
+  result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")), steps: m("dolake_query_state_step_ms_count"), stepMsTotal: Math.round(m("dolake_query_state_step_ms_sum")), restarts: m("dolake_query_state_restarts_total") };
+  result.topology = opts.split ? "split: queries answered by a second wrangler dev (Worker only)" : "one wrangler dev (Worker and object in one process)";
   console.log(JSON.stringify(result, null, 1));
 } finally {
+  await front?.stop();
   await server.stop();
 }

@@ -18,7 +18,7 @@ import { parseTableMetadata } from "../iceberg/metadata/json.js";
 import type { NestedField, Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.js";
 import { evolveSchema, jsonRowToIceberg } from "../iceberg/schema-infer.js";
 import type { JsonObject } from "../util/json.js";
-import type { BufferedChangeRow, TableState } from "./query-state.js";
+import type { BufferedChangeRow, TableState } from "./buffered-state.js";
 import { pruneReason, pruneRowGroup, type RangeTerm } from "./prune.js";
 import { DateValue, Timestamp, toQueryValue, type Value } from "./values.js";
 
@@ -295,10 +295,10 @@ export async function scanChunks(ctx: ScanContext, state: TableState, needed: Se
   const wanted = fields.map((f) => needed === "*" || needed.has(f.name));
   const dropped = new Map<string, Set<bigint>>();
   if (live) {
-    for (const [path, pos] of state.replacedPositions) {
+    for (const [path, positions] of state.replaced) {
       let s = dropped.get(path);
       if (!s) dropped.set(path, (s = new Set()));
-      s.add(BigInt(pos));
+      for (const pos of positions) s.add(BigInt(pos));
     }
   }
   // Files are planned (and pruned) now, so stats and plans are complete before any row is read.
