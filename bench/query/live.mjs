@@ -13,6 +13,9 @@
 //      (bench/query/query-worker.jsonc, bound to the first session's object), so the Worker's
 //      decoding and scanning do not run on the object's thread, as on Cloudflare.
 //   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000] [--duckdb 1] [--split 1]
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startServer } from "../../scripts/with-server.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
@@ -41,10 +44,29 @@ async function frames(wl, source, first, count) {
   return out;
 }
 
+/** Wrangler configs for --split: the project's, renamed, and bench/query/query-worker.jsonc bound to it. */
+function splitConfigs() {
+  const root = new URL("../../", import.meta.url).pathname;
+  const name = `dolake-bench-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), "dolake-split-"));
+  const strip = (text) => JSON.parse(text.replace(/^\s*\/\/.*$/gm, ""));
+  const lake = strip(readFileSync(join(root, "wrangler.jsonc"), "utf8"));
+  const front = strip(readFileSync(new URL("./query-worker.jsonc", import.meta.url), "utf8"));
+  Object.assign(lake, { name, main: join(root, lake.main), $schema: undefined });
+  Object.assign(front, { name: `${name}-query`, main: join(root, "src/worker.ts"), $schema: undefined });
+  front.durable_objects.bindings[0].script_name = name;
+  writeFileSync(join(dir, "lake.json"), JSON.stringify(lake));
+  writeFileSync(join(dir, "front.json"), JSON.stringify(front));
+  return { lake: join(dir, "lake.json"), front: join(dir, "front.json") };
+}
+
 const wl = await loadTs(new URL("../lib/workload.ts", import.meta.url));
-const server = await startServer({ token: "bench-token" });
+// With --split, both sessions get names of their own: wrangler's dev registry routes the query
+// Worker's object binding by script name, and other `wrangler dev` sessions named "dolake" may run.
+const split = opts.split ? splitConfigs() : undefined;
+const server = await startServer({ token: "bench-token", config: split?.lake });
 const { url, token } = server;
-const front = opts.split ? await startServer({ token, stateDir: server.stateDir, config: new URL("./query-worker.jsonc", import.meta.url).pathname }) : undefined;
+const front = split ? await startServer({ token, stateDir: server.stateDir, config: split.front }) : undefined;
 const queryUrl = front?.url ?? url;
 const auth = { Authorization: `Bearer ${token}` };
 const query = async (sql) => {
