@@ -1,9 +1,10 @@
 /**
  * Compaction of the object's CDC tables (mirrors and their changelogs), one step at a time: a step
  * compacts one partition of one table (src/iceberg/compaction.ts) and commits it like a flush
- * does, through the catalog's commit point: the new metadata.json is prepared, then the pointer
- * swap and the primary-key index remap happen in one SQLite transaction, so the index never points
- * at a rewritten file and never half-follows a rewrite. Steps run between flushes (the caller
+ * does, through the catalog's commit point: the new metadata.json is prepared and the position map
+ * staged (src/flush/pk-remap.ts), then one SQLite transaction swaps the pointer and marks the map
+ * committed (O(files)); from then on the index reads through the map, and the step folds it into
+ * the index in small transactions. Steps run between flushes (the caller
  * holds FlushScheduler.exclusive), so no CDC delete can land on the files being rewritten; a REST
  * commit that lands meanwhile (pyiceberg/Spark DELETE) fails the step's pointer check, and the
  * step is redone from the new snapshot (its deletes then apply), at most STEP_ATTEMPTS times.
@@ -16,12 +17,13 @@ import type { TableIdent } from "../catalog/names.js";
 import type { DoLakeConfig } from "../config.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import { compactionCandidates, readTableFiles, type PartitionCandidate } from "../iceberg/compaction-plan.js";
-import { compactPartition, CompactionUnsupportedError, type CompactionStats } from "../iceberg/compaction.js";
+import { compactPartition, CompactionUnsupportedError, yieldToEvents, type CompactionStats } from "../iceberg/compaction.js";
 import { snapshotsToExpire, unreachableFiles } from "../iceberg/expire.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
 import { currentSnapshotId } from "../iceberg/table-commit.js";
 import { encodeTuple } from "../iceberg/partition.js";
-import { SqlPrimaryKeyIndex } from "./pk-index.js";
+import { migrate as migrateIndex } from "./pk-index.js";
+import { commitRemap, discardStagedRemaps, foldRemaps, stageRemap } from "./pk-remap.js";
 import { R2ObjectStore } from "./r2-store.js";
 import { newSnapshotId } from "./sink.js";
 
@@ -81,8 +83,11 @@ export interface StepReport extends CompactionStats {
   snapshotId: string;
   snapshotsExpired: number;
   indexEntriesMoved: number;
-  /** Where the step's time went (ms): reading and writing files, preparing the commit, the swap + index transaction. */
-  timings: { rewriteMs: number; prepareMs: number; swapMs: number };
+  /**
+   * Where the step's time went (ms): reading and writing files, staging the position map, preparing
+   * the commit, the swap transaction, folding the map into the index (chunked, with yields).
+   */
+  timings: { rewriteMs: number; stageMs: number; prepareMs: number; swapMs: number; foldMs: number };
 }
 
 /** One table's candidate partitions (GET /v1/compaction/candidates). */
@@ -96,6 +101,8 @@ export interface TableCandidates {
 /** Test seam: runs after a step wrote its files and before it commits (a concurrent commit lands here in tests). */
 export interface StepHooks {
   beforeCommit?: () => Promise<void>;
+  /** Runs after the swap, before the map is folded into the index (tests look at the unfolded index here). */
+  afterCommit?: () => Promise<void>;
 }
 
 const describePartition = (c: PartitionCandidate) => (c.partition.length ? encodeTuple(c.partition) : "[]");
@@ -132,6 +139,17 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
   const store = new R2ObjectStore(ctx.bucket);
   const keyFor = (l: string) => keyOf(deps, l);
   const tableKey = [...ident.namespace, ident.name].join(".");
+  // Changelogs have no index; a mirror's entries follow their rows through the step's position map.
+  const mirror = !ident.name.endsWith(CHANGELOG_SUFFIX);
+  const sql = host.storage.sql;
+  const storage = { sql, transactionSync: <T>(fn: () => T) => host.storage.transactionSync(fn) };
+  if (mirror) {
+    migrateIndex(sql);
+    // A map left by a crash: a staged one never committed (its files are orphans), a committed one is folded first,
+    // so the files this step rewrites have settled entries (and maps never chain deeper than one step).
+    discardStagedRemaps(sql, tableKey);
+    await foldRemaps(storage, tableKey, yieldToEvents);
+  }
   for (let attempt = 1; ; attempt++) {
     const loaded = await loadTable(deps, ident);
     if (!loaded) return undefined;
@@ -140,6 +158,8 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
     if (!files || !candidate) return undefined;
     const written: string[] = [];
     let prepared: Awaited<ReturnType<typeof prepareCommit>> | undefined;
+    let staged: number | undefined;
+    let committed = false;
     try {
       const t0 = Date.now();
       const result = await compactPartition({
@@ -151,17 +171,23 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
         targetFileSizeBytes: host.config.compaction.targetFileSizeBytes,
       });
       const t1 = Date.now();
+      if (mirror) staged = await stageRemap(sql, { tableKey, remap: result.remap, partition: candidate.partition, specId: candidate.specId, pause: yieldToEvents });
+      const t2 = Date.now();
       await hooks.beforeCommit?.();
       prepared = await prepareCommit(deps, ident, result.commit.requirements, result.commit.updates);
-      const t2 = Date.now();
+      const t3 = Date.now();
       const p = prepared;
-      // Changelogs have no index; a mirror's entries follow their rows in the swap's transaction.
-      const index = ident.name.endsWith(CHANGELOG_SUFFIX) ? undefined : new SqlPrimaryKeyIndex(host.storage.sql, tableKey);
-      const moved = host.storage.transactionSync(() => {
+      const c = staged;
+      // O(files): the pointer and the map become current together; no index entry moves here.
+      host.storage.transactionSync(() => {
         applyPreparedCommit(deps, p);
-        return index?.remap(result.remap, candidate.partition, candidate.specId).moved ?? 0;
+        if (c !== undefined) commitRemap(sql, c);
       });
-      const timings = { rewriteMs: t1 - t0, prepareMs: t2 - t1, swapMs: Date.now() - t2 };
+      committed = true;
+      const t4 = Date.now();
+      await hooks.afterCommit?.();
+      const moved = mirror ? (await foldRemaps(storage, tableKey, yieldToEvents)).moved : 0;
+      const timings = { rewriteMs: t1 - t0, stageMs: t2 - t1, prepareMs: t3 - t2, swapMs: t4 - t3, foldMs: Date.now() - t4 };
       await deleteDroppedMetadata(deps, p);
       for (let i = 0; i < result.commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(result.commit.expiredFiles.slice(i, i + 1000).map(keyFor));
       const expired = result.commit.updates.find((u) => u.action === "remove-snapshots");
@@ -179,6 +205,9 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
       });
       return { table: tableKey, partition: describePartition(candidate), snapshotId: String(result.commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, timings, ...s };
     } catch (e) {
+      // After the swap the step is done: what failed is the fold (the map stays and is translated) or a cleanup.
+      if (committed) throw e;
+      if (staged !== undefined) discardStagedRemaps(sql, tableKey);
       if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
       for (let i = 0; i < written.length; i += 1000) await ctx.bucket.delete(written.slice(i, i + 1000).map(keyFor)).catch(() => undefined);
       if (e instanceof CompactionUnsupportedError) return undefined;

@@ -98,7 +98,7 @@ const PARSERS = {
  * Lets the runtime deliver other events (acks) between chunks of CPU work: awaiting I/O alone did
  * not, in wrangler dev an ack waited for the whole run (bench/compaction/RESULTS.md).
  */
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+export const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function estimateSize(row: Row): number {
   let n = 0;
