@@ -26,6 +26,29 @@ import { migrate as migrateIndex } from "./pk-index.js";
 import { commitRemap, discardStagedRemaps, foldRemaps, stageRemap } from "./pk-remap.js";
 import { R2ObjectStore } from "./r2-store.js";
 import { newSnapshotId } from "./sink.js";
+import type { UploadTracker } from "../iceberg/object-upload.js";
+
+const UPLOADS_SCHEMA = `CREATE TABLE IF NOT EXISTS dolake_compaction_uploads (key TEXT NOT NULL, upload_id TEXT NOT NULL, PRIMARY KEY (key, upload_id)) WITHOUT ROWID`;
+
+/** The multipart uploads of a step in progress, kept in SQLite so a crash mid-step leaves none behind. */
+function uploadTracker(sql: SqlStorage): UploadTracker {
+  sql.exec(UPLOADS_SCHEMA);
+  return {
+    started: (key, id) => void sql.exec("INSERT OR IGNORE INTO dolake_compaction_uploads (key, upload_id) VALUES (?, ?)", key, id),
+    ended: (key, id) => void sql.exec("DELETE FROM dolake_compaction_uploads WHERE key = ? AND upload_id = ?", key, id),
+  };
+}
+
+/** Aborts the uploads a crashed step left (an incomplete upload is no object: remove-orphan-files would not see it). */
+export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket): Promise<number> {
+  sql.exec(UPLOADS_SCHEMA);
+  const left = sql.exec<{ key: string; upload_id: string }>("SELECT key, upload_id FROM dolake_compaction_uploads").toArray();
+  for (const u of left) {
+    await bucket.resumeMultipartUpload(u.key, u.upload_id).abort().catch(() => undefined); // already gone: fine
+    sql.exec("DELETE FROM dolake_compaction_uploads WHERE key = ? AND upload_id = ?", u.key, u.upload_id);
+  }
+  return left.length;
+}
 
 /** Most rows in a row group of a compacted file. */
 export const COMPACTED_ROW_GROUP_ROWS = 10_000;
@@ -143,6 +166,8 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
   const mirror = !ident.name.endsWith(CHANGELOG_SUFFIX);
   const sql = host.storage.sql;
   const storage = { sql, transactionSync: <T>(fn: () => T) => host.storage.transactionSync(fn) };
+  await abortLeftUploads(sql, ctx.bucket);
+  const uploads = uploadTracker(sql);
   if (mirror) {
     migrateIndex(sql);
     // A map left by a crash: a staged one never committed (its files are orphans), a committed one is folded first,
@@ -169,6 +194,7 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
         // row group at a time, and one row group's decoding is a stretch acks wait through.
         parquet: { compression: host.config.parquetCompression, rowGroupRows: Math.min(host.config.parquetRowGroupSize, COMPACTED_ROW_GROUP_ROWS) },
         targetFileSizeBytes: host.config.compaction.targetFileSizeBytes,
+        uploads,
       });
       const t1 = Date.now();
       if (mirror) staged = await stageRemap(sql, { tableKey, remap: result.remap, partition: candidate.partition, specId: candidate.specId, pause: yieldToEvents });

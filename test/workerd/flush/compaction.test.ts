@@ -162,6 +162,22 @@ describe("compaction", () => {
     expect(got).toEqual(w.sent);
   });
 
+  it("a step aborts the multipart uploads a crashed step left (an incomplete upload is no object remove-orphan-files could see)", async () => {
+    const outcome = await runInDurableObject(lake(), async (obj: DoLake, state) => {
+      const key = "warehouse/default/cmp_crashed/data/left-by-a-crash.parquet";
+      const up = await env.LAKEHOUSE_BUCKET.createMultipartUpload(key);
+      const part = await up.uploadPart(1, new Uint8Array(5 * 1024 * 1024));
+      state.storage.sql.exec("CREATE TABLE IF NOT EXISTS dolake_compaction_uploads (key TEXT NOT NULL, upload_id TEXT NOT NULL, PRIMARY KEY (key, upload_id)) WITHOUT ROWID");
+      state.storage.sql.exec("INSERT INTO dolake_compaction_uploads VALUES (?, ?)", key, up.uploadId);
+      // Any step starts by aborting them (here one of a table with nothing to compact).
+      await compactStep(obj, obj.maintenance.metrics, { namespace: ["default"], name: "cmp_orders" });
+      const left = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM dolake_compaction_uploads").one().n;
+      const completed = await env.LAKEHOUSE_BUCKET.resumeMultipartUpload(key, up.uploadId).complete([part]).then(() => "completed", () => "gone");
+      return { left, completed, object: (await env.LAKEHOUSE_BUCKET.head(key)) !== null };
+    });
+    expect(outcome).toEqual({ left: 0, completed: "gone", object: false });
+  });
+
   it("refuses a bad compaction config and an unknown table", async () => {
     const bad = await SELF.fetch("http://lake/config", { method: "PATCH", headers: AUTH, body: JSON.stringify({ compaction: { minFilesToCompact: 0 } }) });
     expect(bad.status).toBe(400);
