@@ -27,6 +27,7 @@ import { commitRemap, discardStagedRemaps, foldRemaps, stageRemap } from "./pk-r
 import { R2ObjectStore } from "./r2-store.js";
 import { newSnapshotId } from "./sink.js";
 import type { UploadTracker } from "../iceberg/object-upload.js";
+import type { ObjectStore } from "../iceberg/object-store.js";
 
 const UPLOADS_SCHEMA = `CREATE TABLE IF NOT EXISTS dolake_compaction_uploads (key TEXT NOT NULL, upload_id TEXT NOT NULL, PRIMARY KEY (key, upload_id)) WITHOUT ROWID`;
 
@@ -48,6 +49,32 @@ export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket): Promi
     sql.exec("DELETE FROM dolake_compaction_uploads WHERE key = ? AND upload_id = ?", u.key, u.upload_id);
   }
   return left.length;
+}
+
+/**
+ * The store a step reads and writes through: a macrotask yield after every R2 call. A chain of
+ * awaited R2 calls (reading a table's manifests, writing a commit's) did not let the object answer
+ * a socket in between (docs/architecture.md "Things learned the hard way").
+ */
+function pacedStore(store: ObjectStore): ObjectStore {
+  const paced = async <T>(p: Promise<T>): Promise<T> => {
+    const v = await p;
+    await yieldToEvents();
+    return v;
+  };
+  return {
+    put: (k, b) => paced(store.put(k, b)),
+    get: (k) => paced(store.get(k)),
+    ...(store.getRange ? { getRange: (k: string, o: number, n: number) => paced(store.getRange!(k, o, n)) } : {}),
+    ...(store.startUpload
+      ? {
+          startUpload: async (k: string) => {
+            const up = await paced(store.startUpload!(k));
+            return { uploadId: up.uploadId, uploadPart: (n: number, b: Uint8Array) => paced(up.uploadPart(n, b)), complete: () => paced(up.complete()), abort: () => up.abort() };
+          },
+        }
+      : {}),
+  };
 }
 
 /** Most rows in a row group of a compacted file. */
@@ -159,7 +186,7 @@ export async function tableCandidates(host: CompactorHost, ident: TableIdent): P
 export async function compactStep(host: CompactorHost, metrics: CompactionMetrics, ident: TableIdent, hooks: StepHooks = {}): Promise<StepReport | undefined> {
   const ctx = host.catalogContext();
   const deps = depsOf(ctx);
-  const store = new R2ObjectStore(ctx.bucket);
+  const store = pacedStore(new R2ObjectStore(ctx.bucket));
   const keyFor = (l: string) => keyOf(deps, l);
   const tableKey = [...ident.namespace, ident.name].join(".");
   // Changelogs have no index; a mirror's entries follow their rows through the step's position map.
@@ -177,6 +204,7 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
   }
   for (let attempt = 1; ; attempt++) {
     const loaded = await loadTable(deps, ident);
+    await yieldToEvents();
     if (!loaded) return undefined;
     const files = await readTableFiles(loaded.metadata, store, keyFor);
     const candidate = files && compactionCandidates(files, host.config.compaction).find((c) => !c.skipped);
@@ -201,6 +229,7 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
       const t2 = Date.now();
       await hooks.beforeCommit?.();
       prepared = await prepareCommit(deps, ident, result.commit.requirements, result.commit.updates);
+      await yieldToEvents();
       const t3 = Date.now();
       const p = prepared;
       const c = staged;

@@ -96,8 +96,7 @@ export class CompactionOutput {
       f.writer = new ParquetStreamWriter(this.o.fields, this.o.parquet);
       f.object = new StreamedObject(this.o.store, this.o.keyFor(f.path), undefined, this.o.tracker);
     }
-    await this.o.pause();
-    const parts = f.writer.rowGroup(this.pending);
+    const parts = await f.writer.rowGroupPaced(this.pending, this.o.pause);
     this.pending = [];
     for (const p of parts) await f.object!.write(p);
   }

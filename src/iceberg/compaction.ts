@@ -12,7 +12,7 @@
  * to be encoded, at most one multipart part (5 MiB) of output (compaction-output.ts), the deleted
  * positions of the rewritten files, and 4 bytes per input row for the position map.
  */
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import type { ParquetWriteOptions, Row } from "../parquet/writer.js";
 import { CompactionOutput } from "./compaction-output.js";
@@ -151,6 +151,35 @@ async function readDeletes(input: CompactionInput, rewritten: Map<string, LiveFi
   return { deleted, retired };
 }
 
+/** Values (rows x columns) of a row group decoded in one call; larger row groups are decoded a column at a time. */
+const DECODE_VALUES_AT_ONCE = 25_000;
+
+/**
+ * The rows [rowStart, rowEnd) of one row group, columns renamed to the current schema's. A yield
+ * comes first, and before each column of a large row group: decoding is a stretch acks wait through.
+ */
+async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
+  const n = rowEnd - rowStart;
+  const read = (cols: string[]) => parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: cols, parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS });
+  await yieldToEvents();
+  if (columns.length === 0) return Array.from({ length: n }, () => ({}));
+  if (n * columns.length <= DECODE_VALUES_AT_ONCE) {
+    const src = (await read(columns.map((c) => c.from))) as Array<Record<string, unknown>>;
+    return src.map((r) => {
+      const row: Row = {};
+      for (const c of columns) row[c.name] = (r[c.from] ?? null) as Row[string];
+      return row;
+    });
+  }
+  const rows: Row[] = Array.from({ length: n }, () => ({}));
+  for (const c of columns) {
+    await yieldToEvents();
+    const values = (await read([c.from])) as Array<Record<string, unknown>>;
+    for (let i = 0; i < n; i++) rows[i]![c.name] = (values[i]![c.from] ?? null) as Row[string];
+  }
+  return rows;
+}
+
 /** Input files up to this size are read whole; larger ones by ranges (the footer, then one row group's columns at a time). */
 export const WHOLE_READ_BYTES = 8 * 1024 * 1024;
 
@@ -205,21 +234,15 @@ export async function compactPartition(input: CompactionInput): Promise<Compacti
       remap.targets.set(f.file.filePath, targets);
       let rowStart = 0;
       for (const rg of meta.row_groups) {
-        await yieldToEvents();
         const rowEnd = rowStart + Number(rg.num_rows);
-        const rows = columns.length
-          ? await parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: columns.map((c) => c.from), parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS })
-          : Array.from({ length: rowEnd - rowStart }, () => ({}));
+        const rows = await decodeRowGroup(file, meta, rowStart, rowEnd, columns);
         for (let i = 0; i < rows.length; i++) {
           const pos = rowStart + i;
           if (gone?.has(pos)) {
             stats.rowsDropped++;
             continue;
           }
-          const src = rows[i] as Record<string, unknown>;
-          const row: Row = {};
-          for (const c of columns) row[c.name] = (src[c.from] ?? null) as Row[string];
-          targets[pos] = output.add(row);
+          targets[pos] = output.add(rows[i]!);
           stats.rowsKept++;
           if (output.full) await output.drain();
         }

@@ -169,37 +169,54 @@ export class ParquetStreamWriter {
 
   /** Encodes rows[start, end) as one row group and returns its bytes (the first group's start with the magic). */
   rowGroup(rows: readonly Row[] | ColumnBlock, start = 0, end = rows.length): Uint8Array[] {
+    const g = this.beginGroup();
+    for (let col = 0; col < this.args.stats.length; col++) this.encodeColumn(g, col, rows, start, end);
+    return this.endGroup(g, end - start);
+  }
+
+  /** rowGroup, with `pause()` awaited before each column (a column's encode is the longest stretch without a yield). */
+  async rowGroupPaced(rows: readonly Row[] | ColumnBlock, pause: () => Promise<void>): Promise<Uint8Array[]> {
+    const g = this.beginGroup();
+    for (let col = 0; col < this.args.stats.length; col++) {
+      await pause();
+      this.encodeColumn(g, col, rows, 0, rows.length);
+    }
+    return this.endGroup(g, rows.length);
+  }
+
+  private beginGroup(): { parts: Uint8Array[]; groupStart: number; columns: ColumnChunk[]; totalByteSize: bigint } {
+    const parts = this.start();
+    return { parts, groupStart: this.offset, columns: [], totalByteSize: 0n };
+  }
+
+  private encodeColumn(g: { parts: Uint8Array[]; columns: ColumnChunk[]; totalByteSize: bigint }, col: number, rows: readonly Row[] | ColumnBlock, start: number, end: number): void {
     const { schema, stats, codec } = this.args;
-    const compress = COMPRESS[codec];
-    const parts: Uint8Array[] = this.start();
-    const groupStart = this.offset;
-    const columns: ColumnChunk[] = [];
-    let totalByteSize = 0n;
-    stats.forEach((s, col) => {
-      const chunk = encodeColumnChunk(s, rows, start, end, compress);
-      const element = schema[col + 1]!;
-      for (const b of chunk.bytes) parts.push(b);
-      columns.push({
-        file_offset: BigInt(this.offset),
-        meta_data: {
-          type: element.type!,
-          encodings: chunk.encodings,
-          path_in_schema: [element.name],
-          codec,
-          num_values: BigInt(chunk.numValues),
-          total_uncompressed_size: BigInt(chunk.uncompressedSize),
-          total_compressed_size: BigInt(chunk.byteLength),
-          data_page_offset: BigInt(this.offset + chunk.dataPageOffset),
-          ...(chunk.hasDictionary ? { dictionary_page_offset: BigInt(this.offset) } : {}),
-          statistics: chunk.statistics,
-        },
-      });
-      totalByteSize += BigInt(chunk.uncompressedSize);
-      this.offset += chunk.byteLength;
+    const chunk = encodeColumnChunk(stats[col]!, rows, start, end, COMPRESS[codec]);
+    const element = schema[col + 1]!;
+    for (const b of chunk.bytes) g.parts.push(b);
+    g.columns.push({
+      file_offset: BigInt(this.offset),
+      meta_data: {
+        type: element.type!,
+        encodings: chunk.encodings,
+        path_in_schema: [element.name],
+        codec,
+        num_values: BigInt(chunk.numValues),
+        total_uncompressed_size: BigInt(chunk.uncompressedSize),
+        total_compressed_size: BigInt(chunk.byteLength),
+        data_page_offset: BigInt(this.offset + chunk.dataPageOffset),
+        ...(chunk.hasDictionary ? { dictionary_page_offset: BigInt(this.offset) } : {}),
+        statistics: chunk.statistics,
+      },
     });
-    this.rows += end - start;
-    this.rowGroups.push({ columns, total_byte_size: totalByteSize, num_rows: BigInt(end - start), total_compressed_size: BigInt(this.offset - groupStart) } as RowGroup);
-    return parts;
+    g.totalByteSize += BigInt(chunk.uncompressedSize);
+    this.offset += chunk.byteLength;
+  }
+
+  private endGroup(g: { parts: Uint8Array[]; groupStart: number; columns: ColumnChunk[]; totalByteSize: bigint }, rows: number): Uint8Array[] {
+    this.rows += rows;
+    this.rowGroups.push({ columns: g.columns, total_byte_size: g.totalByteSize, num_rows: BigInt(rows), total_compressed_size: BigInt(this.offset - g.groupStart) } as RowGroup);
+    return g.parts;
   }
 
   /** The footer (and the magic, for a file of no row group): the file is complete after these bytes. */
