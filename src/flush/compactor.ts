@@ -18,6 +18,7 @@ import type { DoLakeConfig } from "../config.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import { compactionCandidates, readTableFiles, type PartitionCandidate } from "../iceberg/compaction-plan.js";
 import { compactPartition, CompactionUnsupportedError, yieldToEvents, type CompactionStats } from "../iceberg/compaction.js";
+import { rebaseStep } from "../iceberg/rebase-deletes.js";
 import { snapshotsToExpire, unreachableFiles } from "../iceberg/expire.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
 import { currentSnapshotId } from "../iceberg/table-commit.js";
@@ -133,6 +134,8 @@ export interface StepReport extends CompactionStats {
   snapshotId: string;
   snapshotsExpired: number;
   indexEntriesMoved: number;
+  /** Positions other commits deleted in the rewritten files while the step ran, remapped onto its new files (rebase-deletes.ts). */
+  deletesRemapped: number;
   /**
    * Where the step's time went (ms): reading and writing files, staging the position map, preparing
    * the commit, the swap transaction, folding the map into the index (chunked, with yields).
@@ -213,9 +216,10 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
     let prepared: Awaited<ReturnType<typeof prepareCommit>> | undefined;
     let staged: number | undefined;
     let committed = false;
+    let deletesRemapped = 0;
     try {
       const t0 = Date.now();
-      const result = await compactPartition({
+      const stepInput = {
         metadata: loaded.metadata, files, candidate, store, keyFor, written,
         now: BigInt(Date.now()), snapshotId: newSnapshotId(),
         // Row groups of at most 10,000 rows: the next step (and readers) decode a compacted file a
@@ -223,27 +227,56 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
         parquet: { compression: host.config.parquetCompression, rowGroupRows: Math.min(host.config.parquetRowGroupSize, COMPACTED_ROW_GROUP_ROWS) },
         targetFileSizeBytes: host.config.compaction.targetFileSizeBytes,
         uploads,
-      });
+      };
+      const result = await compactPartition(stepInput);
       const t1 = Date.now();
       if (mirror) staged = await stageRemap(sql, { tableKey, remap: result.remap, partition: candidate.partition, specId: candidate.specId, pause: yieldToEvents });
       const t2 = Date.now();
       await hooks.beforeCommit?.();
-      prepared = await prepareCommit(deps, ident, result.commit.requirements, result.commit.updates);
-      await yieldToEvents();
-      const t3 = Date.now();
-      const p = prepared;
-      const c = staged;
-      // O(files): the pointer and the map become current together; no index entry moves here.
-      host.storage.transactionSync(() => {
-        applyPreparedCommit(deps, p);
-        if (c !== undefined) commitRemap(sql, c);
-      });
+      const outputs = new Set(result.rewrite.added.map((f) => f.filePath));
+      const superseded: string[] = [];
+      let commit = result.commit;
+      let t3 = t2;
+      for (let rebase = 0; ; rebase++) {
+        try {
+          prepared = await prepareCommit(deps, ident, commit.requirements, commit.updates);
+          await yieldToEvents();
+          t3 = Date.now();
+          const p = prepared;
+          const c = staged;
+          // O(files): the pointer and the map become current together; no index entry moves here.
+          host.storage.transactionSync(() => {
+            applyPreparedCommit(deps, p);
+            if (c !== undefined) commitRemap(sql, c);
+          });
+          break;
+        } catch (e) {
+          if (!(e instanceof CommitFailedError) || rebase + 1 >= STEP_ATTEMPTS) throw e;
+          // Another commit landed first: commit the same rewrite on top of it when only appends and
+          // position deletes landed (these remapped onto the new files), else redo the step (outer catch).
+          if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
+          prepared = undefined;
+          const lost = written.filter((w) => !outputs.has(w) && !superseded.includes(w));
+          const now = await loadTable(deps, ident);
+          const nowFiles = now && (await readTableFiles(now.metadata, store, keyFor));
+          const rebased = now && nowFiles ? await rebaseStep(stepInput, result, now.metadata, nowFiles) : undefined;
+          if (!rebased) throw e;
+          metrics.conflicts++;
+          superseded.push(...lost);
+          commit = rebased.commit;
+          deletesRemapped = rebased.deletesRemapped;
+          result.stats.retiredDeleteFiles = rebased.retiredDeleteFiles;
+        }
+      }
+      // The manifests (and remapped deletes) of commits that lost are referenced by nothing.
+      for (let i = 0; i < superseded.length; i += 1000) await ctx.bucket.delete(superseded.slice(i, i + 1000).map(keyFor)).catch(() => undefined);
+      result.commit = commit;
       committed = true;
       const t4 = Date.now();
       await hooks.afterCommit?.();
       const moved = mirror ? (await foldRemaps(storage, tableKey, yieldToEvents)).moved : 0;
       const timings = { rewriteMs: t1 - t0, stageMs: t2 - t1, prepareMs: t3 - t2, swapMs: t4 - t3, foldMs: Date.now() - t4 };
-      await deleteDroppedMetadata(deps, p);
+      await deleteDroppedMetadata(deps, prepared!);
       for (let i = 0; i < result.commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(result.commit.expiredFiles.slice(i, i + 1000).map(keyFor));
       const expired = result.commit.updates.find((u) => u.action === "remove-snapshots");
       const snapshotsExpired = expired?.action === "remove-snapshots" ? expired["snapshot-ids"].length : 0;
@@ -258,7 +291,7 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
         rowsDropped: metrics.rowsDropped + s.rowsDropped,
         snapshotsExpired: metrics.snapshotsExpired + snapshotsExpired,
       });
-      return { table: tableKey, partition: describePartition(candidate), snapshotId: String(result.commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, timings, ...s };
+      return { table: tableKey, partition: describePartition(candidate), snapshotId: String(result.commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, deletesRemapped, timings, ...s };
     } catch (e) {
       // After the swap the step is done: what failed is the fold (the map stays and is translated) or a cleanup.
       if (committed) throw e;

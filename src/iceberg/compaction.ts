@@ -91,6 +91,7 @@ export interface CompactionResult {
   commit: TableCommit;
   remap: PositionRemap;
   stats: CompactionStats;
+  rewrite: Rewrite;
 }
 
 // Raw values as the writer takes them (primitive.ts): micros and days as numbers, not Dates.
@@ -258,21 +259,37 @@ export async function compactPartition(input: CompactionInput): Promise<Compacti
   remap.outputs = output.ranges;
   stats.addedFiles = added.length;
   stats.addedBytes = output.addedBytes;
-  const removedData = candidate.files.map((f) => f.file);
-  const removed = new Set([...removedData, ...retired].map((f) => f.filePath));
-  const commit = await commitSnapshot({
-    base: m,
+  const rewrite: Rewrite = { added, removedData: candidate.files.map((f) => f.file), retired, remappedDeletes: [] };
+  const commit = await commitRewrite(input, m, input.files, rewrite);
+  return { commit, remap, stats, rewrite };
+}
+
+/** The files a step adds and removes (rebase-deletes.ts commits them again onto a newer snapshot). */
+export interface Rewrite {
+  added: DataFile[];
+  removedData: DataFile[];
+  /** Delete files retired: they reference only rewritten files. */
+  retired: DataFile[];
+  /** Position deletes committed by others during the step, remapped onto the added files. */
+  remappedDeletes: DataFile[];
+}
+
+/** The `replace` snapshot of a rewrite on top of `base` (whose current snapshot's files are `files`). */
+export function commitRewrite(input: CompactionInput, base: TableMetadata, files: TableFiles, rewrite: Rewrite): Promise<TableCommit> {
+  const removed = new Set([...rewrite.removedData, ...rewrite.retired].map((f) => f.filePath));
+  return commitSnapshot({
+    base,
     createUpdates: [],
-    dataFiles: added,
-    deleteFiles: [],
-    store,
-    keyFor,
+    dataFiles: rewrite.added,
+    // Same sequence number as the added files: the remapped deletes apply to them (spec "Scan Planning").
+    deleteFiles: rewrite.remappedDeletes,
+    store: input.store,
+    keyFor: input.keyFor,
     now: input.now,
     snapshotId: input.snapshotId,
-    uuid,
-    written,
+    uuid: input.uuid ?? (() => crypto.randomUUID()),
+    written: input.written,
     summary: { "dolake.compaction": "bin-pack" },
-    replace: { removedData, removedDeletes: retired, manifests: input.files.manifests.filter((mf) => mf.entries.some((e) => e.status !== 2 && removed.has(e.dataFile.filePath))) },
+    replace: { removedData: rewrite.removedData, removedDeletes: rewrite.retired, manifests: files.manifests.filter((mf) => mf.entries.some((e) => e.status !== 2 && removed.has(e.dataFile.filePath))) },
   });
-  return { commit, remap, stats };
 }

@@ -130,4 +130,47 @@ describe("compaction's position map", () => {
     w.live.delete(50);
     expect(await rows("remap_b")).toEqual(w.expected());
   });
+
+  it("remaps position deletes another engine commits between a step's read and its commit onto the new file (no redo, no lost delete)", async () => {
+    const w = new Workload(await openSocket(), "remap-3", "remap_c");
+    await w.seed();
+    const victims = ["r10", "r77", "r101"];
+    const outcome = await runInDurableObject(lake(), async (obj: DoLake) => {
+      const index = new SqlPrimaryKeyIndex(obj.storage.sql, "default.remap_c");
+      let status = 0;
+      const conflicts = obj.maintenance.metrics.conflicts;
+      const step = await compactStep(obj, obj.maintenance.metrics, ident("remap_c"), {
+        // The step has read every file and written its output; the external DELETE lands on the old files.
+        beforeCommit: async () => {
+          const at = [...index.lookup(victims).values()];
+          const base = await load("remap_c");
+          const path = `${base.location}/data/spark-delete-${crypto.randomUUID()}.parquet`;
+          const del = writePositionDeletes(path, [], at);
+          await env.LAKEHOUSE_BUCKET.put(key(path), del.bytes);
+          const c = await commitSnapshot({
+            base, createUpdates: [], dataFiles: [], deleteFiles: [del.dataFile], store: new R2ObjectStore(env.LAKEHOUSE_BUCKET), keyFor: key,
+            now: BigInt(Date.now()), snapshotId: 7_200_000_000_000_000n + BigInt(Math.floor(Math.random() * 1e6)), uuid: () => crypto.randomUUID(), written: [],
+          });
+          const res = await SELF.fetch("http://lake/v1/namespaces/default/tables/remap_c", { method: "POST", headers: { ...AUTH, "Content-Type": "application/json" }, body: stringifyJson({ requirements: c.requirements, updates: c.updates }) });
+          status = res.status;
+          await res.arrayBuffer();
+        },
+      });
+      return { step, status, conflicts: obj.maintenance.metrics.conflicts - conflicts, left: index.lookup(victims).size };
+    });
+    expect(outcome.status).toBe(200);
+    expect(outcome.conflicts).toBe(1);
+    // One pass: the six seeded files rewritten once, the three external deletes carried onto the new file.
+    expect(outcome.step).toMatchObject({ rewrittenFiles: 6, addedFiles: 1, deletesRemapped: 3, retiredDeleteFiles: 6 });
+    expect(outcome.left).toBe(0);
+    for (const v of victims) w.live.delete(Number(v.slice(1)));
+    const files = await liveFiles("remap_c");
+    expect(files).toMatchObject({ operation: "replace" });
+    expect(files.data).toHaveLength(1);
+    expect(files.deletes).toHaveLength(1);
+    expect(await rows("remap_c")).toEqual(w.expected());
+    // CDC goes on over the remapped table: the index still follows every row.
+    await w.send([["UPDATE", 11], ["DELETE", 12], ["INSERT", 10], ["UPDATE", 100]]);
+    expect(await rows("remap_c")).toEqual(w.expected());
+  });
 });

@@ -1,7 +1,7 @@
 // Compaction of CDC mirror tables through the real object (issue 9): a replace snapshot that drops
 // deleted rows and retires their delete files, the primary-key index following the rewrite (updates
 // and deletes after compaction hit the new file: nothing resurrects or doubles), a flush landing
-// between a step's rewrite and its commit (the step is redone), and the alarm-driven pass that
+// between a step's rewrite and its commit (its deletes remapped onto the new file), and the alarm-driven pass that
 // resumes from SQLite. Rows are read back through /v1/query, which plans from the manifests and
 // delete files (a manifest-level check); pyiceberg/DuckDB read compacted tables in bench/growth and
 // test/python/compaction (npm run test:interop).
@@ -59,7 +59,7 @@ describe("compaction", () => {
     await configure({ compaction: { minFilesToCompact: 5 } });
   });
 
-  it("redoes a step when a flush deleting from the rewritten files commits between its rewrite and its commit", async () => {
+  it("a flush deleting from the rewritten files between a step's rewrite and its commit: the step commits on top, its deletes remapped onto the new file", async () => {
     const w = new Workload(await openSocket(), "cmp-2", "cmp_race");
     await w.seed();
     // Acked, not flushed: the flush the hook runs writes deletes against the files being rewritten.
@@ -78,7 +78,9 @@ describe("compaction", () => {
     });
     expect(outcome.buffered).toBe(0);
     expect(outcome.conflicts).toBe(1);
-    expect(outcome.step).toMatchObject({ rewrittenFiles: 7, retiredDeleteFiles: 6 });
+    // Not redone (the flush's file stays for a later step): the flush's three deletes (UPDATE 100,
+    // DELETE 111, UPDATE 2) now name the compacted file, and its delete file is retired.
+    expect(outcome.step).toMatchObject({ rewrittenFiles: 6, retiredDeleteFiles: 6, deletesRemapped: 3 });
     expect(await rows("cmp_race")).toEqual(w.expected());
     await w.send([["UPDATE", 100], ["DELETE", 2], ["UPDATE", 90]]);
     expect(await rows("cmp_race")).toEqual(w.expected());
