@@ -1,8 +1,9 @@
 /**
  * The output side of a compaction step (compaction.ts): surviving rows in, data files out, cut at
  * `targetFileSizeBytes`. When the one-pass Parquet encoder handles every column and the store takes
- * multipart uploads (R2), each row group is encoded as soon as it is full and streamed into the
- * file's upload (object-upload.ts), so memory holds one row group and at most one part (5 MiB)
+ * multipart uploads (R2), each row group is encoded as soon as it is full (rowGroupRows rows or
+ * ROW_GROUP_BYTES) and streamed into the file's upload (object-upload.ts), so memory holds one row
+ * group and at most one part (5 MiB)
  * whatever the file's size, and no encode is longer than one row group (acks wait through it).
  * Otherwise (binary/uuid/fixed columns) a file's rows are kept and encoded in one go at the cut.
  */
@@ -29,6 +30,9 @@ export interface OutputOptions {
   pause: () => Promise<void>;
   tracker?: UploadTracker;
 }
+
+/** A streamed row group is cut at this many (estimated, uncompressed) bytes even below its row count: wide rows stay bounded too. */
+export const ROW_GROUP_BYTES = 4 * 1024 * 1024;
 
 interface OpenFile {
   path: string;
@@ -63,13 +67,14 @@ export class CompactionOutput {
     if (!this.file) this.file = { path: this.o.pathOf(this.added.length), first: this.ordinal, rows: 0 };
     this.pending.push(row);
     this.file.rows++;
-    if (!this.streaming) this.pendingBytes += estimateSize(row);
+    this.pendingBytes += estimateSize(row);
     return this.ordinal++;
   }
 
   /** True when the rows added fill a row group (streaming) or a file (encoded in one go). */
   get full(): boolean {
-    return this.streaming ? this.pending.length >= this.groupRows : this.pendingBytes >= this.o.targetFileSizeBytes;
+    if (!this.streaming) return this.pendingBytes >= this.o.targetFileSizeBytes;
+    return this.pending.length >= this.groupRows || this.pendingBytes >= ROW_GROUP_BYTES;
   }
 
   /** Encodes and sends what `full` asked for; closes the file once it reached the target size. */
@@ -98,6 +103,7 @@ export class CompactionOutput {
     }
     const parts = await f.writer.rowGroupPaced(this.pending, this.o.pause);
     this.pending = [];
+    this.pendingBytes = 0;
     for (const p of parts) await f.object!.write(p);
   }
 
