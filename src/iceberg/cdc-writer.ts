@@ -16,6 +16,7 @@ import { CHANGELOG_SCHEMA, changelogColumns, changelogSchemaUpgrade, changelogSu
 import { writeDataFiles, writeDeleteFiles, type FileSink } from "./file-writer.js";
 import { readManifest } from "./manifest.js";
 import { readManifestList } from "./manifest-list.js";
+import { currentSchema } from "./metadata/apply.js";
 import { newTableMetadata } from "./metadata/new-table.js";
 import type { PartitionSpec, Schema, TableMetadata, TableUpdate } from "./metadata/types.js";
 import { keyForLocation, type ObjectStore } from "./object-store.js";
@@ -131,10 +132,6 @@ export function createTableUpdates(m: TableMetadata): TableUpdate[] {
     { action: "set-location", location: m.location },
     { action: "set-properties", updates: m.properties },
   ];
-}
-
-function currentSchema(m: TableMetadata): Schema {
-  return m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
 }
 
 /**
