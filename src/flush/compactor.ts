@@ -11,13 +11,15 @@
  * A crash mid-step leaves only unreferenced files (POST /maintenance/remove-orphan-files).
  */
 import { abandonPreparedCommit, applyPreparedCommit, deleteDroppedMetadata, loadTable, prepareCommit } from "../catalog/commit.js";
+
+type PreparedCommit = Awaited<ReturnType<typeof prepareCommit>>;
 import { depsOf, type CatalogContext } from "../catalog/deps.js";
 import { keyOf } from "../catalog/metadata-files.js";
 import type { TableIdent } from "../catalog/names.js";
 import type { DoLakeConfig } from "../config.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import { compactionCandidates, readTableFiles, type PartitionCandidate } from "../iceberg/compaction-plan.js";
-import { compactPartition, CompactionUnsupportedError, yieldToEvents, type CompactionStats } from "../iceberg/compaction.js";
+import { compactPartition, CompactionUnsupportedError, yieldToEvents, type CompactionInput, type CompactionResult, type CompactionStats } from "../iceberg/compaction.js";
 import { rebaseStep } from "../iceberg/rebase-deletes.js";
 import { snapshotsToExpire, unreachableFiles } from "../iceberg/expire.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
@@ -182,6 +184,62 @@ export async function tableCandidates(host: CompactorHost, ident: TableIdent): P
   };
 }
 
+/** What commitStep needs: the step's input and result, and its staged position map (mirrors). */
+interface CommitArgs {
+  host: CompactorHost;
+  metrics: CompactionMetrics;
+  ident: TableIdent;
+  input: CompactionInput;
+  result: CompactionResult;
+  staged: number | undefined;
+}
+
+/**
+ * Commits a step's rewrite: prepares the metadata, then swaps the pointer and makes the position
+ * map current in one transaction (O(files)). When another commit landed first, commits the same
+ * rewrite on top of it if only appends and position deletes landed (those remapped onto the new
+ * files, rebase-deletes.ts), at most STEP_ATTEMPTS times; otherwise throws the CommitFailedError
+ * (the caller redoes the step). Updates `result.commit` and `result.stats` to what landed.
+ */
+async function commitStep(a: CommitArgs): Promise<{ prepared: PreparedCommit; deletesRemapped: number; preparedAt: number }> {
+  const ctx = a.host.catalogContext();
+  const deps = depsOf(ctx);
+  const { input, result } = a;
+  const outputs = new Set(result.rewrite.added.map((f) => f.filePath));
+  const superseded: string[] = [];
+  let deletesRemapped = 0;
+  for (let rebase = 0; ; rebase++) {
+    let prepared: PreparedCommit | undefined;
+    try {
+      prepared = await prepareCommit(deps, a.ident, result.commit.requirements, result.commit.updates);
+      await yieldToEvents();
+      const preparedAt = Date.now();
+      const p = prepared;
+      // O(files): the pointer and the map become current together; no index entry moves here.
+      a.host.storage.transactionSync(() => {
+        applyPreparedCommit(deps, p);
+        if (a.staged !== undefined) commitRemap(a.host.storage.sql, a.staged);
+      });
+      // The manifests (and remapped deletes) of commits that lost are referenced by nothing.
+      for (let i = 0; i < superseded.length; i += 1000) await ctx.bucket.delete(superseded.slice(i, i + 1000).map(input.keyFor)).catch(() => undefined);
+      return { prepared: p, deletesRemapped, preparedAt };
+    } catch (e) {
+      if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
+      if (!(e instanceof CommitFailedError) || rebase + 1 >= STEP_ATTEMPTS) throw e;
+      const lost = input.written.filter((w) => !outputs.has(w) && !superseded.includes(w));
+      const now = await loadTable(deps, a.ident);
+      const nowFiles = now && (await readTableFiles(now.metadata, input.store, input.keyFor));
+      const rebased = now && nowFiles ? await rebaseStep(input, result, now.metadata, nowFiles) : undefined;
+      if (!rebased) throw e;
+      a.metrics.conflicts++;
+      superseded.push(...lost);
+      result.commit = rebased.commit;
+      result.stats.retiredDeleteFiles = rebased.retiredDeleteFiles;
+      deletesRemapped = rebased.deletesRemapped;
+    }
+  }
+}
+
 /**
  * Compacts the first due partition of a table and commits it; undefined when nothing is due.
  * Call between flushes (FlushScheduler.exclusive). Throws when the step fails STEP_ATTEMPTS times.
@@ -213,13 +271,13 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
     const candidate = files && compactionCandidates(files, host.config.compaction).find((c) => !c.skipped);
     if (!files || !candidate) return undefined;
     const written: string[] = [];
-    let prepared: Awaited<ReturnType<typeof prepareCommit>> | undefined;
+    let prepared: PreparedCommit | undefined;
     let staged: number | undefined;
     let committed = false;
     let deletesRemapped = 0;
     try {
       const t0 = Date.now();
-      const stepInput = {
+      const stepInput: CompactionInput = {
         metadata: loaded.metadata, files, candidate, store, keyFor, written,
         now: BigInt(Date.now()), snapshotId: newSnapshotId(),
         // Row groups of at most 10,000 rows: the next step (and readers) decode a compacted file a
@@ -233,44 +291,10 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
       if (mirror) staged = await stageRemap(sql, { tableKey, remap: result.remap, partition: candidate.partition, specId: candidate.specId, pause: yieldToEvents });
       const t2 = Date.now();
       await hooks.beforeCommit?.();
-      const outputs = new Set(result.rewrite.added.map((f) => f.filePath));
-      const superseded: string[] = [];
-      let commit = result.commit;
-      let t3 = t2;
-      for (let rebase = 0; ; rebase++) {
-        try {
-          prepared = await prepareCommit(deps, ident, commit.requirements, commit.updates);
-          await yieldToEvents();
-          t3 = Date.now();
-          const p = prepared;
-          const c = staged;
-          // O(files): the pointer and the map become current together; no index entry moves here.
-          host.storage.transactionSync(() => {
-            applyPreparedCommit(deps, p);
-            if (c !== undefined) commitRemap(sql, c);
-          });
-          break;
-        } catch (e) {
-          if (!(e instanceof CommitFailedError) || rebase + 1 >= STEP_ATTEMPTS) throw e;
-          // Another commit landed first: commit the same rewrite on top of it when only appends and
-          // position deletes landed (these remapped onto the new files), else redo the step (outer catch).
-          if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
-          prepared = undefined;
-          const lost = written.filter((w) => !outputs.has(w) && !superseded.includes(w));
-          const now = await loadTable(deps, ident);
-          const nowFiles = now && (await readTableFiles(now.metadata, store, keyFor));
-          const rebased = now && nowFiles ? await rebaseStep(stepInput, result, now.metadata, nowFiles) : undefined;
-          if (!rebased) throw e;
-          metrics.conflicts++;
-          superseded.push(...lost);
-          commit = rebased.commit;
-          deletesRemapped = rebased.deletesRemapped;
-          result.stats.retiredDeleteFiles = rebased.retiredDeleteFiles;
-        }
-      }
-      // The manifests (and remapped deletes) of commits that lost are referenced by nothing.
-      for (let i = 0; i < superseded.length; i += 1000) await ctx.bucket.delete(superseded.slice(i, i + 1000).map(keyFor)).catch(() => undefined);
-      result.commit = commit;
+      const landed = await commitStep({ host, metrics, ident, input: stepInput, result, staged });
+      prepared = landed.prepared;
+      deletesRemapped = landed.deletesRemapped;
+      const t3 = landed.preparedAt;
       committed = true;
       const t4 = Date.now();
       await hooks.afterCommit?.();
@@ -296,7 +320,6 @@ export async function compactStep(host: CompactorHost, metrics: CompactionMetric
       // After the swap the step is done: what failed is the fold (the map stays and is translated) or a cleanup.
       if (committed) throw e;
       if (staged !== undefined) discardStagedRemaps(sql, tableKey);
-      if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
       for (let i = 0; i < written.length; i += 1000) await ctx.bucket.delete(written.slice(i, i + 1000).map(keyFor)).catch(() => undefined);
       if (e instanceof CompactionUnsupportedError) return undefined;
       if (e instanceof CommitFailedError && attempt < STEP_ATTEMPTS) {
