@@ -441,16 +441,22 @@ export type components = {
             /** @description Rows removed by position deletes, dropped by the rewrite. */
             rowsDropped: number;
             snapshotsExpired: number;
-            /** @description Primary-key index entries moved to the new files (mirrors only). */
+            /** @description Primary-key index entries folded onto the new files after the commit (mirrors only; until then lookups read through the step's position map). */
             indexEntriesMoved: number;
+            /** @description Positions that other commits (a flush, another engine's position deletes) deleted in the rewritten files while the step ran, carried onto its new files in one position-delete file of the same replace snapshot. */
+            deletesRemapped: number;
             /** @description Where the step's time went (ms). */
             timings?: {
                 /** @description Reading, filtering and writing the files (yields to acks between row groups). */
                 rewriteMs?: number;
+                /** @description Staging the position map (old file, position) -> (new file, position) in SQLite, in small writes between yields. */
+                stageMs?: number;
                 /** @description Writing the metadata file. */
                 prepareMs?: number;
-                /** @description The transaction that swaps the pointer and moves the index entries (acks wait through it). */
+                /** @description The transaction that swaps the pointer and marks the position map current (O(files); acks wait through it). */
                 swapMs?: number;
+                /** @description Folding the position map into the primary-key index, 500 entries per transaction with yields between. */
+                foldMs?: number;
             };
         };
         CompactionPartition: {

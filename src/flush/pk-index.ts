@@ -5,10 +5,12 @@
  * Each file also keeps its partition tuple and spec id, so a flush that deletes rows knows the
  * delete file's partition without reading the table's manifests (files indexed before these
  * columns existed have NULLs there; the writer then falls back to the manifests).
+ * Entries of files a compaction rewrote are translated through its position map until they are
+ * folded (src/flush/pk-remap.ts): readers always see where each row is now.
  */
 import type { PrimaryKeyIndex, RowLocation } from "../iceberg/cdc-writer.js";
-import { remapPosition, type PositionRemap } from "../iceberg/compaction.js";
 import { decodeTuple, encodeTuple } from "../iceberg/partition.js";
+import { forgetTableRemaps, moveTableRemaps, REMAP_SCHEMA, RemapReader } from "./pk-remap.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cdc_pk_files (
@@ -28,15 +30,19 @@ CREATE TABLE IF NOT EXISTS cdc_pk_index (
 const ADDED_FILE_COLUMNS: [string, string][] = [
   ["partition", "TEXT"],
   ["spec_id", "INTEGER"],
+  // The compaction that rewrote the file (its entries are translated through that map until folded).
+  ["retired_by", "INTEGER"],
 ];
 
 const migrated = new WeakSet<SqlStorage>();
 
-function migrate(sql: SqlStorage): void {
+/** Creates (or migrates) the index's tables, the compaction maps' included; cheap after the first call. */
+export function migrate(sql: SqlStorage): void {
   if (migrated.has(sql)) return;
   sql.exec(SCHEMA);
   const have = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('cdc_pk_files')").toArray().map((c) => c.name));
   for (const [name, type] of ADDED_FILE_COLUMNS) if (!have.has(name)) sql.exec(`ALTER TABLE cdc_pk_files ADD COLUMN ${name} ${type}`);
+  sql.exec(REMAP_SCHEMA);
   migrated.add(sql);
 }
 
@@ -47,22 +53,20 @@ const LOOKUP_CHUNK = 5_000;
 const DELETE_CHUNK = 99;
 /** Rows per INSERT: four parameters each. */
 const UPSERT_CHUNK = 25;
-/** DO SQL statements bind at most 100 parameters: file ids per statement of a remap. */
-const FILE_CHUNK = 90;
-/** Rows per remap statement: 2 parameters each, plus the file id and the table key. */
-const REMAP_CHUNK = 49;
 
 /** Forgets the index of a table ("namespace.table") that was dropped. Call inside the drop's transaction. */
 export function forgetTableIndex(sql: SqlStorage, tableKey: string): void {
-  sql.exec(SCHEMA);
+  migrate(sql);
   sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ?", tableKey);
+  forgetTableRemaps(sql, tableKey);
 }
 
 /** Moves the index of a renamed table to its new key (its files stay where they are). */
 export function moveTableIndex(sql: SqlStorage, fromKey: string, toKey: string): void {
-  sql.exec(SCHEMA);
+  migrate(sql);
   sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ?", toKey);
   sql.exec("UPDATE cdc_pk_index SET table_key = ? WHERE table_key = ?", toKey, fromKey);
+  moveTableRemaps(sql, fromKey, toKey);
 }
 
 /** The index of one table ("namespace.table"). */
@@ -74,23 +78,37 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
     migrate(sql);
   }
 
-  /** Locations of the known row ids. */
+  /** Locations of the known row ids (entries of rewritten files translated to where their rows are now). */
   lookup(rowIds: string[]): Map<string, RowLocation> {
     const out = new Map<string, RowLocation>();
     const unique = [...new Set(rowIds)];
+    let reader: RemapReader | undefined;
+    const files = new Map<number, { path: string; partition: string | null; spec_id: number | null }>();
     for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
       const chunk = unique.slice(i, i + LOOKUP_CHUNK);
       // One statement per chunk: the ids travel as one JSON array (a statement binds at most 100 values).
-      const rows = this.sql.exec<{ row_id: string; path: string; pos: string; partition: string | null; spec_id: number | null }>(
-        `SELECT i.row_id, f.path, CAST(i.pos AS TEXT) AS pos, f.partition, f.spec_id FROM cdc_pk_index i JOIN cdc_pk_files f ON f.id = i.file_id
+      const rows = this.sql.exec<{ row_id: string; file_id: number; path: string; pos: string; partition: string | null; spec_id: number | null; retired_by: number | null }>(
+        `SELECT i.row_id, i.file_id, f.path, CAST(i.pos AS TEXT) AS pos, f.partition, f.spec_id, f.retired_by FROM cdc_pk_index i JOIN cdc_pk_files f ON f.id = i.file_id
          WHERE i.table_key = ? AND i.row_id IN (SELECT value FROM json_each(?))`,
         this.tableKey,
         JSON.stringify(chunk),
       );
       for (const r of rows) {
-        const loc: RowLocation = { filePath: r.path, pos: BigInt(r.pos) };
-        if (r.partition !== null) loc.partition = decodeTuple(r.partition);
-        if (r.spec_id !== null) loc.specId = Number(r.spec_id);
+        let file: { path: string; partition: string | null; spec_id: number | null } = r;
+        let pos = BigInt(r.pos);
+        if (r.retired_by !== null) {
+          // A compaction rewrote the file and its map is not folded yet: the row is where the map says.
+          reader ??= new RemapReader(this.sql);
+          const to = reader.forward({ fileId: Number(r.file_id), pos: Number(r.pos) }, Number(r.retired_by));
+          if (!to) continue; // dropped by the compaction as deleted: no live version
+          let f = files.get(to.fileId);
+          if (!f) files.set(to.fileId, (f = this.sql.exec<{ path: string; partition: string | null; spec_id: number | null }>("SELECT path, partition, spec_id FROM cdc_pk_files WHERE id = ?", to.fileId).one()));
+          file = f;
+          pos = BigInt(to.pos);
+        }
+        const loc: RowLocation = { filePath: file.path, pos };
+        if (file.partition !== null) loc.partition = decodeTuple(file.partition);
+        if (file.spec_id !== null) loc.specId = Number(file.spec_id);
         out.set(r.row_id, loc);
       }
     }
@@ -104,13 +122,15 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
 
   /** Forgets the rows at these positions (deleted by another engine). Call inside the commit's transactionSync. */
   forgetPositions(positions: ReadonlyArray<{ filePath: string; pos: bigint }>): void {
+    const reader = new RemapReader(this.sql);
     for (const p of positions) {
-      this.sql.exec(
-        "DELETE FROM cdc_pk_index WHERE table_key = ? AND file_id = (SELECT id FROM cdc_pk_files WHERE path = ?) AND pos = CAST(? AS INTEGER)",
-        this.tableKey,
-        p.filePath,
-        p.pos.toString(),
-      );
+      const file = this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", p.filePath).toArray()[0];
+      if (!file) continue;
+      const at = { fileId: Number(file.id), pos: Number(p.pos) };
+      // The entry may still name where the row was before a compaction whose map is not folded yet.
+      for (const l of [at, ...reader.backward(at)]) {
+        this.sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ? AND file_id = ? AND pos = ?", this.tableKey, l.fileId, l.pos);
+      }
     }
   }
 
@@ -143,65 +163,5 @@ export class SqlPrimaryKeyIndex implements PrimaryKeyIndex {
         ...params,
       );
     }
-  }
-
-  /**
-   * Moves the entries of files a compaction rewrote to where their rows now are (compaction.ts),
-   * and forgets the rewritten files. Call inside the transactionSync that swaps the pointer.
-   * Entries at positions the compaction dropped as deleted are removed (none in a consistent index).
-   */
-  remap(remap: PositionRemap, partition: RowLocation["partition"], specId: number): { moved: number; dropped: number } {
-    const newIds = new Map<string, number>();
-    for (const out of remap.outputs) {
-      this.sql.exec("INSERT OR IGNORE INTO cdc_pk_files (path, partition, spec_id) VALUES (?, ?, ?)", out.path, partition ? encodeTuple(partition) : null, specId);
-      newIds.set(out.path, Number(this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", out.path).one().id));
-    }
-    const oldFiles = new Map<number, string>();
-    for (const path of remap.targets.keys()) {
-      const row = this.sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", path).toArray()[0];
-      if (row) oldFiles.set(Number(row.id), path);
-    }
-    const ids = [...oldFiles.keys()];
-    let moved = 0;
-    let dropped = 0;
-    for (let i = 0; i < ids.length; i += FILE_CHUNK) {
-      const chunk = ids.slice(i, i + FILE_CHUNK);
-      const rows = this.sql
-        .exec<{ row_id: string; file_id: number; pos_text: string }>(
-          `SELECT row_id, file_id, CAST(pos AS TEXT) AS pos_text FROM cdc_pk_index WHERE table_key = ? AND file_id IN (${chunk.map(() => "?").join(",")})`,
-          this.tableKey,
-          ...chunk,
-        )
-        .toArray();
-      // Moves grouped by new file, sent as UPDATE ... FROM (VALUES ...): 49 rows a statement instead
-      // of one statement a row (a 65k-row step spent 0.9 s in this transaction that way).
-      const byFile = new Map<number, Array<[string, string]>>();
-      for (const r of rows) {
-        const to = remapPosition(remap, oldFiles.get(Number(r.file_id))!, Number(r.pos_text));
-        if (!to) {
-          this.sql.exec("DELETE FROM cdc_pk_index WHERE table_key = ? AND row_id = ?", this.tableKey, r.row_id);
-          dropped++;
-          continue;
-        }
-        const id = newIds.get(to.filePath)!;
-        let list = byFile.get(id);
-        if (!list) byFile.set(id, (list = []));
-        list.push([r.row_id, String(to.pos)]);
-        moved++;
-      }
-      for (const [fileId, moves] of byFile) {
-        for (let j = 0; j < moves.length; j += REMAP_CHUNK) {
-          const part = moves.slice(j, j + REMAP_CHUNK);
-          this.sql.exec(
-            `UPDATE cdc_pk_index SET file_id = ?, pos = v.column2 FROM (VALUES ${part.map(() => "(?, CAST(? AS INTEGER))").join(",")}) AS v WHERE cdc_pk_index.table_key = ? AND cdc_pk_index.row_id = v.column1`,
-            fileId,
-            ...part.flat(),
-            this.tableKey,
-          );
-        }
-      }
-      this.sql.exec(`DELETE FROM cdc_pk_files WHERE id IN (${chunk.map(() => "?").join(",")})`, ...chunk);
-    }
-    return { moved, dropped };
   }
 }

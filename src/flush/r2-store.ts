@@ -1,5 +1,5 @@
 /** The writers' ObjectStore over an R2 bucket, with retries and backoff on transient failures. */
-import type { ObjectStore } from "../iceberg/object-store.js";
+import type { ObjectStore, ObjectUpload } from "../iceberg/object-store.js";
 
 /** Retries of one R2 operation before the flush fails (and the circuit breaker counts it). */
 const ATTEMPTS = 3;
@@ -33,6 +33,30 @@ export class R2ObjectStore implements ObjectStore {
       const obj = await this.bucket.get(key);
       return obj ? new Uint8Array(await obj.arrayBuffer()) : null;
     });
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    return withRetry(`get ${key} [${offset}, +${length})`, async () => {
+      const obj = await this.bucket.get(key, { range: { offset, length } });
+      if (!obj) throw new Error(`object vanished while being read: ${key}`);
+      return new Uint8Array(await obj.arrayBuffer());
+    });
+  }
+
+  async startUpload(key: string): Promise<ObjectUpload> {
+    const up = await withRetry(`create multipart upload ${key}`, () => this.bucket.createMultipartUpload(key));
+    const parts: R2UploadedPart[] = [];
+    return {
+      uploadId: up.uploadId,
+      uploadPart: async (n, bytes) => {
+        parts.push(await withRetry(`upload part ${n} of ${key}`, () => up.uploadPart(n, bytes)));
+      },
+      complete: async () => {
+        await withRetry(`complete multipart upload ${key}`, () => up.complete(parts));
+        this.written.push(key);
+      },
+      abort: () => up.abort(),
+    };
   }
 
   /** Deletes what this store wrote (best effort; unreferenced files are harmless). */

@@ -7,13 +7,16 @@
  * caller commits the returned TableCommit; the returned PositionRemap tells the primary-key index,
  * in the same transaction, where each surviving row moved.
  *
- * Memory of a step (bounded by CompactionConfig.maxBytesPerStep of input): one input file's bytes,
- * one decoded row group, the survivors waiting to be encoded (at most one output file's rows), the
- * deleted positions of the rewritten files, and 4 bytes per input row for the remap.
+ * Memory of a step: one input file's bytes (ranged reads of one row group's columns above
+ * WHOLE_READ_BYTES), one decoded row group, the survivors of at most one output row group waiting
+ * to be encoded, at most one multipart part (5 MiB) of output (compaction-output.ts), the deleted
+ * positions of the rewritten files, and 4 bytes per input row for the position map.
  */
-import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
-import { writeParquet, type ParquetWriteOptions, type Row } from "../parquet/writer.js";
+import type { ParquetWriteOptions, Row } from "../parquet/writer.js";
+import { CompactionOutput } from "./compaction-output.js";
+import type { UploadTracker } from "./object-upload.js";
 import { bindSpec } from "./avro-schema.js";
 import type { DataFile } from "./data-file.js";
 import type { NestedField, TableMetadata } from "./metadata/types.js";
@@ -66,6 +69,10 @@ export interface CompactionInput {
   targetFileSizeBytes: number;
   /** Locations written are appended here as they are written (delete them if the step fails). */
   written: string[];
+  /** Learns the multipart uploads in progress (to abort them after a crash). */
+  uploads?: UploadTracker;
+  /** Input files up to this size are read whole, larger ones by ranges (default WHOLE_READ_BYTES). */
+  wholeReadBytes?: number;
 }
 
 /** What one step did. */
@@ -84,6 +91,7 @@ export interface CompactionResult {
   commit: TableCommit;
   remap: PositionRemap;
   stats: CompactionStats;
+  rewrite: Rewrite;
 }
 
 // Raw values as the writer takes them (primitive.ts): micros and days as numbers, not Dates.
@@ -98,13 +106,7 @@ const PARSERS = {
  * Lets the runtime deliver other events (acks) between chunks of CPU work: awaiting I/O alone did
  * not, in wrangler dev an ack waited for the whole run (bench/compaction/RESULTS.md).
  */
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-function estimateSize(row: Row): number {
-  let n = 0;
-  for (const v of Object.values(row)) n += typeof v === "string" ? v.length + 4 : v instanceof Uint8Array ? v.length + 4 : 8;
-  return n;
-}
+export const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Throws CompactionUnsupportedError for columns hyparquet would not read back exactly (decimals as doubles, nested types). */
 function checkColumns(fields: NestedField[]): void {
@@ -150,6 +152,51 @@ async function readDeletes(input: CompactionInput, rewritten: Map<string, LiveFi
   return { deleted, retired };
 }
 
+/** Values (rows x columns) of a row group decoded in one call; larger row groups are decoded a column at a time. */
+const DECODE_VALUES_AT_ONCE = 25_000;
+
+/**
+ * The rows [rowStart, rowEnd) of one row group, columns renamed to the current schema's. A yield
+ * comes first, and before each column of a large row group: decoding is a stretch acks wait through.
+ */
+async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
+  const n = rowEnd - rowStart;
+  const read = (cols: string[]) => parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: cols, parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS });
+  await yieldToEvents();
+  if (columns.length === 0) return Array.from({ length: n }, () => ({}));
+  if (n * columns.length <= DECODE_VALUES_AT_ONCE) {
+    const src = (await read(columns.map((c) => c.from))) as Array<Record<string, unknown>>;
+    return src.map((r) => {
+      const row: Row = {};
+      for (const c of columns) row[c.name] = (r[c.from] ?? null) as Row[string];
+      return row;
+    });
+  }
+  const rows: Row[] = Array.from({ length: n }, () => ({}));
+  for (const c of columns) {
+    await yieldToEvents();
+    const values = (await read([c.from])) as Array<Record<string, unknown>>;
+    for (let i = 0; i < n; i++) rows[i]![c.name] = (values[i]![c.from] ?? null) as Row[string];
+  }
+  return rows;
+}
+
+/** Input files up to this size are read whole; larger ones by ranges (the footer, then one row group's columns at a time). */
+export const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+
+/** An input data file as hyparquet reads it: its bytes, or ranged reads of it when it is large. */
+async function openInput(input: CompactionInput, f: LiveFile): Promise<AsyncBuffer> {
+  const key = input.keyFor(f.file.filePath);
+  const size = Number(f.file.fileSizeInBytes);
+  const getRange = input.store.getRange?.bind(input.store);
+  if (getRange && size > (input.wholeReadBytes ?? WHOLE_READ_BYTES)) {
+    return { byteLength: size, slice: async (start: number, end?: number) => toArrayBuffer(await getRange(key, start, (end ?? size) - start)) };
+  }
+  const bytes = await input.store.get(key);
+  if (!bytes) throw new Error(`data file of the current snapshot is missing: ${f.file.filePath}`);
+  return toArrayBuffer(bytes);
+}
+
 function toArrayBuffer(b: Uint8Array): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
@@ -170,81 +217,79 @@ export async function compactPartition(input: CompactionInput): Promise<Compacti
   const { deleted, retired } = await readDeletes(input, rewritten);
   const stats: CompactionStats = { rewrittenFiles: 0, rewrittenBytes: 0, addedFiles: 0, addedBytes: 0, retiredDeleteFiles: retired.length, rowsKept: 0, rowsDropped: 0 };
   const remap: PositionRemap = { targets: new Map(), outputs: [] };
-  const added: DataFile[] = [];
-  let pending: Row[] = [];
-  let pendingBytes = 0;
-  let ordinal = 0;
-
-  const emit = async () => {
-    if (pending.length === 0) return;
-    const path = `${dir}/${batch}-c${added.length}.parquet`;
-    await yieldToEvents();
-    const pq = writeParquet(schema.fields, pending, input.parquet);
-    await store.put(keyFor(path), pq.bytes);
-    written.push(path);
-    const { bytes, recordCount, splitOffsets, ...metrics } = pq;
-    added.push({ content: 0, filePath: path, fileFormat: "PARQUET", partition: candidate.partition, recordCount, fileSizeInBytes: BigInt(bytes.length), splitOffsets, sortOrderId: 0, ...metrics });
-    remap.outputs.push({ path, first: ordinal - pending.length, count: pending.length });
-    stats.addedFiles++;
-    stats.addedBytes += bytes.length;
-    pending = [];
-    pendingBytes = 0;
-  };
-
-  for (const f of candidate.files) {
-    const bytes = await store.get(keyFor(f.file.filePath));
-    if (!bytes) throw new Error(`data file of the current snapshot is missing: ${f.file.filePath}`);
-    stats.rewrittenFiles++;
-    stats.rewrittenBytes += bytes.length;
-    const file = toArrayBuffer(bytes);
-    const meta = parquetMetadata(file);
-    // Columns by field id: a file written before a rename or an added column still maps right.
-    const byId = new Map(meta.schema.slice(1).filter((e) => e.field_id !== undefined).map((e) => [e.field_id!, e.name]));
-    const columns = schema.fields.filter((c) => byId.has(c.id)).map((c) => ({ name: c.name, from: byId.get(c.id)! }));
-    const gone = deleted.get(f.file.filePath);
-    const targets = new Int32Array(Number(meta.num_rows)).fill(-1);
-    remap.targets.set(f.file.filePath, targets);
-    let rowStart = 0;
-    for (const rg of meta.row_groups) {
-      await yieldToEvents();
-      const rowEnd = rowStart + Number(rg.num_rows);
-      const rows = columns.length
-        ? await parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: columns.map((c) => c.from), parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS })
-        : Array.from({ length: rowEnd - rowStart }, () => ({}));
-      for (let i = 0; i < rows.length; i++) {
-        const pos = rowStart + i;
-        if (gone?.has(pos)) {
-          stats.rowsDropped++;
-          continue;
+  const output = new CompactionOutput({
+    fields: schema.fields, store, keyFor, pathOf: (n) => `${dir}/${batch}-c${n}.parquet`, partition: candidate.partition,
+    parquet: input.parquet, targetFileSizeBytes: input.targetFileSizeBytes, written, pause: yieldToEvents, ...(input.uploads ? { tracker: input.uploads } : {}),
+  });
+  try {
+    for (const f of candidate.files) {
+      const file = await openInput(input, f);
+      stats.rewrittenFiles++;
+      stats.rewrittenBytes += file.byteLength;
+      const meta = await parquetMetadataAsync(file);
+      // Columns by field id: a file written before a rename or an added column still maps right.
+      const byId = new Map(meta.schema.slice(1).filter((e) => e.field_id !== undefined).map((e) => [e.field_id!, e.name]));
+      const columns = schema.fields.filter((c) => byId.has(c.id)).map((c) => ({ name: c.name, from: byId.get(c.id)! }));
+      const gone = deleted.get(f.file.filePath);
+      const targets = new Int32Array(Number(meta.num_rows)).fill(-1);
+      remap.targets.set(f.file.filePath, targets);
+      let rowStart = 0;
+      for (const rg of meta.row_groups) {
+        const rowEnd = rowStart + Number(rg.num_rows);
+        const rows = await decodeRowGroup(file, meta, rowStart, rowEnd, columns);
+        for (let i = 0; i < rows.length; i++) {
+          const pos = rowStart + i;
+          if (gone?.has(pos)) {
+            stats.rowsDropped++;
+            continue;
+          }
+          targets[pos] = output.add(rows[i]!);
+          stats.rowsKept++;
+          if (output.full) await output.drain();
         }
-        const src = rows[i] as Record<string, unknown>;
-        const row: Row = {};
-        for (const c of columns) row[c.name] = (src[c.from] ?? null) as Row[string];
-        pending.push(row);
-        targets[pos] = ordinal++;
-        stats.rowsKept++;
-        pendingBytes += estimateSize(row);
-        if (pendingBytes >= input.targetFileSizeBytes) await emit();
+        rowStart = rowEnd;
       }
-      rowStart = rowEnd;
     }
+    await output.finish();
+  } catch (e) {
+    await output.abort();
+    throw e;
   }
-  await emit();
-  const removedData = candidate.files.map((f) => f.file);
-  const removed = new Set([...removedData, ...retired].map((f) => f.filePath));
-  const commit = await commitSnapshot({
-    base: m,
+  const added = output.added;
+  remap.outputs = output.ranges;
+  stats.addedFiles = added.length;
+  stats.addedBytes = output.addedBytes;
+  const rewrite: Rewrite = { added, removedData: candidate.files.map((f) => f.file), retired, remappedDeletes: [] };
+  const commit = await commitRewrite(input, m, input.files, rewrite);
+  return { commit, remap, stats, rewrite };
+}
+
+/** The files a step adds and removes (rebase-deletes.ts commits them again onto a newer snapshot). */
+export interface Rewrite {
+  added: DataFile[];
+  removedData: DataFile[];
+  /** Delete files retired: they reference only rewritten files. */
+  retired: DataFile[];
+  /** Position deletes committed by others during the step, remapped onto the added files. */
+  remappedDeletes: DataFile[];
+}
+
+/** The `replace` snapshot of a rewrite on top of `base` (whose current snapshot's files are `files`). */
+export function commitRewrite(input: CompactionInput, base: TableMetadata, files: TableFiles, rewrite: Rewrite): Promise<TableCommit> {
+  const removed = new Set([...rewrite.removedData, ...rewrite.retired].map((f) => f.filePath));
+  return commitSnapshot({
+    base,
     createUpdates: [],
-    dataFiles: added,
-    deleteFiles: [],
-    store,
-    keyFor,
+    dataFiles: rewrite.added,
+    // Same sequence number as the added files: the remapped deletes apply to them (spec "Scan Planning").
+    deleteFiles: rewrite.remappedDeletes,
+    store: input.store,
+    keyFor: input.keyFor,
     now: input.now,
     snapshotId: input.snapshotId,
-    uuid,
-    written,
+    uuid: input.uuid ?? (() => crypto.randomUUID()),
+    written: input.written,
     summary: { "dolake.compaction": "bin-pack" },
-    replace: { removedData, removedDeletes: retired, manifests: input.files.manifests.filter((mf) => mf.entries.some((e) => e.status !== 2 && removed.has(e.dataFile.filePath))) },
+    replace: { removedData: rewrite.removedData, removedDeletes: rewrite.retired, manifests: files.manifests.filter((mf) => mf.entries.some((e) => e.status !== 2 && removed.has(e.dataFile.filePath))) },
   });
-  return { commit, remap, stats };
 }

@@ -9,6 +9,22 @@ export interface ObjectStore {
   put(key: string, bytes: Uint8Array): Promise<void>;
   /** The bytes under the key, or null when absent. */
   get(key: string): Promise<Uint8Array | null>;
+  /** `length` bytes of the object from `offset` (ranged read); absent: callers read the whole object. */
+  getRange?(key: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Starts a multipart upload (R2's rules: parts of 5 MiB to 5 GiB, all but the last the same size, at most 10,000). */
+  startUpload?(key: string): Promise<ObjectUpload>;
+}
+
+/** One multipart upload in progress (src/iceberg/object-upload.ts cuts the parts). */
+export interface ObjectUpload {
+  /** The store's id of the upload (kept by the caller to abort it after a crash). */
+  readonly uploadId: string;
+  /** Uploads the next part (numbered from 1). */
+  uploadPart(partNumber: number, bytes: Uint8Array): Promise<void>;
+  /** Makes the object visible from its parts, in order. */
+  complete(): Promise<void>;
+  /** Drops the parts; the object never appears. */
+  abort(): Promise<void>;
 }
 
 /**
@@ -33,5 +49,32 @@ export class MemoryObjectStore implements ObjectStore {
   /** Returns the stored bytes or null. */
   async get(key: string): Promise<Uint8Array | null> {
     return this.objects.get(key) ?? null;
+  }
+  /** Part sizes of every upload completed so far (tests check R2's part rules on them). */
+  readonly completedUploads: Array<{ key: string; partSizes: number[] }> = [];
+  /** Returns a range of the stored bytes. */
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const b = this.objects.get(key);
+    if (!b) throw new Error(`no such object: ${key}`);
+    return b.slice(offset, offset + length);
+  }
+  /** A multipart upload held in memory until complete. */
+  async startUpload(key: string): Promise<ObjectUpload> {
+    const parts: Uint8Array[] = [];
+    return {
+      uploadId: `mem-${key}`,
+      uploadPart: async (n, bytes) => {
+        if (n !== parts.length + 1) throw new Error(`part ${n} out of order`);
+        parts.push(bytes.slice());
+      },
+      complete: async () => {
+        const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) { all.set(p, at); at += p.length; }
+        this.objects.set(key, all);
+        this.completedUploads.push({ key, partSizes: parts.map((p) => p.length) });
+      },
+      abort: async () => { parts.length = 0; },
+    };
   }
 }

@@ -13,7 +13,7 @@
  * Compression: SNAPPY (default, hyparquet-writer's own), GZIP (fflate, synchronous, pure JS),
  * or none. ZSTD is not supported: hyparquet-writer needs a synchronous compressor and there is
  * no pure-JS zstd encoder fit for workerd. Row groups are bounded by `rowGroupRows`; the file
- * is assembled in memory (one flush's file).
+ * is assembled in memory (one flush's file), or streamed a row group at a time (ParquetStreamWriter).
  */
 import { gzipSync } from "fflate";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
@@ -130,48 +130,118 @@ const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
  * The one-pass path (src/parquet/column-chunk.ts) for files whose columns it encodes: pages are
  * built per column per row group and the footer written with hyparquet-writer's metadata writer.
  */
-function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[] | ColumnBlock): ParquetFile {
-  const compress = COMPRESS[codec];
-  const parts: Uint8Array[] = [MAGIC];
-  let offset = MAGIC.length;
-  const rowGroups: RowGroup[] = [];
-  for (let start = 0; start < rows.length; start += rowGroupRows) {
-    const end = Math.min(rows.length, start + rowGroupRows);
-    const groupStart = offset;
-    const columns: ColumnChunk[] = [];
-    let totalByteSize = 0n;
-    stats.forEach((s, col) => {
-      const chunk = encodeColumnChunk(s, rows, start, end, compress);
-      const element = schema[col + 1]!;
-      for (const b of chunk.bytes) parts.push(b);
-      columns.push({
-        file_offset: BigInt(offset),
-        meta_data: {
-          type: element.type!,
-          encodings: chunk.encodings,
-          path_in_schema: [element.name],
-          codec,
-          num_values: BigInt(chunk.numValues),
-          total_uncompressed_size: BigInt(chunk.uncompressedSize),
-          total_compressed_size: BigInt(chunk.byteLength),
-          data_page_offset: BigInt(offset + chunk.dataPageOffset),
-          ...(chunk.hasDictionary ? { dictionary_page_offset: BigInt(offset) } : {}),
-          statistics: chunk.statistics,
-        },
-      });
-      totalByteSize += BigInt(chunk.uncompressedSize);
-      offset += chunk.byteLength;
-    });
-    rowGroups.push({ columns, total_byte_size: totalByteSize, num_rows: BigInt(end - start), total_compressed_size: BigInt(offset - groupStart) } as RowGroup);
-  }
-  const footer = new ByteWriter();
-  writeMetadata(footer, { version: 2, created_by: "DoLake", schema, num_rows: BigInt(rows.length), row_groups: rowGroups, key_value_metadata: kvMetadata } as never);
-  footer.appendUint32(0x31524150);
-  parts.push(footer.getBytes());
-  const bytes = new Uint8Array(offset + parts.at(-1)!.length);
+function writeColumns(args: WriteArgs, rows: readonly Row[] | ColumnBlock): ParquetFile {
+  const w = new ParquetStreamWriter(args);
+  const parts: Uint8Array[] = [];
+  for (let start = 0; start < rows.length; start += args.rowGroupRows) parts.push(...w.rowGroup(rows, start, Math.min(rows.length, start + args.rowGroupRows)));
+  const { tail, file } = w.finish();
+  parts.push(...tail);
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let pos = 0;
   for (const p of parts) { bytes.set(p, pos); pos += p.length; }
-  return { bytes, recordCount: BigInt(rows.length), splitOffsets: rowGroups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, rowGroups.map((rg) => rg.columns), fullBounds) };
+  return { bytes, ...file };
+}
+
+/**
+ * One Parquet file written a row group at a time with the one-pass encoder: each row group's bytes
+ * come out as it is encoded (to stream them to storage), the footer last. Memory: one row group.
+ */
+export class ParquetStreamWriter {
+  private readonly args: WriteArgs;
+  private offset = 0;
+  private rows = 0;
+  private readonly rowGroups: RowGroup[] = [];
+
+  /** True when the one-pass encoder handles every column of these fields (else use writeParquet). */
+  static supports(fields: NestedField[]): boolean {
+    return fields.every((f) => supportsFastColumn(parsePrimitive(f.type)));
+  }
+
+  constructor(fields: NestedField[] | WriteArgs, options: ParquetWriteOptions = {}) {
+    this.args = Array.isArray(fields) ? prepare(fields, options) : fields;
+    if (!this.args.stats.every((s) => supportsFastColumn(s.p))) throw new TypeError("ParquetStreamWriter: a column needs hyparquet-writer's encoder (use writeParquet)");
+  }
+
+  /** Bytes written so far. */
+  get byteLength(): number {
+    return this.offset;
+  }
+
+  /** Encodes rows[start, end) as one row group and returns its bytes (the first group's start with the magic). */
+  rowGroup(rows: readonly Row[] | ColumnBlock, start = 0, end = rows.length): Uint8Array[] {
+    const g = this.beginGroup();
+    for (let col = 0; col < this.args.stats.length; col++) this.encodeColumn(g, col, rows, start, end);
+    return this.endGroup(g, end - start);
+  }
+
+  /** rowGroup, with `pause()` awaited before each column (a column's encode is the longest stretch without a yield). */
+  async rowGroupPaced(rows: readonly Row[] | ColumnBlock, pause: () => Promise<void>): Promise<Uint8Array[]> {
+    const g = this.beginGroup();
+    for (let col = 0; col < this.args.stats.length; col++) {
+      await pause();
+      this.encodeColumn(g, col, rows, 0, rows.length);
+    }
+    return this.endGroup(g, rows.length);
+  }
+
+  private beginGroup(): { parts: Uint8Array[]; groupStart: number; columns: ColumnChunk[]; totalByteSize: bigint } {
+    const parts = this.start();
+    return { parts, groupStart: this.offset, columns: [], totalByteSize: 0n };
+  }
+
+  private encodeColumn(g: { parts: Uint8Array[]; columns: ColumnChunk[]; totalByteSize: bigint }, col: number, rows: readonly Row[] | ColumnBlock, start: number, end: number): void {
+    const { schema, stats, codec } = this.args;
+    const chunk = encodeColumnChunk(stats[col]!, rows, start, end, COMPRESS[codec]);
+    const element = schema[col + 1]!;
+    for (const b of chunk.bytes) g.parts.push(b);
+    g.columns.push({
+      file_offset: BigInt(this.offset),
+      meta_data: {
+        type: element.type!,
+        encodings: chunk.encodings,
+        path_in_schema: [element.name],
+        codec,
+        num_values: BigInt(chunk.numValues),
+        total_uncompressed_size: BigInt(chunk.uncompressedSize),
+        total_compressed_size: BigInt(chunk.byteLength),
+        data_page_offset: BigInt(this.offset + chunk.dataPageOffset),
+        ...(chunk.hasDictionary ? { dictionary_page_offset: BigInt(this.offset) } : {}),
+        statistics: chunk.statistics,
+      },
+    });
+    g.totalByteSize += BigInt(chunk.uncompressedSize);
+    this.offset += chunk.byteLength;
+  }
+
+  private endGroup(g: { parts: Uint8Array[]; groupStart: number; columns: ColumnChunk[]; totalByteSize: bigint }, rows: number): Uint8Array[] {
+    this.rows += rows;
+    this.rowGroups.push({ columns: g.columns, total_byte_size: g.totalByteSize, num_rows: BigInt(rows), total_compressed_size: BigInt(this.offset - g.groupStart) } as RowGroup);
+    return g.parts;
+  }
+
+  /** The footer (and the magic, for a file of no row group): the file is complete after these bytes. */
+  finish(): { tail: Uint8Array[]; file: Omit<ParquetFile, "bytes">; byteLength: number } {
+    const { schema, stats, kvMetadata, fullBounds } = this.args;
+    const tail = this.start();
+    const footer = new ByteWriter();
+    writeMetadata(footer, { version: 2, created_by: "DoLake", schema, num_rows: BigInt(this.rows), row_groups: this.rowGroups, key_value_metadata: kvMetadata } as never);
+    footer.appendUint32(0x31524150);
+    const bytes = footer.getBytes();
+    tail.push(bytes);
+    this.offset += bytes.length;
+    const groups = this.rowGroups;
+    return {
+      tail,
+      byteLength: this.offset,
+      file: { recordCount: BigInt(this.rows), splitOffsets: groups.map((rg) => chunkStart(rg.columns[0]!)), ...metrics(stats, groups.map((rg) => rg.columns), fullBounds) },
+    };
+  }
+
+  private start(): Uint8Array[] {
+    if (this.offset > 0) return [];
+    this.offset = MAGIC.length;
+    return [MAGIC];
+  }
 }
 
 function chunkStart(c: ColumnChunk): bigint {

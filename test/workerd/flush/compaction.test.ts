@@ -1,7 +1,7 @@
 // Compaction of CDC mirror tables through the real object (issue 9): a replace snapshot that drops
 // deleted rows and retires their delete files, the primary-key index following the rewrite (updates
 // and deletes after compaction hit the new file: nothing resurrects or doubles), a flush landing
-// between a step's rewrite and its commit (the step is redone), and the alarm-driven pass that
+// between a step's rewrite and its commit (its deletes remapped onto the new file), and the alarm-driven pass that
 // resumes from SQLite. Rows are read back through /v1/query, which plans from the manifests and
 // delete files (a manifest-level check); pyiceberg/DuckDB read compacted tables in bench/growth and
 // test/python/compaction (npm run test:interop).
@@ -10,90 +10,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { MaintenanceScheduler } from "../../../src/do/maintenance.js";
 import { compactStep } from "../../../src/flush/compactor.js";
-import { readManifest } from "../../../src/iceberg/manifest.js";
-import { readManifestList } from "../../../src/iceberg/manifest-list.js";
-import { parseTableMetadata } from "../../../src/iceberg/metadata/json.js";
-import type { TableMetadata } from "../../../src/iceberg/metadata/types.js";
-import { parseJson } from "../../../src/util/json.js";
-import { AUTH, closeAll, configure, openSocket, type TestSocket } from "../helpers.js";
+import { AUTH, closeAll, configure, openSocket } from "../helpers.js";
+import { lake, liveFiles, rows, Workload } from "./compaction-helpers.js";
 
 afterEach(closeAll);
-
-const lake = () => env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
-const key = (location: string) => location.replace(/^s3:\/\/[^/]+\//, "");
-
-async function bytes(location: string): Promise<Uint8Array> {
-  const o = await env.LAKEHOUSE_BUCKET.get(key(location));
-  if (!o) throw new Error(`missing ${location}`);
-  return new Uint8Array(await o.arrayBuffer());
-}
-
-async function load(name: string): Promise<TableMetadata> {
-  const res = await SELF.fetch(`http://lake/v1/namespaces/default/tables/${name}`, { headers: AUTH });
-  return parseTableMetadata(JSON.stringify((JSON.parse(await res.text()) as { metadata: unknown }).metadata));
-}
-
-/** Live data and delete file paths of the current snapshot, from its manifests. */
-async function liveFiles(name: string): Promise<{ data: string[]; deletes: string[]; operation: string }> {
-  const m = await load(name);
-  const snap = m.snapshots.find((s) => s["snapshot-id"] === m["current-snapshot-id"])!;
-  const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
-  const out = { data: [] as string[], deletes: [] as string[], operation: snap.summary.operation };
-  for (const mf of readManifestList(await bytes(snap["manifest-list"]))) {
-    const spec = m["partition-specs"].find((s) => s["spec-id"] === mf.partitionSpecId)!;
-    for (const e of readManifest(await bytes(mf.manifestPath), spec, schema)) if (e.status !== 2) (e.dataFile.content === 0 ? out.data : out.deletes).push(e.dataFile.filePath);
-  }
-  return out;
-}
-
-async function rows(table: string): Promise<Array<{ id: number; name: string }>> {
-  const res = await SELF.fetch("http://lake/v1/query", { method: "POST", headers: { ...AUTH, "Content-Type": "application/json" }, body: JSON.stringify({ sql: `SELECT id, name FROM ${table} ORDER BY id` }) });
-  const body = parseJson(await res.text()) as unknown as { rows: Array<{ id: number | bigint; name: string }> };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body.rows.map((r) => ({ id: Number(r.id), name: r.name }));
-}
-
-/** A CDC workload with an oracle: each batch is acked, then flushed (one data + delete file per flush). */
-class Workload {
-  private seq = 0;
-  private batch = 0;
-  readonly live = new Map<number, string>();
-  /** Row ids of every event sent, in order. */
-  readonly sent: string[] = [];
-  constructor(
-    private readonly s: TestSocket,
-    private readonly source: string,
-    readonly table: string,
-  ) {}
-
-  async send(changes: Array<[op: "INSERT" | "UPDATE" | "DELETE", id: number]>, flush = true): Promise<void> {
-    const n = ++this.batch;
-    const events = changes.map(([operation, id]) => {
-      const name = `${this.table}-${id}-v${n}`;
-      this.sent.push(`r${id}`);
-      if (operation === "DELETE") this.live.delete(id);
-      else this.live.set(id, name);
-      return { sequence: ++this.seq, operation, table: this.table, rowId: `r${id}`, after: operation === "DELETE" ? undefined : { id, name } };
-    });
-    this.s.sendJson({ type: "cdc_batch", sourceDoId: this.source, sequenceNumber: n, events });
-    for (;;) {
-      const m = await this.s.next();
-      if (m.type === "ack" && m.status === "buffered" && Number(m.sequenceNumber) === n) break;
-      if (m.type === "nack") throw new Error(JSON.stringify(m));
-    }
-    if (flush) expect((await SELF.fetch("http://lake/flush", { method: "POST", headers: AUTH })).status).toBe(200);
-  }
-
-  expected(): Array<{ id: number; name: string }> {
-    return [...this.live].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ id, name }));
-  }
-
-  /** Six flushes: 120 inserts (more rows than one remap statement moves), then updates and deletes spread over the earlier files. */
-  async seed(): Promise<void> {
-    await this.send(Array.from({ length: 120 }, (_, i) => ["INSERT", i + 1] as ["INSERT", number]));
-    for (let f = 0; f < 5; f++) await this.send([["UPDATE", 1 + f], ["UPDATE", 100 + f], ["DELETE", 120 - f], ["INSERT", 130 + f]]);
-  }
-}
 
 describe("compaction", () => {
   it("rewrites a mirror's small files as a replace snapshot; later updates and deletes hit the new file (no resurrection, no duplicate)", async () => {
@@ -139,7 +59,7 @@ describe("compaction", () => {
     await configure({ compaction: { minFilesToCompact: 5 } });
   });
 
-  it("redoes a step when a flush deleting from the rewritten files commits between its rewrite and its commit", async () => {
+  it("a flush deleting from the rewritten files between a step's rewrite and its commit: the step commits on top, its deletes remapped onto the new file", async () => {
     const w = new Workload(await openSocket(), "cmp-2", "cmp_race");
     await w.seed();
     // Acked, not flushed: the flush the hook runs writes deletes against the files being rewritten.
@@ -158,7 +78,9 @@ describe("compaction", () => {
     });
     expect(outcome.buffered).toBe(0);
     expect(outcome.conflicts).toBe(1);
-    expect(outcome.step).toMatchObject({ rewrittenFiles: 7, retiredDeleteFiles: 6 });
+    // Not redone (the flush's file stays for a later step): the flush's three deletes (UPDATE 100,
+    // DELETE 111, UPDATE 2) now name the compacted file, and its delete file is retired.
+    expect(outcome.step).toMatchObject({ rewrittenFiles: 6, retiredDeleteFiles: 6, deletesRemapped: 3 });
     expect(await rows("cmp_race")).toEqual(w.expected());
     await w.send([["UPDATE", 100], ["DELETE", 2], ["UPDATE", 90]]);
     expect(await rows("cmp_race")).toEqual(w.expected());
@@ -240,6 +162,22 @@ describe("compaction", () => {
     }
     await reader.cancel();
     expect(got).toEqual(w.sent);
+  });
+
+  it("a step aborts the multipart uploads a crashed step left (an incomplete upload is no object remove-orphan-files could see)", async () => {
+    const outcome = await runInDurableObject(lake(), async (obj: DoLake, state) => {
+      const key = "warehouse/default/cmp_crashed/data/left-by-a-crash.parquet";
+      const up = await env.LAKEHOUSE_BUCKET.createMultipartUpload(key);
+      const part = await up.uploadPart(1, new Uint8Array(5 * 1024 * 1024));
+      state.storage.sql.exec("CREATE TABLE IF NOT EXISTS dolake_compaction_uploads (key TEXT NOT NULL, upload_id TEXT NOT NULL, PRIMARY KEY (key, upload_id)) WITHOUT ROWID");
+      state.storage.sql.exec("INSERT INTO dolake_compaction_uploads VALUES (?, ?)", key, up.uploadId);
+      // Any step starts by aborting them (here one of a table with nothing to compact).
+      await compactStep(obj, obj.maintenance.metrics, { namespace: ["default"], name: "cmp_orders" });
+      const left = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM dolake_compaction_uploads").one().n;
+      const completed = await env.LAKEHOUSE_BUCKET.resumeMultipartUpload(key, up.uploadId).complete([part]).then(() => "completed", () => "gone");
+      return { left, completed, object: (await env.LAKEHOUSE_BUCKET.head(key)) !== null };
+    });
+    expect(outcome).toEqual({ left: 0, completed: "gone", object: false });
   });
 
   it("refuses a bad compaction config and an unknown table", async () => {
