@@ -9,6 +9,7 @@
  * Validation (schema evolution, value conversion) happens before the first byte is written.
  */
 import type { JsonObject } from "../util/json.js";
+import { NO_PACE, type Pacer } from "../util/pace.js";
 import type { ParquetCompression } from "../parquet/writer.js";
 import { bindSpec } from "./avro-schema.js";
 import { planMirror, CdcInputError, type CdcChange, type RowLocation } from "./cdc-plan.js";
@@ -84,7 +85,12 @@ export interface CdcFlushInput {
   newSnapshotId: () => bigint;
   /** A new UUID (file names); default crypto.randomUUID. */
   newUuid?: () => string;
+  /** Lets other events in between phases and column chunks (a Durable Object's acks); default: none. */
+  pace?: Pacer;
 }
+
+/** Work units a phase spends per change (about a change's bytes), for the pacer. */
+const PHASE_UNITS_PER_CHANGE = 256;
 
 /** Changes the caller applies to the primary-key index when the commit succeeds. */
 export interface IndexChanges {
@@ -184,10 +190,13 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   const result: CdcFlushResult = { mirror: null, changelog: null, filesWritten: written, index: { upserts: new Map(), deletes: [] } };
   if (changes.length === 0) return result;
   const parquet = { compression: options.compression, rowGroupRows: options.rowGroupRows };
-  const sinkFor = (location: string): FileSink => ({ store: input.store, keyFor, location: location.replace(/\/+$/, ""), uuid, parquet, targetFileSizeBytes: options.targetFileSizeBytes ?? 64 << 20, written });
+  const pace = input.pace ?? NO_PACE;
+  const phase = () => pace.spend(changes.length * PHASE_UNITS_PER_CHANGE);
+  const sinkFor = (location: string): FileSink => ({ store: input.store, keyFor, location: location.replace(/\/+$/, ""), uuid, parquet, targetFileSizeBytes: options.targetFileSizeBytes ?? 64 << 20, written, pace });
 
   // 1. Plan and validate the mirror (no I/O but the index lookup).
   const known = await input.index.lookup([...new Set(changes.map((c) => c.rowId))]);
+  await phase();
   const plan = planMirror(changes, known);
   const images: JsonObject[] = plan.rows.map((r) => r.image);
   let base = input.mirror;
@@ -203,7 +212,9 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     if (e.changed) evolved = { schema: e.schema, lastColumnId: e.lastColumnId };
   }
   const schema = evolved?.schema ?? (base ? currentSchema(base) : undefined);
+  await phase();
   const rows = schema ? jsonRowsToColumns(schema, images) : undefined;
+  await phase();
 
   // 2. The mirror's files and snapshot.
   if (base && schema && rows && (rows.length > 0 || plan.deletes.length > 0)) {
@@ -235,7 +246,10 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   const logUpgrade = changelogSchemaUpgrade(currentSchema(logBase), logBase["last-column-id"], Math.max(...logBase.schemas.map((s) => s["schema-id"])) + 1);
   const logSchema = logUpgrade?.schema ?? currentSchema(logBase);
   const logSpec = logBase["partition-specs"].find((s) => s["spec-id"] === logBase!["default-spec-id"])!;
-  const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), changelogColumns(changes, now));
+  await phase();
+  const logColumns = changelogColumns(changes, now);
+  await phase();
+  const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), logColumns);
   result.changelog = await commitSnapshot({
     base: logBase, createUpdates: logCreate, evolvedSchema: logUpgrade, dataFiles: logFiles.map((d) => d.file), deleteFiles: [],
     store: input.store, keyFor, now, snapshotId: input.newSnapshotId(), uuid, written,

@@ -23,6 +23,7 @@ import { DELETE_FILE_PATH_ID } from "./position-deletes.js";
 import { compareCodePoints, parsePrimitive } from "./primitive.js";
 import { commitSnapshot, type TableCommit } from "./table-commit.js";
 import type { LiveFile, PartitionCandidate, TableFiles } from "./compaction-plan.js";
+import { yieldToEvents } from "../util/pace.js";
 
 /** A table this step cannot rewrite faithfully (the caller skips it and says why). */
 export class CompactionUnsupportedError extends Error {}
@@ -94,11 +95,6 @@ const PARSERS = {
   dateFromDays: (days: number) => days,
 };
 
-/**
- * Lets the runtime deliver other events (acks) between chunks of CPU work: awaiting I/O alone did
- * not, in wrangler dev an ack waited for the whole run (bench/compaction/RESULTS.md).
- */
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function estimateSize(row: Row): number {
   let n = 0;

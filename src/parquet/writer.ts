@@ -27,6 +27,7 @@ import { toSingleValue, truncateBound } from "../iceberg/single-value.js";
 import { parquetSchema } from "./schema.js";
 import { snappyCompress } from "./snappy.js";
 import { ColumnBlock } from "./column-block.js";
+import type { Pacer } from "../util/pace.js";
 
 /** Parquet compression codecs this writer offers. */
 export type ParquetCompression = "snappy" | "gzip" | "none";
@@ -58,8 +59,30 @@ const CODECS = { snappy: "SNAPPY", gzip: "GZIP", none: "UNCOMPRESSED" } as const
 /** Writes the rows (objects, or a ColumnBlock) as one Parquet file with Iceberg field ids, and returns its metrics. */
 export function writeParquet(fields: NestedField[], rows: readonly Row[] | ColumnBlock, options: ParquetWriteOptions = {}): ParquetFile {
   const args = prepare(fields, options);
-  if (args.stats.every((s) => supportsFastColumn(s.p))) return writeColumns(args, rows);
+  if (args.stats.every((s) => supportsFastColumn(s.p))) return drain(writeColumns(args, rows));
   return writeWithHyparquet(args, rows instanceof ColumnBlock ? Array.from({ length: rows.length }, (_, i) => rows.row(i)) : rows);
+}
+
+/**
+ * The same file as writeParquet, written column chunk by column chunk with `pace.spend(bytes)`
+ * after each one, so a Durable Object can answer acks between them (src/util/pace.ts).
+ */
+export async function writeParquetPaced(fields: NestedField[], rows: readonly Row[] | ColumnBlock, options: ParquetWriteOptions, pace: Pacer): Promise<ParquetFile> {
+  const args = prepare(fields, options);
+  if (!args.stats.every((s) => supportsFastColumn(s.p))) return writeParquet(fields, rows, options);
+  const steps = writeColumns(args, rows);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pace.spend(step.value);
+  }
+}
+
+function drain<T>(steps: Generator<number, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
 /**
@@ -129,8 +152,9 @@ const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 /**
  * The one-pass path (src/parquet/column-chunk.ts) for files whose columns it encodes: pages are
  * built per column per row group and the footer written with hyparquet-writer's metadata writer.
+ * Yields the uncompressed bytes of each column chunk once it is encoded (a point to pause at).
  */
-function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[] | ColumnBlock): ParquetFile {
+function* writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[] | ColumnBlock): Generator<number, ParquetFile> {
   const compress = COMPRESS[codec];
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
@@ -140,7 +164,8 @@ function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBoun
     const groupStart = offset;
     const columns: ColumnChunk[] = [];
     let totalByteSize = 0n;
-    stats.forEach((s, col) => {
+    for (let col = 0; col < stats.length; col++) {
+      const s = stats[col]!;
       const chunk = encodeColumnChunk(s, rows, start, end, compress);
       const element = schema[col + 1]!;
       for (const b of chunk.bytes) parts.push(b);
@@ -161,7 +186,8 @@ function writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBoun
       });
       totalByteSize += BigInt(chunk.uncompressedSize);
       offset += chunk.byteLength;
-    });
+      yield chunk.uncompressedSize;
+    }
     rowGroups.push({ columns, total_byte_size: totalByteSize, num_rows: BigInt(end - start), total_compressed_size: BigInt(offset - groupStart) } as RowGroup);
   }
   const footer = new ByteWriter();
