@@ -13,7 +13,7 @@ import { NO_PACE, type Pacer } from "../util/pace.js";
 import type { ParquetCompression } from "../parquet/writer.js";
 import { bindSpec } from "./avro-schema.js";
 import { planMirror, CdcInputError, type CdcChange, type RowLocation } from "./cdc-plan.js";
-import { CHANGELOG_SCHEMA, changelogColumns, changelogSchemaUpgrade, changelogSummary } from "./changelog.js";
+import { CHANGELOG_SCHEMA, changelogColumnsPaced, changelogSchemaUpgrade, changelogSummary } from "./changelog.js";
 import { writeDataFiles, writeDeleteFiles, type FileSink } from "./file-writer.js";
 import { readManifest } from "./manifest.js";
 import { readManifestList } from "./manifest-list.js";
@@ -21,7 +21,7 @@ import { newTableMetadata } from "./metadata/new-table.js";
 import type { PartitionSpec, Schema, TableMetadata, TableUpdate } from "./metadata/types.js";
 import { keyForLocation, type ObjectStore } from "./object-store.js";
 import type { PartitionTuple } from "./partition.js";
-import { evolveSchema, jsonRowsToColumns } from "./schema-infer.js";
+import { evolveSchema, jsonRowsToColumnsPaced } from "./schema-infer.js";
 import { commitSnapshot, currentSnapshotId, type TableCommit } from "./table-commit.js";
 
 export type { CdcChange, RowLocation } from "./cdc-plan.js";
@@ -91,6 +91,8 @@ export interface CdcFlushInput {
 
 /** Work units a phase spends per change (about a change's bytes), for the pacer. */
 const PHASE_UNITS_PER_CHANGE = 256;
+/** Rows converted (mirror values, changelog JSON text) between two chances to yield. */
+const SLICE_ROWS = 2_000;
 
 /** Changes the caller applies to the primary-key index when the commit succeeds. */
 export interface IndexChanges {
@@ -213,8 +215,7 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   }
   const schema = evolved?.schema ?? (base ? currentSchema(base) : undefined);
   await phase();
-  const rows = schema ? jsonRowsToColumns(schema, images) : undefined;
-  await phase();
+  const rows = schema ? await jsonRowsToColumnsPaced(schema, images, pace, SLICE_ROWS, PHASE_UNITS_PER_CHANGE) : undefined;
 
   // 2. The mirror's files and snapshot.
   if (base && schema && rows && (rows.length > 0 || plan.deletes.length > 0)) {
@@ -247,8 +248,7 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   const logSchema = logUpgrade?.schema ?? currentSchema(logBase);
   const logSpec = logBase["partition-specs"].find((s) => s["spec-id"] === logBase!["default-spec-id"])!;
   await phase();
-  const logColumns = changelogColumns(changes, now);
-  await phase();
+  const logColumns = await changelogColumnsPaced(changes, now, pace, SLICE_ROWS, PHASE_UNITS_PER_CHANGE);
   const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), logColumns);
   result.changelog = await commitSnapshot({
     base: logBase, createUpdates: logCreate, evolvedSchema: logUpgrade, dataFiles: logFiles.map((d) => d.file), deleteFiles: [],

@@ -21,6 +21,7 @@ import { JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../u
 import type { NestedField, Schema } from "./metadata/types.js";
 import type { PrimitiveValue } from "./primitive.js";
 import { ColumnBlock, type ColumnValues } from "../parquet/column-block.js";
+import type { Pacer } from "../util/pace.js";
 
 /** Raised when a value cannot be stored in its column without an illegal type change. */
 export class SchemaConflictError extends Error {
@@ -137,9 +138,25 @@ export function jsonRowToIceberg(schema: Schema, row: JsonObject): Record<string
  * the same conversions and checks, in the same order (row by row, column by column).
  */
 export function jsonRowsToColumns(schema: Schema, rows: readonly JsonObject[]): ColumnBlock {
+  const columns: ColumnValues[] = schema.fields.map(() => new Array(rows.length));
+  fillColumns(schema, rows, columns, 0, rows.length);
+  return new ColumnBlock(rows.length, new Map(schema.fields.map((f, c) => [f.name, columns[c]!])));
+}
+
+/** jsonRowsToColumns in slices of `sliceRows` rows, awaiting `pace` (src/util/pace.ts) after each. */
+export async function jsonRowsToColumnsPaced(schema: Schema, rows: readonly JsonObject[], pace: Pacer, sliceRows: number, unitsPerRow: number): Promise<ColumnBlock> {
+  const columns: ColumnValues[] = schema.fields.map(() => new Array(rows.length));
+  for (let from = 0; from < rows.length; from += sliceRows) {
+    const to = Math.min(rows.length, from + sliceRows);
+    fillColumns(schema, rows, columns, from, to);
+    await pace.spend((to - from) * unitsPerRow);
+  }
+  return new ColumnBlock(rows.length, new Map(schema.fields.map((f, c) => [f.name, columns[c]!])));
+}
+
+function fillColumns(schema: Schema, rows: readonly JsonObject[], columns: ColumnValues[], from: number, to: number): void {
   const fields = schema.fields;
-  const columns: ColumnValues[] = fields.map(() => new Array(rows.length));
-  for (let r = 0; r < rows.length; r++) {
+  for (let r = from; r < to; r++) {
     const row = rows[r]!;
     let matched = 0;
     for (let c = 0; c < fields.length; c++) {
@@ -153,7 +170,6 @@ export function jsonRowsToColumns(schema: Schema, rows: readonly JsonObject[]): 
     }
     checkNoExtraColumns(schema, row, matched);
   }
-  return new ColumnBlock(rows.length, new Map(fields.map((f, c) => [f.name, columns[c]!])));
 }
 
 /** A column that is only ever null has no type and no field: its nulls are simply absent; any other unknown key is an error. */
