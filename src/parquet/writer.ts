@@ -22,7 +22,7 @@ import type { ColumnChunk, RowGroup, SchemaElement } from "hyparquet";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { emptyMetrics, type FileMetrics } from "../iceberg/data-file.js";
 import { comparePrimitive, parsePrimitive, type Primitive, type PrimitiveValue } from "../iceberg/primitive.js";
-import { encodeColumnChunk, supportsFastColumn, type ColumnStats, type Row } from "./column-chunk.js";
+import { encodeColumnPages, supportsFastColumn, type ColumnStats, type Row } from "./column-chunk.js";
 import { toSingleValue, truncateBound } from "../iceberg/single-value.js";
 import { parquetSchema } from "./schema.js";
 import { snappyCompress } from "./snappy.js";
@@ -64,8 +64,8 @@ export function writeParquet(fields: NestedField[], rows: readonly Row[] | Colum
 }
 
 /**
- * The same file as writeParquet, written column chunk by column chunk with `pace.spend(bytes)`
- * after each one, so a Durable Object can answer acks between them (src/util/pace.ts).
+ * The same file as writeParquet, written page by page with `pace.spend(bytes)` after each data
+ * page, so a Durable Object can answer acks between them (src/util/pace.ts).
  */
 export async function writeParquetPaced(fields: NestedField[], rows: readonly Row[] | ColumnBlock, options: ParquetWriteOptions, pace: Pacer): Promise<ParquetFile> {
   const args = prepare(fields, options);
@@ -152,7 +152,7 @@ const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 /**
  * The one-pass path (src/parquet/column-chunk.ts) for files whose columns it encodes: pages are
  * built per column per row group and the footer written with hyparquet-writer's metadata writer.
- * Yields the uncompressed bytes of each column chunk once it is encoded (a point to pause at).
+ * Yields the uncompressed bytes of each data page once it is encoded (a point to pause at).
  */
 function* writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBounds }: WriteArgs, rows: readonly Row[] | ColumnBlock): Generator<number, ParquetFile> {
   const compress = COMPRESS[codec];
@@ -166,7 +166,7 @@ function* writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBou
     let totalByteSize = 0n;
     for (let col = 0; col < stats.length; col++) {
       const s = stats[col]!;
-      const chunk = encodeColumnChunk(s, rows, start, end, compress);
+      const chunk = yield* encodeColumnPages(s, rows, start, end, compress);
       const element = schema[col + 1]!;
       for (const b of chunk.bytes) parts.push(b);
       columns.push({
@@ -186,7 +186,6 @@ function* writeColumns({ schema, stats, codec, rowGroupRows, kvMetadata, fullBou
       });
       totalByteSize += BigInt(chunk.uncompressedSize);
       offset += chunk.byteLength;
-      yield chunk.uncompressedSize;
     }
     rowGroups.push({ columns, total_byte_size: totalByteSize, num_rows: BigInt(end - start), total_compressed_size: BigInt(offset - groupStart) } as RowGroup);
   }

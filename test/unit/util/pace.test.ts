@@ -1,5 +1,6 @@
 // The pacer (src/util/pace.ts) and the paced Parquet writer: it yields once per budget of work, and
 // writing with pauses gives the very bytes and metrics of writing in one stretch.
+import { parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import type { NestedField } from "../../../src/iceberg/metadata/types.js";
 import { writeParquet, writeParquetPaced, type Row } from "../../../src/parquet/writer.js";
@@ -56,5 +57,20 @@ describe("writeParquetPaced", () => {
       clearInterval(timer);
     }
     expect(ticks).toBeGreaterThan(0);
+  });
+
+  it("cuts PLAIN string chunks into pages of about 1 MiB, with nulls on both sides of a cut, read back by hyparquet", async () => {
+    const text: NestedField[] = [{ id: 1, name: "id", required: true, type: "long" }, { id: 2, name: "body", required: false, type: "string" }];
+    // 3,000 distinct ~1 KB strings (no dictionary), every 7th null, some non-ASCII: ~3 MiB in one chunk.
+    const big: Row[] = Array.from({ length: 3000 }, (_, i) => ({ id: BigInt(i), body: i % 7 === 3 ? null : `${i}:${"é".repeat(i % 5)}${"x".repeat(1000 + (i % 13))}` }));
+    const spent: number[] = [];
+    const out = await writeParquetPaced(text, big, {}, { spend: (n) => void spent.push(n), pause: () => undefined });
+    expect(out.bytes).toEqual(writeParquet(text, big).bytes);
+    expect(spent.length).toBeGreaterThanOrEqual(4); // id: one page; body: three or more
+    expect(Math.max(...spent)).toBeLessThan(1.1 * 2 ** 20);
+    const file = out.bytes.buffer.slice(out.bytes.byteOffset, out.bytes.byteOffset + out.bytes.byteLength) as ArrayBuffer;
+    const back = (await parquetReadObjects({ file })) as Array<{ id: bigint; body: string | null }>;
+    expect(back.map((r) => r.body)).toEqual(big.map((r) => r.body));
+    expect(out.nullValueCounts.get(2)).toBe(BigInt(big.filter((r) => r.body === null).length));
   });
 });
