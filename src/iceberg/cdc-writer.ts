@@ -21,7 +21,7 @@ import { newTableMetadata } from "./metadata/new-table.js";
 import type { PartitionSpec, Schema, TableMetadata, TableUpdate } from "./metadata/types.js";
 import { keyForLocation, type ObjectStore } from "./object-store.js";
 import type { PartitionTuple } from "./partition.js";
-import { evolveSchema, jsonRowsToColumnsPaced } from "./schema-infer.js";
+import { jsonRowsToColumnsPaced, schemaEvolver, type EvolvedSchema } from "./schema-infer.js";
 import { commitSnapshot, currentSnapshotId, type TableCommit } from "./table-commit.js";
 
 export type { CdcChange, RowLocation } from "./cdc-plan.js";
@@ -197,24 +197,23 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   const sinkFor = (location: string): FileSink => ({ store: input.store, keyFor, location: location.replace(/\/+$/, ""), uuid, parquet, targetFileSizeBytes: options.targetFileSizeBytes ?? 64 << 20, written, pace });
 
   // 1. Plan and validate the mirror (no I/O but the index lookup).
-  const known = await input.index.lookup([...new Set(changes.map((c) => c.rowId))]);
-  await phase();
+  const known = await lookupPaced(input.index, [...new Set(changes.map((c) => c.rowId))], pace);
   const plan = planMirror(changes, known);
+  await phase();
   const images: JsonObject[] = plan.rows.map((r) => r.image);
   let base = input.mirror;
   let createUpdates: TableUpdate[] = [];
   let evolved: { schema: Schema; lastColumnId: number } | undefined;
   if (!base && images.length > 0) {
-    const inferred = evolveSchema(undefined, 0, 0, images, { detectTimestamps: options.detectTimestamps });
+    const inferred = await evolvePaced(undefined, 0, 0, images, options.detectTimestamps, pace);
     base = newTableMetadata({ schema: inferred.schema, partitionSpec: partitionSpecFor(inferred.schema, options.partitionBy), location: options.location, properties: { ...MIRROR_PROPERTIES, ...defaultProperties(options) }, now });
     createUpdates = createTableUpdates(base);
   } else if (base) {
     const maxId = Math.max(...base.schemas.map((s) => s["schema-id"]));
-    const e = evolveSchema(currentSchema(base), base["last-column-id"], maxId + 1, images, { detectTimestamps: options.detectTimestamps });
+    const e = await evolvePaced(currentSchema(base), base["last-column-id"], maxId + 1, images, options.detectTimestamps, pace);
     if (e.changed) evolved = { schema: e.schema, lastColumnId: e.lastColumnId };
   }
   const schema = evolved?.schema ?? (base ? currentSchema(base) : undefined);
-  await phase();
   const rows = schema ? await jsonRowsToColumnsPaced(schema, images, pace, SLICE_ROWS, PHASE_UNITS_PER_CHANGE) : undefined;
 
   // 2. The mirror's files and snapshot.
@@ -256,6 +255,29 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     summary: changelogSummary(changes),
   });
   return result;
+}
+
+/** The index's locations of `rowIds`, looked up SLICE_ROWS at a time with a chance to yield between. */
+async function lookupPaced(index: PrimaryKeyIndex, rowIds: string[], pace: Pacer): Promise<ReadonlyMap<string, RowLocation>> {
+  if (rowIds.length <= SLICE_ROWS) return index.lookup(rowIds);
+  const known = new Map<string, RowLocation>();
+  for (let i = 0; i < rowIds.length; i += SLICE_ROWS) {
+    const slice = rowIds.slice(i, i + SLICE_ROWS);
+    for (const [id, loc] of await index.lookup(slice)) known.set(id, loc);
+    await pace.spend(slice.length * PHASE_UNITS_PER_CHANGE);
+  }
+  return known;
+}
+
+/** evolveSchema over `images`, SLICE_ROWS rows at a time with a chance to yield between. */
+async function evolvePaced(current: Schema | undefined, lastColumnId: number, nextSchemaId: number, images: readonly JsonObject[], detectTimestamps: boolean | undefined, pace: Pacer): Promise<EvolvedSchema> {
+  const evolver = schemaEvolver(current, { detectTimestamps });
+  for (let i = 0; i < images.length; i += SLICE_ROWS) {
+    const end = Math.min(images.length, i + SLICE_ROWS);
+    for (let r = i; r < end; r++) evolver.add(images[r]!);
+    await pace.spend((end - i) * PHASE_UNITS_PER_CHANGE);
+  }
+  return evolver.finish(lastColumnId, nextSchemaId);
 }
 
 /**

@@ -88,10 +88,24 @@ export interface EvolvedSchema {
  * int->long and float->double. A new schema gets `schema-id` = `nextSchemaId`.
  */
 export function evolveSchema(current: Schema | undefined, lastColumnId: number, nextSchemaId: number, rows: Iterable<JsonObject>, options: InferOptions = {}): EvolvedSchema {
+  const evolver = schemaEvolver(current, options);
+  for (const row of rows) evolver.add(row);
+  return evolver.finish(lastColumnId, nextSchemaId);
+}
+
+/** evolveSchema row by row: `add` each row (in order), then `finish`; the same result as one call. */
+export interface SchemaEvolver {
+  add(row: JsonObject): void;
+  finish(lastColumnId: number, nextSchemaId: number): EvolvedSchema;
+}
+
+/** A SchemaEvolver over `current` (undefined for a new table), for callers that pause between rows. */
+export function schemaEvolver(current: Schema | undefined, options: InferOptions = {}): SchemaEvolver {
   const fields: NestedField[] = (current?.fields ?? []).map((f) => ({ ...f }));
   const byName = new Map(fields.map((f) => [f.name, f]));
   const pending = new Map<string, string>(); // new columns, first-seen order
-  for (const row of rows) {
+  return { add, finish };
+  function add(row: JsonObject): void {
     for (const name in row) {
       const value = row[name]!;
       const incoming = inferType(value, options);
@@ -108,13 +122,15 @@ export function evolveSchema(current: Schema | undefined, lastColumnId: number, 
       }
     }
   }
-  let last = lastColumnId;
-  for (const [name, type] of pending) fields.push({ id: ++last, name, required: false, type });
-  const changed = !current || pending.size > 0 || fields.some((f, i) => f.type !== current.fields[i]!.type);
-  if (!changed) return { schema: current!, lastColumnId, changed: false };
-  const schema: Schema = { type: "struct", "schema-id": nextSchemaId, fields };
-  if (current?.["identifier-field-ids"]) schema["identifier-field-ids"] = current["identifier-field-ids"];
-  return { schema, lastColumnId: last, changed: true };
+  function finish(lastColumnId: number, nextSchemaId: number): EvolvedSchema {
+    let last = lastColumnId;
+    for (const [name, type] of pending) fields.push({ id: ++last, name, required: false, type });
+    const changed = !current || pending.size > 0 || fields.some((f, i) => f.type !== current.fields[i]!.type);
+    if (!changed) return { schema: current!, lastColumnId, changed: false };
+    const schema: Schema = { type: "struct", "schema-id": nextSchemaId, fields };
+    if (current?.["identifier-field-ids"]) schema["identifier-field-ids"] = current["identifier-field-ids"];
+    return { schema, lastColumnId: last, changed: true };
+  }
 }
 
 /** Converts one JSON row image into an Iceberg row of the schema (unknown keys are an error). */
