@@ -8,7 +8,7 @@
  *
  * A crash between the two leaves an unreferenced file, never a half commit.
  */
-import { applyUpdates, checkRequirements } from "../iceberg/metadata/apply.js";
+import { applyUpdates, checkRequirements, currentSchema } from "../iceberg/metadata/apply.js";
 import { BadRequestError, CommitFailedError } from "../iceberg/metadata/errors.js";
 import type { TableMetadata, TableRequirement, TableUpdate } from "../iceberg/metadata/types.js";
 import { asDeps, type CatalogDeps, type CatalogTarget } from "./deps.js";
@@ -241,6 +241,9 @@ async function commitTablesNow(
       deps.store.transaction(() => {
         for (const p of prepared) applyPreparedCommit(deps, p);
         for (const work of guarded) work();
+        for (const p of prepared) {
+          if (p.changed && p.baseMetadata?.["current-schema-id"] !== p.metadata["current-schema-id"]) deps.onTableSchema?.(p.ident, currentSchema(p.metadata));
+        }
       });
       for (const p of prepared) await deleteDroppedMetadata(deps, p);
       return prepared;

@@ -5,6 +5,7 @@
  * catalog module, so that nothing imports the barrel (index.ts) back.
  */
 import type { Env } from "../env.js";
+import type { Schema } from "../iceberg/metadata/types.js";
 import type { CommitGuard } from "./commit-guard.js";
 import type { TableIdent, Warehouse } from "./names.js";
 import { SqlCatalogStore, type CatalogStore } from "./store.js";
@@ -23,6 +24,8 @@ export interface CatalogContext {
   commitGuard?: CommitGuard;
   /** Called inside the transaction that drops, renames or replaces a table (see CatalogDeps). */
   onTableChange?: TableChangeHook;
+  /** Called inside the transaction that stores a REST client's new current schema (see TableSchemaHook). */
+  onTableSchema?: TableSchemaHook;
 }
 
 /** Default bucket name in `s3://` locations when BUCKET_NAME is not set. */
@@ -35,10 +38,19 @@ export const DEFAULT_BUCKET_NAME = "dolake-warehouse";
  */
 export type TableChangeHook = (from: TableIdent, to: TableIdent | undefined) => void;
 
+/**
+ * A REST client created, registered or committed a table whose current schema is new: runs inside
+ * the transaction that stores it, so checks kept beside the catalog (the CDC schema guard's column
+ * types) follow other writers' schemas from the moment they exist, not from DoLake's next flush.
+ */
+export type TableSchemaHook = (ident: TableIdent, schema: Schema) => void;
+
 /** The catalog logic's dependencies. */
 export interface CatalogDeps {
   /** See TableChangeHook. */
   onTableChange?: TableChangeHook;
+  /** See TableSchemaHook. */
+  onTableSchema?: TableSchemaHook;
   store: CatalogStore;
   bucket: R2Bucket;
   warehouse: Warehouse;
@@ -64,6 +76,7 @@ export function depsOf(ctx: CatalogContext): CatalogDeps {
     now: () => BigInt(Date.now()),
     commitGuard: ctx.commitGuard,
     onTableChange: ctx.onTableChange,
+    onTableSchema: ctx.onTableSchema,
   };
 }
 

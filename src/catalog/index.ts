@@ -20,7 +20,7 @@ export type { LoadedTable, PreparedCommit } from "./commit.js";
 export { createTable, createTableIfMissing, unregisterTable, type CreateTableInput } from "./tables.js";
 export { ensureNamespace } from "./namespaces.js";
 export type { Namespace, TableIdent } from "./names.js";
-export type { CatalogContext, TableChangeHook } from "./deps.js";
+export type { CatalogContext, TableChangeHook, TableSchemaHook } from "./deps.js";
 export { BadRequestError, CommitFailedError } from "../iceberg/metadata/errors.js";
 
 /** Every /v1 route DoLake serves; /v1/config lists the advertised ones as its endpoints. */

@@ -2,6 +2,7 @@
  * Table lifecycle logic: create (also staged, and create-if-missing for the CDC writer),
  * register, rename, drop with purge. Storage goes through CatalogStore; no HTTP here.
  */
+import { currentSchema } from "../iceberg/metadata/apply.js";
 import { newTableMetadata, type NewTableInput } from "../iceberg/metadata/new-table.js";
 import type { TableMetadata } from "../iceberg/metadata/types.js";
 import { checkLocationFree, ConcurrentCommitError, freshTableLocation, loadTable, validateMetadata, type LoadedTable } from "./commit.js";
@@ -36,6 +37,7 @@ export async function createTable(target: CatalogTarget, ident: TableIdent, inpu
     deps.store.transaction(() => {
       if (!deps.store.getNamespace(ident.namespace)) throw noSuchNamespace(ident.namespace);
       if (!deps.store.insertTable(ident, { metadataLocation, metadataJson, location: metadata.location })) throw tableExists(ident);
+      deps.onTableSchema?.(ident, currentSchema(metadata));
     });
   } catch (e) {
     await deleteOrphan(deps, metadataLocation);
@@ -83,6 +85,7 @@ export async function registerTable(deps: CatalogDeps, ident: TableIdent, metada
     if (overwrite) deps.store.deleteTable(ident);
     if (!deps.store.insertTable(ident, row)) throw tableExists(ident);
     deps.onTableChange?.(ident, undefined); // whatever was known of a table of this name is not this table
+    deps.onTableSchema?.(ident, currentSchema(metadata));
   });
   return { metadataLocation, metadata };
 }

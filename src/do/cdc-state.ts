@@ -7,8 +7,11 @@
  *   for the name starts a fresh table, with no position deletes aimed at files of the old one.
  * - rename: moved with the table. Its files did not move, so the index still describes them; CDC
  *   events for the old name start a fresh table.
+ * - create, register or commit by a REST client with a new current schema: the schema guard takes
+ *   its column types, so events are checked against a table made by another writer (a `date` or
+ *   `timestamptz` column, say) before the ack, not found unwritable at the flush.
  */
-import type { TableChangeHook, TableIdent } from "../catalog/index.js";
+import type { TableChangeHook, TableIdent, TableSchemaHook } from "../catalog/index.js";
 import type { SchemaGuard } from "../ingest/schema-guard.js";
 import { forgetTableIndex, moveTableIndex } from "../flush/pk-index.js";
 
@@ -26,5 +29,12 @@ export function cdcStateHook(sql: SqlStorage, guard: SchemaGuard, cdcNamespace: 
       if (inCdc(from)) guard.forget(from.name);
       if (to && inCdc(to)) guard.forget(to.name);
     }
+  };
+}
+
+/** The catalog's TableSchemaHook: other writers' schemas of mirror tables become the schema guard's column types. */
+export function cdcSchemaHook(guard: SchemaGuard, cdcNamespace: () => string): TableSchemaHook {
+  return (ident, schema) => {
+    if (ident.namespace.join(".") === cdcNamespace()) guard.recordSchema(ident.name, schema.fields);
   };
 }

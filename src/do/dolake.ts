@@ -20,7 +20,7 @@ import { TokenBucket } from "../ingest/token-bucket.js";
 import { decodeClientFrame, type Encoding, encodeServerMessage, FrameError } from "../protocol/frames.js";
 import { type SkimBatch, SkimError, skimCdcBatchFrame } from "../protocol/skim.js";
 import { mirrorCommitGuard } from "../flush/external-writes.js";
-import { cdcStateHook } from "./cdc-state.js";
+import { cdcSchemaHook, cdcStateHook } from "./cdc-state.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
 import { type RawQueryState, readQueryState, type TableRequest } from "../query/query-state.js";
@@ -171,6 +171,7 @@ export class DoLake extends DurableObject<Env> {
       warehouse: this.warehouse.get(),
       env: this.env,
       onTableChange: cdcStateHook(this.ctx.storage.sql, this.schemaGuard, () => this.config.namespace),
+      onTableSchema: cdcSchemaHook(this.schemaGuard, () => this.config.namespace),
     };
     // REST commits to CDC mirror tables keep the primary-key index right, or are refused.
     ctx.commitGuard = mirrorCommitGuard(this.ctx.storage.sql, () => depsOf(ctx));

@@ -17,6 +17,7 @@ import { CHANGELOG_SCHEMA, changelogColumnsPaced, changelogSchemaUpgrade, change
 import { writeDataFiles, writeDeleteFiles, type FileSink } from "./file-writer.js";
 import { readManifest } from "./manifest.js";
 import { readManifestList } from "./manifest-list.js";
+import { currentSchema } from "./metadata/apply.js";
 import { newTableMetadata } from "./metadata/new-table.js";
 import type { PartitionSpec, Schema, TableMetadata, TableUpdate } from "./metadata/types.js";
 import { keyForLocation, type ObjectStore } from "./object-store.js";
@@ -139,10 +140,6 @@ export function createTableUpdates(m: TableMetadata): TableUpdate[] {
     { action: "set-location", location: m.location },
     { action: "set-properties", updates: m.properties },
   ];
-}
-
-function currentSchema(m: TableMetadata): Schema {
-  return m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
 }
 
 /**

@@ -68,6 +68,9 @@ export function unifyTypes(column: string, current: string, incoming: string): s
   if (current === "float" && incoming === "long") return current;
   if (current === "float" && incoming === "double") return "double";
   if (current === "string" && incoming === "timestamptz") return current; // the text is kept
+  // Text into a time column (made by another writer, or by detectTimestamps): the column stays; its
+  // value must parse (jsonToValue, and the schema guard before the ack, decide that).
+  if ((current === "timestamptz" || current === "timestamp" || current === "date") && (incoming === "string" || incoming === "timestamptz")) return current;
   throw new SchemaConflictError(column, current, incoming);
 }
 

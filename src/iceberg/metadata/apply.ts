@@ -20,6 +20,11 @@ export const PREVIOUS_VERSIONS_MAX = "write.metadata.previous-versions-max";
 
 const LAST_ADDED = -1;
 
+/** A table's current schema. */
+export function currentSchema(m: TableMetadata): Schema {
+  return m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
+}
+
 /** Every field id of a type, nested ones included. */
 export function fieldIds(type: IcebergType, into: Set<number> = new Set()): Set<number> {
   if (typeof type === "string") return into;
