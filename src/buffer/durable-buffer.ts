@@ -256,9 +256,9 @@ export class DurableBuffer {
     return { id, logStart };
   }
 
-  /** The oldest buffered batches, in arrival order, up to about maxBytes (at least one). */
-  take(maxBytes: number, afterId = 0): BufferedBatch[] {
-    return this.read(maxBytes, this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE id > ? ORDER BY id`, afterId)).batches;
+  /** The oldest buffered batches, in arrival order, up to about maxBytes (at least one); without payloads when `withPayload` is false (read them with payloadOf). */
+  take(maxBytes: number, afterId = 0, withPayload = true): BufferedBatch[] {
+    return this.read(maxBytes, this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE id > ? ORDER BY id`, afterId), withPayload).batches;
   }
 
   /**

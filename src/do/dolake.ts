@@ -23,7 +23,7 @@ import { mirrorCommitGuard } from "../flush/external-writes.js";
 import { cdcSchemaHook, cdcStateHook } from "./cdc-state.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
-import { type RawQueryState, readQueryState, type TableRequest } from "../query/query-state.js";
+import { type RawQueryState, readQueryStatePaged, type TableRequest } from "../query/query-state.js";
 import { routeOperations } from "./operations.js";
 import { MaintenanceScheduler } from "./maintenance.js";
 import { routeCompaction } from "./compaction-routes.js";
@@ -150,16 +150,26 @@ export class DoLake extends DurableObject<Env> {
 
   /**
    * RPC for the query engine: the consistent read state of tables (pointer, buffered changes,
-   * replaced positions), read in one synchronous turn (src/query/query-state.ts).
+   * replaced positions), read in short steps with acks going on between them (src/query/query-state.ts).
    */
-  queryState(tables: TableRequest[]): RawQueryState {
+  async queryState(tables: TableRequest[]): Promise<RawQueryState> {
     const started = performance.now();
-    const state = readQueryState(
+    let stepStart = started;
+    const pause = async () => {
+      this.metrics.queryStateStepMs.observe(performance.now() - stepStart);
+      await new Promise((resolve) => setTimeout(resolve, 0)); // a macrotask: queued WebSocket messages (acks) run here
+      stepStart = performance.now();
+    };
+    const state = await readQueryStatePaged(
       { sql: this.ctx.storage.sql, buffer: this.buffer, catalog: depsOf(this.catalogContext()).store, cdcNamespace: this.config.namespace, detectTimestamps: this.config.detectTimestamps },
       tables,
+      pause,
     );
+    this.metrics.queryStateStepMs.observe(performance.now() - stepStart);
     this.metrics.queryStateMs.observe(performance.now() - started);
-    return state;
+    this.metrics.queryStateRestarts += state.attempts - 1;
+    const { attempts: _attempts, ...raw } = state;
+    return raw;
   }
 
 

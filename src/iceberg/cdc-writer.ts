@@ -13,7 +13,7 @@ import { NO_PACE, type Pacer } from "../util/pace.js";
 import type { ParquetCompression } from "../parquet/writer.js";
 import { bindSpec } from "./avro-schema.js";
 import { planMirror, CdcInputError, type CdcChange, type RowLocation } from "./cdc-plan.js";
-import { CHANGELOG_SCHEMA, changelogColumnsPaced, changelogSchemaUpgrade, changelogSummary } from "./changelog.js";
+import { CHANGELOG_SCHEMA, changelogColumnsPaced, changelogSchemaUpgrade, changelogSummary, mirrorSummary } from "./changelog.js";
 import { writeDataFiles, writeDeleteFiles, type FileSink } from "./file-writer.js";
 import { readManifest } from "./manifest.js";
 import { readManifestList } from "./manifest-list.js";
@@ -228,7 +228,7 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
     result.mirror = await commitSnapshot({
       base, createUpdates, evolvedSchema: evolved, dataFiles: data.map((d) => d.file), deleteFiles: deletes,
       store: input.store, keyFor, now, snapshotId: input.newSnapshotId(), uuid, written,
-      summary: { "dolake.changes": String(changes.length) },
+      summary: mirrorSummary(changes),
     });
   }
 

@@ -71,7 +71,26 @@ export function changelogSchemaUpgrade(current: Schema, lastColumnId: number, ne
   return { schema: { ...current, "schema-id": nextSchemaId, fields }, lastColumnId: id };
 }
 
-/** Summary properties of a changelog snapshot: the range of log positions it adds. */
+/** Sources named in a snapshot's `dolake.source-sequences` (a flush of more sources leaves it out). */
+export const MAX_SUMMARY_SOURCES = 64;
+
+/**
+ * What a mirror snapshot holds, for readers joining it with the change stream: the log positions
+ * of its changes (a subscriber from cursor `dolake.log-position-max` gets what came after) and the
+ * highest sequence per source, as JSON text (`{"<source>":"<sequence>"}`, up to MAX_SUMMARY_SOURCES).
+ */
+export function mirrorSummary(changes: readonly CdcChange[]): Record<string, string> {
+  const last = new Map<string, bigint>();
+  for (const c of changes) {
+    const seen = last.get(c.source);
+    if (seen === undefined || c.sequence > seen) last.set(c.source, c.sequence);
+  }
+  const out: Record<string, string> = { "dolake.changes": String(changes.length), ...changelogSummary(changes) };
+  if (last.size > 0 && last.size <= MAX_SUMMARY_SOURCES) out["dolake.source-sequences"] = JSON.stringify(Object.fromEntries([...last].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v.toString()])));
+  return out;
+}
+
+/** The changelog snapshot's summary: the log positions of its changes. */
 export function changelogSummary(changes: readonly CdcChange[]): Record<string, string> {
   let min: bigint | undefined;
   let max: bigint | undefined;

@@ -46,8 +46,12 @@ export class Metrics {
   /** Change batches and events sent to subscribers. */
   subscribeBatches = 0;
   subscribeEvents = 0;
-  /** Time the object spends reading a query's state (pointers, index, buffered batches). */
+  /** Time to read a query's state (pointers, index, buffered batches): its steps and the pauses between them. */
   readonly queryStateMs = new Histogram(LATENCY_BUCKETS_MS);
+  /** One synchronous step of a query's state read (what an ack can wait behind). */
+  readonly queryStateStepMs = new Histogram(LATENCY_BUCKETS_MS);
+  /** State reads restarted because a requested table was committed while they were paged. */
+  queryStateRestarts = 0;
   /** Time the object spends on one subscriber step (reading a window, building and sending a frame). */
   readonly subscribeStepMs = new Histogram(LATENCY_BUCKETS_MS);
 
@@ -77,8 +81,11 @@ export class Metrics {
     out.push(...this.ackLatencyMs.render("dolake_ack_latency_ms"));
     out.push("# HELP dolake_flush_duration_ms Duration of committed flushes.", "# TYPE dolake_flush_duration_ms histogram");
     out.push(...this.flushDurationMs.render("dolake_flush_duration_ms"));
-    out.push("# HELP dolake_query_state_ms Object time to read one query's consistent state.", "# TYPE dolake_query_state_ms histogram");
+    out.push("# HELP dolake_query_state_ms Time to read one query's consistent state (steps and pauses).", "# TYPE dolake_query_state_ms histogram");
     out.push(...this.queryStateMs.render("dolake_query_state_ms"));
+    out.push("# HELP dolake_query_state_step_ms One synchronous step of a query's state read.", "# TYPE dolake_query_state_step_ms histogram");
+    out.push(...this.queryStateStepMs.render("dolake_query_state_step_ms"));
+    counter("dolake_query_state_restarts_total", "Query state reads restarted because a requested table was committed meanwhile.", this.queryStateRestarts);
     counter("dolake_subscribe_batches_total", "Change batches sent to subscribers.", this.subscribeBatches);
     counter("dolake_subscribe_events_total", "Changes sent to subscribers.", this.subscribeEvents);
     out.push("# HELP dolake_subscribe_step_ms Object time of one subscriber step (window read, frame built and sent).", "# TYPE dolake_subscribe_step_ms histogram");

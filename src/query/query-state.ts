@@ -7,6 +7,14 @@
  * show a half-flushed state. The object only splits the batches far enough to find their tables
  * and row ids (binary frames by their wire layout, JSON with the native parser); decoding them
  * into rows happens in the Worker (`tableStates`), so a query's CPU stays off the ack path.
+ *
+ * `readQueryStatePaged` does the same work in short synchronous steps with the object's event
+ * loop free between them (acks go on): the first step takes the pointers and the list of buffered
+ * batches, later steps read payloads and look row ids up in the index a page at a time, and the
+ * last step checks that no requested table's pointer moved meanwhile. Every change that could make
+ * the pages disagree (a flush committing a table, a compaction's swap, another engine's commit)
+ * moves the pointer of the table it touches, so an unchanged pointer proves the pages consistent;
+ * a moved one restarts the read (after a few restarts, one synchronous read).
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { ClientMessageSchema, Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
@@ -96,9 +104,93 @@ function eventKeys(format: "binary" | "json", payload: Uint8Array): Array<{ tabl
   return events.map((e) => ({ table: String(e.table ?? ""), rowId: String(e.rowId ?? e.row_id ?? "") }));
 }
 
-/** Reads the state of `tables`. Synchronous on purpose: nothing may interleave (see the file comment). */
+/** Bytes of buffered payload one step of a paged read splits (about 2,000 events of 250 bytes). */
+const PAGE_BYTES = 512 * 1024;
+/** Row ids one step looks up in the primary-key index. */
+const LOOKUP_PAGE = 5000;
+/** Restarts of a paged read whose tables were committed meanwhile, before one synchronous read. */
+const PAGED_ATTEMPTS = 3;
+
+function normalize(src: StateSources, requested: TableRequest[]): TableRequest[] {
+  return requested.map((t) => (t.namespace.length === 0 ? { namespace: [src.cdcNamespace], name: t.name } : t));
+}
+
+/** The state of `tables` read in short steps, `pause()` between them (see the file comment). */
+export async function readQueryStatePaged(src: StateSources, requested: TableRequest[], pause: () => Promise<void>): Promise<RawQueryState & { attempts: number }> {
+  const tables = normalize(src, requested);
+  const inCdc = (t: TableRequest) => t.namespace.join(".") === src.cdcNamespace;
+  const wanted = new Set(tables.filter(inCdc).map((t) => t.name));
+  for (let attempt = 1; attempt <= PAGED_ATTEMPTS; attempt++) {
+    // Step 1: pointers and the batches buffered now (later acks are not part of this read).
+    const rows = tables.map((t) => src.catalog.getTable({ namespace: t.namespace, name: t.name }));
+    const pointers = rows.map((r) => r?.metadataLocation ?? null);
+    const metas = wanted.size > 0 && src.buffer.stats().batchCount > 0 ? src.buffer.take(Number.MAX_SAFE_INTEGER, 0, false) : [];
+    const done = src.buffer.doneTables(metas.map((b) => b.id));
+    const rowIds = new Map<string, Set<string>>();
+    const batches: RawBatch[] = [];
+    let moved = false;
+    // Steps: split payloads a page at a time.
+    for (let i = 0; i < metas.length && !moved; ) {
+      let bytes = 0;
+      for (; i < metas.length && (bytes === 0 || bytes + metas[i]!.sizeBytes <= PAGE_BYTES); i++) {
+        const b = metas[i]!;
+        bytes += b.sizeBytes;
+        const payload = src.buffer.payloadOf(b);
+        if (payload.byteLength !== b.sizeBytes) {
+          moved = true; // flushed away meanwhile: a pointer moved too
+          break;
+        }
+        const committed = done.get(b.id);
+        if (collectKeys(b.format, payload, wanted, committed, rowIds)) batches.push({ format: b.format, payload, receivedAt: b.receivedAt, committed: [...(committed ?? [])] });
+      }
+      await pause();
+      moved ||= changed(src, tables, pointers);
+    }
+    // Steps: index lookups of the buffered row ids, a page at a time.
+    const replaced = tables.map(() => [] as Array<[string, string]>);
+    for (let k = 0; k < tables.length && !moved; k++) {
+      const t = tables[k]!;
+      const ids = inCdc(t) ? rowIds.get(t.name) : undefined;
+      if (!rows[k] || !ids) continue;
+      const index = new SqlPrimaryKeyIndex(src.sql, `${t.namespace.join(".")}.${t.name}`);
+      const all = [...ids];
+      for (let j = 0; j < all.length && !moved; j += LOOKUP_PAGE) {
+        for (const loc of index.lookup(all.slice(j, j + LOOKUP_PAGE)).values()) replaced[k]!.push([loc.filePath, loc.pos.toString()]);
+        await pause();
+        moved ||= changed(src, tables, pointers);
+      }
+    }
+    if (moved || changed(src, tables, pointers)) continue;
+    return {
+      attempts: attempt,
+      cdcNamespace: src.cdcNamespace,
+      batches,
+      tables: tables.map((t, k) => ({ namespace: t.namespace, name: t.name, metadataLocation: pointers[k]!, metadataJson: rows[k]?.metadataJson ?? null, replacedPositions: replaced[k]!, detectTimestamps: src.detectTimestamps })),
+    };
+  }
+  return { ...readQueryState(src, requested), attempts: PAGED_ATTEMPTS + 1 };
+}
+
+function changed(src: StateSources, tables: TableRequest[], pointers: Array<string | null>): boolean {
+  return tables.some((t, k) => (src.catalog.getTable({ namespace: t.namespace, name: t.name })?.metadataLocation ?? null) !== pointers[k]);
+}
+
+/** Adds the row ids of `wanted` tables' events (not yet committed from this batch) to `rowIds`; true when the batch holds any. */
+function collectKeys(format: "binary" | "json", payload: Uint8Array, wanted: Set<string>, committed: Set<string> | undefined, rowIds: Map<string, Set<string>>): boolean {
+  let holds = false;
+  for (const e of eventKeys(format, payload)) {
+    if (!wanted.has(e.table) || committed?.has(e.table)) continue;
+    holds = true;
+    let ids = rowIds.get(e.table);
+    if (!ids) rowIds.set(e.table, (ids = new Set()));
+    ids.add(e.rowId);
+  }
+  return holds;
+}
+
+/** Reads the state of `tables` in one synchronous turn: nothing may interleave (see the file comment). */
 export function readQueryState(src: StateSources, requested: TableRequest[]): RawQueryState {
-  const tables = requested.map((t) => (t.namespace.length === 0 ? { namespace: [src.cdcNamespace], name: t.name } : t));
+  const tables = normalize(src, requested);
   const wanted = new Set(tables.filter((t) => t.namespace.join(".") === src.cdcNamespace).map((t) => t.name));
   const rowIds = new Map<string, Set<string>>();
   const batches: RawBatch[] = [];
@@ -109,15 +201,7 @@ export function readQueryState(src: StateSources, requested: TableRequest[]): Ra
     const done = src.buffer.doneTables(buffered.map((b) => b.id));
     for (const b of buffered) {
       const committed = done.get(b.id);
-      let holds = false;
-      for (const e of eventKeys(b.format, b.payload)) {
-        if (!wanted.has(e.table) || committed?.has(e.table)) continue;
-        holds = true;
-        let ids = rowIds.get(e.table);
-        if (!ids) rowIds.set(e.table, (ids = new Set()));
-        ids.add(e.rowId);
-      }
-      if (holds) batches.push({ format: b.format, payload: b.payload, receivedAt: b.receivedAt, committed: [...(committed ?? [])] });
+      if (collectKeys(b.format, b.payload, wanted, committed, rowIds)) batches.push({ format: b.format, payload: b.payload, receivedAt: b.receivedAt, committed: [...(committed ?? [])] });
     }
   }
   return {

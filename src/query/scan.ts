@@ -6,7 +6,7 @@
  * last image per row id is appended. The object hands over the table pointer, buffer and index
  * positions in one synchronous turn (query-state.ts), so the union is always consistent.
  */
-import { parquetMetadataAsync, parquetReadObjects, type RowGroup } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type RowGroup } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import { r2AsyncBuffer } from "../parquet/r2-async-buffer.js";
 import { HttpError } from "../http/errors.js";
@@ -106,9 +106,10 @@ async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot)
   const data: Array<{ file: DataFile; seq: bigint }> = [];
   const deletes: Array<{ file: DataFile; seq: bigint }> = [];
   const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
-  for (const mf of list) {
+  const manifests = await mapAhead(list, OPEN_AHEAD, (mf) => getBytes(ctx, mf.manifestPath));
+  for (const [k, mf] of list.entries()) {
     const spec = m["partition-specs"].find((s) => s["spec-id"] === mf.partitionSpecId)!;
-    for (const e of readManifest(await getBytes(ctx, mf.manifestPath), spec, schema)) {
+    for (const e of readManifest(manifests[k]!, spec, schema)) {
       if (e.status === EntryStatus.DELETED) continue;
       const seq = e.sequenceNumber ?? mf.sequenceNumber;
       if (e.dataFile.content === FileContent.DATA) data.push({ file: e.dataFile, seq });
@@ -117,9 +118,9 @@ async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot)
     }
   }
   const deleted = new Map<string, Array<{ pos: bigint; seq: bigint }>>();
-  for (const d of deletes) {
-    if (ctx.planOnly) continue;
-    const rows = await parquetReadObjects({ file: toArrayBuffer(await getBytes(ctx, d.file.filePath)), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
+  const deleteRows = ctx.planOnly ? [] : await mapAhead(deletes, OPEN_AHEAD, async (d) => parquetReadObjects({ file: toArrayBuffer(await getBytes(ctx, d.file.filePath)), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS }));
+  for (const [k, rows] of deleteRows.entries()) {
+    const d = deletes[k]!;
     for (const r of rows) {
       const path = String(r.file_path);
       let l = deleted.get(path);
@@ -152,15 +153,74 @@ function rowGroupStats(group: RowGroup, column: string | undefined, type: string
 }
 
 /**
+ * Files up to this size are read whole in one GET (footer and column chunks together): below it a
+ * second round trip costs more than the bytes it saves. Larger files: the footer's last 64 KiB,
+ * then ranged reads of the column chunks of the row groups not pruned.
+ */
+const WHOLE_FILE_BYTES = 256 * 1024;
+const FOOTER_FETCH_BYTES = 64 * 1024;
+/** Data files opened ahead of the one being read: R2 round trips overlap, memory holds at most this many small files (2 MiB) or footers. */
+const OPEN_AHEAD = 8;
+
+interface OpenedFile {
+  buffer: AsyncBuffer;
+  meta: FileMetaData;
+}
+
+/** A data file's footer, and for a small file its bytes: one GET for small files, ranged reads for the rest. */
+async function openDataFile(ctx: ScanContext, file: DataFile): Promise<OpenedFile> {
+  const size = Number(file.fileSizeInBytes);
+  let buffer: AsyncBuffer;
+  if (size <= WHOLE_FILE_BYTES) {
+    const bytes = toArrayBuffer(await getBytes(ctx, file.filePath));
+    buffer = { byteLength: bytes.byteLength, slice: (start, end) => bytes.slice(start, end) };
+  } else {
+    const key = r2KeyOf(ctx.warehouse, file.filePath);
+    if (key === undefined) throw new HttpError(500, "InternalServerError", `location outside the warehouse: ${file.filePath}`);
+    buffer = r2AsyncBuffer(ctx.bucket, key, size, (n) => (ctx.stats.bytesRead += n));
+  }
+  return { buffer, meta: await parquetMetadataAsync(buffer, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES }) };
+}
+
+/** `fn` over every item with at most `limit` running at once; results in item order. */
+async function mapAhead<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** `open(item)` for each item, in order, keeping up to `ahead` started before they are taken. */
+async function* openAhead<T, R>(items: readonly T[], ahead: number, open: (item: T) => Promise<R>): AsyncGenerator<[T, Promise<R>]> {
+  const started: Array<Promise<R>> = [];
+  const start = (i: number) => {
+    if (i < items.length && started[i] === undefined) {
+      const p = open(items[i]!);
+      p.catch(() => undefined); // awaited when taken; a failure before then is not unhandled
+      started[i] = p;
+    }
+  };
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i; j < i + ahead; j++) start(j);
+    const p = started[i]!;
+    delete started[i];
+    yield [items[i]!, p];
+  }
+}
+
+/**
  * Reads one data file's live rows into `rows`: ranged R2 reads of its footer and of the column
  * chunks of the row groups the WHERE terms cannot rule out (Parquet statistics); columns are found
  * by Iceberg field id (a renamed column keeps its id), by name in files without ids.
  */
-async function* readDataFile(ctx: ScanContext, file: DataFile, fields: NestedField[], wanted: boolean[], terms: RangeTerm[], deleted: (pos: bigint) => boolean, table: string, charged: boolean): AsyncGenerator<Value[][]> {
-  const key = r2KeyOf(ctx.warehouse, file.filePath);
-  if (key === undefined) throw new HttpError(500, "InternalServerError", `location outside the warehouse: ${file.filePath}`);
-  const buffer = r2AsyncBuffer(ctx.bucket, key, Number(file.fileSizeInBytes), (n) => (ctx.stats.bytesRead += n));
-  const meta = await parquetMetadataAsync(buffer, { parsers: PARSERS });
+async function* readDataFile(ctx: ScanContext, opened: Promise<OpenedFile>, fields: NestedField[], wanted: boolean[], terms: RangeTerm[], deleted: (pos: bigint) => boolean, table: string, charged: boolean): AsyncGenerator<Value[][]> {
+  const { buffer, meta } = await opened;
   const byId = new Map<number, string>();
   const names = new Set<string>();
   for (const s of meta.schema.slice(1)) {
@@ -261,8 +321,8 @@ export async function scanChunks(ctx: ScanContext, state: TableState, needed: Se
   ctx.stats.bufferedEventsIncluded += buffered.length;
   async function* chunks(): AsyncGenerator<Value[][]> {
     if (ctx.planOnly) return;
-    for (const { file, deleted, gone } of planned) {
-      yield* readDataFile(ctx, file, fields, wanted, terms, (pos) => deleted.has(pos) || gone?.has(pos) === true, table, charged);
+    for await (const [{ deleted, gone }, opened] of openAhead(planned, OPEN_AHEAD, (p) => openDataFile(ctx, p.file))) {
+      yield* readDataFile(ctx, opened, fields, wanted, terms, (pos) => deleted.has(pos) || gone?.has(pos) === true, table, charged);
     }
     const tail: Value[][] = [];
     for (const c of lastById.values()) if (c.operation !== "DELETE") tail.push(imageRow(schema, fields, wanted, c.after as JsonObject));

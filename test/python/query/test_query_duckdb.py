@@ -15,6 +15,7 @@ import datetime
 import json
 import math
 import os
+import re
 
 import duckdb
 import duckdb_ext
@@ -49,6 +50,10 @@ def theirs(v):
 
 
 def same(a, b):
+    # date_trunc(part, DATE): DATE in DuckDB 1.4 (this harness), TIMESTAMP in DuckDB 1.5 and in our
+    # engine (test/unit/query/differential.test.ts holds us to 1.5): the same instant either way.
+    if isinstance(a, str) and isinstance(b, str) and a.endswith("T00:00:00") and len(b) == 10 and a[:10] == b:
+        return True
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
             return a is b
@@ -87,9 +92,14 @@ def duck():
 
 
 def known_issue(sql):
-    """Queries duckdb-iceberg #691/#782 answer wrongly when they read the Iceberg table directly."""
+    """Queries DuckDB 1.4.4 answers wrongly, or fails on, when it reads the Iceberg tables directly
+    (both pinned in test/python/cdc/test_duckdb_known_issues.py):
+    - duckdb-iceberg #691/#782: position deletes ignored under IS [NOT] NULL and COALESCE filters;
+    - a function of qd_t1.ts (partitioned by day) in a filter: INTERNAL Error, database invalidated."""
     where = sql.upper().split("WHERE", 1)[1] if "WHERE" in sql.upper() else ""
-    return "IS NULL" in where or "IS NOT NULL" in where or "COALESCE" in where
+    if "IS NULL" in where or "IS NOT NULL" in where or "COALESCE" in where:
+        return True
+    return "QD_T1" in sql.upper() and re.search(r"\(\s*(HOUR|DAY|MONTH|YEAR|DOW)\s+FROM\s+TS\)|'(DAY|HOUR|MONTH)',\s*TS\)|TS\s*[+-]\s*INTERVAL", where) is not None
 
 
 def compare(duck, schema, cases, skip=lambda sql: False):
@@ -114,7 +124,7 @@ def compare(duck, schema, cases, skip=lambda sql: False):
 def cases():
     with open(CASES) as f:
         out = json.load(f)
-    assert len(out) >= 80
+    assert len(out) >= 600
     return out
 
 
@@ -126,5 +136,5 @@ def test_every_query_agrees_with_duckdb_on_full_scan_copies(duck, cases):
 
 def test_queries_agree_with_duckdb_reading_the_iceberg_tables(duck, cases):
     ran, bad = compare(duck, "lake.default", cases, skip=known_issue)
-    assert ran >= 60
+    assert ran >= 300
     assert not bad, f"{len(bad)} of {ran} queries differ:\n" + "\n".join(bad)

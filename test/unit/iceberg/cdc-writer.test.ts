@@ -78,6 +78,19 @@ describe("writeCdcFlush", () => {
     expect(h.changelog!.snapshots.at(-1)!.summary).toMatchObject({ "dolake.log-position-min": String(1n << 60n), "dolake.log-position-max": String((1n << 60n) + 1n) });
   });
 
+  it("summarizes in each mirror snapshot its log positions and each source's highest sequence", async () => {
+    const h = harness();
+    const base = [change("INSERT", "1", { id: 1 }), { ...change("INSERT", "2", { id: 2 }), source: "do-2" }, change("UPDATE", "1", { id: 1, v: 2 })];
+    const changes = base.map((c, i) => ({ ...c, logPosition: 40n + BigInt(i), ackedAt: 1n }));
+    await h.flush(changes);
+    const summary = h.mirror!.snapshots.at(-1)!.summary!;
+    expect(summary).toMatchObject({ "dolake.changes": "3", "dolake.log-position-min": "40", "dolake.log-position-max": "42" });
+    expect(JSON.parse(summary["dolake.source-sequences"]!)).toEqual({ "do-1": String(changes[2]!.sequence), "do-2": String(changes[1]!.sequence) });
+    // A flush of more sources than MAX_SUMMARY_SOURCES names none (the summary stays small).
+    await h.flush(Array.from({ length: 65 }, (_, i) => ({ ...change("INSERT", `s${i}`, { id: 100 + i }), source: `src-${i}` })));
+    expect(h.mirror!.snapshots.at(-1)!.summary).not.toHaveProperty("dolake.source-sequences");
+  });
+
   it("adds log_position and acked_at to a changelog created before them", async () => {
     const legacy = { ...CHANGELOG_SCHEMA, fields: CHANGELOG_SCHEMA.fields.filter((f) => f.id <= 9) };
     const changelog = newTableMetadata({ schema: legacy, location: "s3://bucket/wh/ns/orders__changelog", now: 1n });
