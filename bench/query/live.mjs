@@ -2,19 +2,26 @@
 // and what the read path skips. Against a fresh `wrangler dev`:
 //   1. seed --rows orders rows (flushed, row groups of --row-group rows) and --buffered more
 //      acked but not flushed;
-//   2. ingest --events events (binary batches of 1000, window 4) idle, then again while --clients
+//   2. ingest --events events (binary batches of 1000, window 4) idle, flush them, buffer --buffered
+//      events again, then ingest --events more while --clients
 //      loops run the queries below back to back; ack p50/p99 of both runs, their ratio;
 //   3. each query's latency (median of the loop runs) and its stats (row groups read, bytes);
 //   4. with --duckdb 1: after the buffer is flushed, each query once more (best of 3) through
 //      POST /v1/query and through DuckDB (1 thread) attached to the same Iceberg tables
 //      (bench/query/duckdb_same_files.py, the project venv): latency and ratio.
-//   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000] [--duckdb 1]
+//   5. with --split 1: queries go to a second `wrangler dev` running the Worker alone
+//      (bench/query/query-worker.jsonc, bound to the first session's object), so the Worker's
+//      decoding and scanning do not run on the object's thread, as on Cloudflare.
+//   node bench/query/live.mjs [--rows 200000] [--buffered 20000] [--events 50000] [--clients 2] [--row-group 10000] [--duckdb 1] [--split 1]
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startServer } from "../../scripts/with-server.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
 import { patchConfig, produce, RAISED } from "../lib/producer.mjs";
 
-const a = { rows: "200000", buffered: "20000", events: "50000", clients: "2", "row-group": "10000", duckdb: "0" };
+const a = { rows: "200000", buffered: "20000", events: "50000", clients: "2", "row-group": "10000", duckdb: "0", split: "0" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in a)) throw new Error(`unknown option --${k}`);
@@ -37,14 +44,36 @@ async function frames(wl, source, first, count) {
   return out;
 }
 
+/** Wrangler configs for --split: the project's, renamed, and bench/query/query-worker.jsonc bound to it. */
+function splitConfigs() {
+  const root = new URL("../../", import.meta.url).pathname;
+  const name = `dolake-bench-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), "dolake-split-"));
+  const strip = (text) => JSON.parse(text.replace(/^\s*\/\/.*$/gm, ""));
+  const lake = strip(readFileSync(join(root, "wrangler.jsonc"), "utf8"));
+  const front = strip(readFileSync(new URL("./query-worker.jsonc", import.meta.url), "utf8"));
+  Object.assign(lake, { name, main: join(root, lake.main), $schema: undefined });
+  Object.assign(front, { name: `${name}-query`, main: join(root, "src/worker.ts"), $schema: undefined });
+  front.durable_objects.bindings[0].script_name = name;
+  writeFileSync(join(dir, "lake.json"), JSON.stringify(lake));
+  writeFileSync(join(dir, "front.json"), JSON.stringify(front));
+  return { lake: join(dir, "lake.json"), front: join(dir, "front.json") };
+}
+
 const wl = await loadTs(new URL("../lib/workload.ts", import.meta.url));
-const server = await startServer({ token: "bench-token" });
+// With --split, both sessions get names of their own: wrangler's dev registry routes the query
+// Worker's object binding by script name, and other `wrangler dev` sessions named "dolake" may run.
+const split = opts.split ? splitConfigs() : undefined;
+const server = await startServer({ token: "bench-token", config: split?.lake });
 const { url, token } = server;
+const front = split ? await startServer({ token, stateDir: server.stateDir, config: split.front }) : undefined;
+const queryUrl = front?.url ?? url;
 const auth = { Authorization: `Bearer ${token}` };
 const query = async (sql) => {
   const t = performance.now();
-  const res = await fetch(`${url}/v1/query`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ sql }) });
+  const res = await fetch(`${queryUrl}/v1/query`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ sql }) });
   const body = await res.json();
+  if (res.status === 503) return { ms: performance.now() - t, refused: body.error?.message ?? "503" };
   if (!res.ok) throw new Error(`${sql}: ${res.status} ${JSON.stringify(body)}`);
   return { ms: performance.now() - t, stats: body.stats, rows: body.rows.length };
 };
@@ -52,12 +81,25 @@ try {
   console.log(`# live query bench ${new Date().toISOString()}\n# ${await machine()}\n# ${JSON.stringify(opts)}`);
   await patchConfig(url, token, { ...RAISED, parquetRowGroupSize: opts["row-group"] });
   const deadline = () => performance.now() + 600_000;
-  await produce({ url, token, encoding: "binary", source: "seed", frames: await frames(wl, "seed", 1, opts.rows), window: 4, deadline: deadline(), wl });
-  const flushed = await fetch(`${url}/flush`, { method: "POST", headers: auth });
-  if (!flushed.ok) throw new Error(`flush: ${flushed.status}`);
+  // Seeded 1M rows at a time, each flushed (a 10M-row seed would not fit one buffer).
+  const seedStart = performance.now();
+  for (let done = 0, part = 1; done < opts.rows; done += 1_000_000, part++) {
+    const n = Math.min(1_000_000, opts.rows - done);
+    const source = `seed${part}`;
+    const fs = [];
+    for (let b = 0; b < n / 1000; b++) fs.push(wl.batchFrame("binary", source, b + 1, b * 1000 + 1, 1000, done + 1 + b * 1000));
+    await produce({ url, token, encoding: "binary", source, frames: fs, window: 4, deadline: deadline(), wl });
+    const flushed = await fetch(`${url}/flush`, { method: "POST", headers: auth });
+    if (!flushed.ok) throw new Error(`flush: ${flushed.status}`);
+  }
+  console.log(`# seeded ${opts.rows} rows in ${Math.round((performance.now() - seedStart) / 1000)} s`);
   await produce({ url, token, encoding: "binary", source: "tail", frames: await frames(wl, "tail", opts.rows + 1, opts.buffered), window: 4, deadline: deadline(), wl });
 
   const idle = await produce({ url, token, encoding: "binary", source: "idle", frames: await frames(wl, "idle", 10_000_000, opts.events), window: 4, deadline: deadline(), wl });
+  // The idle run's events are flushed away: the queries below read --buffered plus what the loaded run acks.
+  const drained = await fetch(`${url}/flush`, { method: "POST", headers: auth });
+  if (!drained.ok) throw new Error(`flush: ${drained.status}`);
+  await produce({ url, token, encoding: "binary", source: "tail2", frames: await frames(wl, "tail2", 30_000_000, opts.buffered), window: 4, deadline: deadline(), wl });
   let running = true;
   const samples = new Map(QUERIES.map(([name]) => [name, []]));
   const loops = Array.from({ length: opts.clients }, async () => {
@@ -71,9 +113,10 @@ try {
     ackUnderQueriesMs: { p50: pct(loaded, 50), p99: pct(loaded, 99) },
     ackP99Ratio: +(pct(loaded, 99) / pct(idle, 99)).toFixed(2),
     queries: QUERIES.map(([name]) => {
-      const s = samples.get(name);
+      const all = samples.get(name);
+      const s = all.filter((x) => !x.refused);
       const last = s.at(-1);
-      return { name, runs: s.length, medianMs: pct(s.map((x) => x.ms), 50), rows: last?.rows, rowGroupsScanned: last?.stats.rowGroupsScanned, filesScanned: last?.stats.filesScanned, bytesRead: last?.stats.bytesRead, bufferedEventsIncluded: last?.stats.bufferedEventsIncluded };
+      return { name, runs: s.length, refused503: all.length - s.length, medianMs: s.length ? pct(s.map((x) => x.ms), 50) : null, rows: last?.rows, rowGroupsScanned: last?.stats.rowGroupsScanned, filesScanned: last?.stats.filesScanned, bytesRead: last?.stats.bytesRead, bufferedEventsIncluded: last?.stats.bufferedEventsIncluded };
     }),
   };
   if (opts.duckdb) {
@@ -98,8 +141,10 @@ try {
   }
   const metrics = await (await fetch(`${url}/metrics`, { headers: auth })).text();
   const m = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
-  result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")) };
+  result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")), steps: m("dolake_query_state_step_ms_count"), stepMsTotal: Math.round(m("dolake_query_state_step_ms_sum")), restarts: m("dolake_query_state_restarts_total") };
+  result.topology = opts.split ? "split: queries answered by a second wrangler dev (Worker only)" : "one wrangler dev (Worker and object in one process)";
   console.log(JSON.stringify(result, null, 1));
 } finally {
+  await front?.stop();
   await server.stop();
 }

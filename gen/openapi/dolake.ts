@@ -509,6 +509,15 @@ export type components = {
         };
     };
     responses: {
+        /** @description Not answerable now; retry (ServiceUnavailableException). The queried tables have more acked, unflushed changes than a query includes (24 MiB; the message says how much, and asOf reads the last snapshot), or they were committed again and again while the query read them. */
+        QueryUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Invalid or unsupported SQL (400, naming the construct and its line/column), unknown table (404) or column (400), a bad asOf (400), or a query over the memory budget (413 QueryTooLargeException). */
         QueryRefused: {
             headers: {
@@ -1003,6 +1012,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["QueryRefused"];
             413: components["responses"]["QueryRefused"];
+            503: components["responses"]["QueryUnavailable"];
         };
     };
     postQueryPlan: {

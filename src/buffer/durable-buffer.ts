@@ -270,6 +270,11 @@ export class DurableBuffer {
     return this.read(maxBytes, metas, withPayload);
   }
 
+  /** One buffered batch without its payload, or undefined when it has left the buffer. */
+  batchMeta(id: number): BufferedBatch | undefined {
+    return this.read(Number.MAX_SAFE_INTEGER, this.sql.exec<Row>(`${BATCH_COLUMNS} WHERE id = ?`, id), false).batches[0];
+  }
+
   /** The payload of a batch read without it (empty when the batch has left the buffer since). */
   payloadOf(batch: BufferedBatch): Uint8Array {
     return this.payload(batch.id, batch.sizeBytes);

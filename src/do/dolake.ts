@@ -23,7 +23,7 @@ import { mirrorCommitGuard } from "../flush/external-writes.js";
 import { cdcSchemaHook, cdcStateHook } from "./cdc-state.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { WarehouseName } from "./warehouse.js";
-import { type RawQueryState, readQueryStatePaged, type TableRequest } from "../query/query-state.js";
+import { type RawQueryState, readBatchPayloads, readQueryStatePaged, type StateSources, type TableRequest } from "../query/query-state.js";
 import { routeOperations } from "./operations.js";
 import { MaintenanceScheduler } from "./maintenance.js";
 import { routeCompaction } from "./compaction-routes.js";
@@ -160,16 +160,21 @@ export class DoLake extends DurableObject<Env> {
       await new Promise((resolve) => setTimeout(resolve, 0)); // a macrotask: queued WebSocket messages (acks) run here
       stepStart = performance.now();
     };
-    const state = await readQueryStatePaged(
-      { sql: this.ctx.storage.sql, buffer: this.buffer, catalog: depsOf(this.catalogContext()).store, cdcNamespace: this.config.namespace, detectTimestamps: this.config.detectTimestamps },
-      tables,
-      pause,
-    );
+    const state = await readQueryStatePaged(this.stateSources(), tables, pause);
     this.metrics.queryStateStepMs.observe(performance.now() - stepStart);
     this.metrics.queryStateMs.observe(performance.now() - started);
     this.metrics.queryStateRestarts += state.attempts - 1;
     const { attempts: _attempts, ...raw } = state;
     return raw;
+  }
+
+  /** RPC for the query engine: one page of the buffered batches a queryState named, or null when a table was committed since. */
+  queryBatches(tables: Array<TableRequest & { metadataLocation: string | null }>, ids: number[]): Uint8Array[] | null {
+    return readBatchPayloads(this.stateSources(), tables, ids);
+  }
+
+  private stateSources(): StateSources {
+    return { sql: this.ctx.storage.sql, buffer: this.buffer, catalog: depsOf(this.catalogContext()).store, cdcNamespace: this.config.namespace, detectTimestamps: this.config.detectTimestamps };
   }
 
 

@@ -16,7 +16,8 @@ import { compile } from "./expr.js";
 import { parseQuery } from "./parse.js";
 import { rangeTerms } from "./prune.js";
 import { type AsOf, imageRow, metadataOf, type ScanContext, scanTable, type ScanStats, toQueryValue, scanChunks, charge } from "./scan.js";
-import type { BufferedChangeRow, TableRequest, TableState } from "./query-state.js";
+import type { BufferedChangeRow, TableState } from "./buffered-state.js";
+import type { TableRequest } from "./query-state.js";
 import { runStatement, type Relation, type TableProvider } from "./select.js";
 import { type SqlType, Timestamp, typeOf, type Value, valueToJson } from "./values.js";
 
@@ -195,7 +196,7 @@ async function loadHistory(ctx: ScanContext, mirror: TableState, changelog: Tabl
   const schema = m?.schemas.find((s) => s["schema-id"] === m["current-schema-id"]);
   const events: Array<{ op: string; seq: bigint; commitUs: bigint; sourceUs: bigint; rowId: string; image: JsonObject | null }> = [];
   if (changelog?.metadataLocation) {
-    const t = await scanTable(ctx, { ...changelog, buffered: [], replacedPositions: [] }, "*");
+    const t = await scanTable(ctx, { ...changelog, buffered: [], replaced: [] }, "*");
     const at = (n: string) => t.columns.indexOf(n);
     for (const r of t.rows) {
       const after = r[at("after")] as string | null;

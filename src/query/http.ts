@@ -1,7 +1,7 @@
 /**
  * POST /v1/query and POST /v1/query/plan, answered in the Worker: the object only hands over its
- * consistent read state (DoLake.queryState, one synchronous turn), so a heavy query never stalls
- * acks. Answers are BigInt-safe JSON: 64-bit integers are exact JSON numbers (parse them with
+ * consistent read state (DoLake.queryState, read in short steps, then the buffered batches in
+ * pages: src/query/buffered-state.ts), so a heavy query never stalls acks. Answers are BigInt-safe JSON: 64-bit integers are exact JSON numbers (parse them with
  * a BigInt-aware parser such as the lake client's). Errors use the Iceberg error body.
  */
 import type { Env } from "../env.js";
@@ -9,13 +9,9 @@ import { errorResponse, HttpError } from "../http/errors.js";
 import { DEFAULT_BUCKET_NAME } from "../catalog/deps.js";
 import { parseJson, stringifyJson } from "../util/json.js";
 import { type QueryRequest, runQuery } from "./engine.js";
-import { type RawQueryState, type TableRequest, tableStates } from "./query-state.js";
+import { fetchTableStates, type QueryStateSource } from "./buffered-state.js";
 
-/** The warehouse's DoLake object as the query needs it (the Worker passes its stub; src/query does not name the class). */
-export interface QueryStateSource {
-  /** One consistent read of table pointers, the durable buffer and replaced positions. */
-  queryState(tables: TableRequest[]): Promise<unknown>;
-}
+export type { QueryStateSource } from "./buffered-state.js";
 
 /** True for the query routes (with or without a warehouse prefix). */
 export function queryRoute(pathname: string): "query" | "plan" | undefined {
@@ -37,7 +33,7 @@ export async function handleQuery(request: Request, env: Env, lake: QueryStateSo
     const result = await runQuery(
       body,
       {
-        state: async (tables) => tableStates((await lake.queryState(tables)) as RawQueryState),
+        state: (tables) => fetchTableStates(lake, tables),
         bucket: env.LAKEHOUSE_BUCKET,
         warehouse: { bucketName: env.BUCKET_NAME || DEFAULT_BUCKET_NAME, warehouse },
       },

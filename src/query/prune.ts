@@ -6,10 +6,11 @@
  */
 import type { Expr } from "pgsql-ast-parser";
 import type { DataFile } from "../iceberg/data-file.js";
-import type { NestedField } from "../iceberg/metadata/types.js";
-import { parsePrimitive } from "../iceberg/primitive.js";
+import type { NestedField, PartitionSpec } from "../iceberg/metadata/types.js";
+import { parsePrimitive, type PrimitiveValue } from "../iceberg/primitive.js";
+import { applyTransform, parseTransform } from "../iceberg/transforms.js";
 import { fromSingleValue } from "../iceberg/single-value.js";
-import { compareValues, toQueryValue, type Value } from "./values.js";
+import { compareValues, DateValue, Timestamp, toQueryValue, type Value } from "./values.js";
 
 /** One prunable term: column op value. */
 export interface RangeTerm {
@@ -51,8 +52,10 @@ export function rangeTerms(where: Expr | undefined | null, constant: (e: Expr) =
   return out;
 }
 
-/** Why a file can be skipped (a term its bounds rule out), or undefined when it may hold matches. */
-export function pruneReason(file: DataFile, fields: NestedField[], terms: RangeTerm[]): string | undefined {
+/** Why a file can be skipped (a term its partition values or bounds rule out), or undefined when it may hold matches. */
+export function pruneReason(file: DataFile, fields: NestedField[], terms: RangeTerm[], spec?: PartitionSpec): string | undefined {
+  const byPartition = spec ? partitionReason(file, spec, fields, terms) : undefined;
+  if (byPartition) return byPartition;
   return prune(fields, terms, (f, p) => {
     const lowerBytes = file.lowerBounds.get(f.id);
     const upperBytes = file.upperBounds.get(f.id);
@@ -87,6 +90,78 @@ function prune(fields: NestedField[], terms: RangeTerm[], bounds: (f: NestedFiel
       if (ruled) return `${t.column} ${t.op} bound [${String(lower)}, ${String(upper)}]`;
     } catch {
       // Not comparable (type mismatch): keep it; the filter decides per row.
+    }
+  }
+  return undefined;
+}
+
+/** Transforms that keep order (a < b implies t(a) <= t(b)): a range term prunes on them too. */
+const MONOTONIC = new Set(["identity", "year", "month", "day", "hour", "truncate"]);
+
+/** A query constant as the Iceberg value of a source column's type (undefined when it is not one). */
+function icebergValue(v: Value, type: string): PrimitiveValue | undefined {
+  switch (type) {
+    case "int":
+      return typeof v === "bigint" && v >= -(2n ** 31n) && v < 2n ** 31n ? Number(v) : undefined;
+    case "long":
+      return typeof v === "bigint" ? v : undefined;
+    case "string":
+      return typeof v === "string" ? v : undefined;
+    case "date":
+      return v instanceof DateValue ? v.days : undefined;
+    case "timestamp":
+    case "timestamptz":
+      return v instanceof Timestamp ? v.us : undefined;
+  }
+  return undefined;
+}
+
+function compareParts(a: PrimitiveValue, b: PrimitiveValue): number {
+  if (typeof a === "string" && typeof b === "string") return a < b ? -1 : a > b ? 1 : 0;
+  if ((typeof a === "number" || typeof a === "bigint") && (typeof b === "number" || typeof b === "bigint")) {
+    const x = BigInt(a);
+    const y = BigInt(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return Number.NaN;
+}
+
+/**
+ * Why a file's partition rules a term out (spec "Scan Planning": the term projected through the
+ * partition transform): `col = c` against every transform (bucket included), ranges against
+ * order-keeping ones. A null partition value holds only rows where the column is null, which no
+ * comparison matches.
+ */
+function partitionReason(file: DataFile, spec: PartitionSpec, fields: NestedField[], terms: RangeTerm[]): string | undefined {
+  for (const [i, pf] of spec.fields.entries()) {
+    const source = fields.find((f) => f.id === pf["source-id"]);
+    if (!source || typeof source.type !== "string" || i >= file.partition.length) continue;
+    const part = file.partition[i];
+    for (const t of terms) {
+      if (t.column !== source.name) continue;
+      let transform;
+      try {
+        transform = parseTransform(pf.transform);
+      } catch {
+        continue;
+      }
+      if (transform.kind === "void") continue;
+      if (part === null || part === undefined) return `${t.column} ${t.op} ${String(t.value)}: partition ${pf.name} is null`;
+      // Ranges prune on order-keeping transforms of numbers and times (string order in JS is UTF-16's, not Iceberg's UTF-8 bytes).
+      if (t.op !== "=" && (!MONOTONIC.has(transform.kind) || typeof part === "string")) continue;
+      const v = icebergValue(t.value, source.type);
+      if (v === undefined) continue;
+      let want: PrimitiveValue | null;
+      try {
+        want = applyTransform(transform, source.type, v);
+      } catch {
+        continue;
+      }
+      if (want === null) continue;
+      const c = compareParts(part, want);
+      if (Number.isNaN(c)) continue;
+      const ruled = t.op === "=" ? c !== 0 : t.op === "<" || t.op === "<=" ? c > 0 : c < 0;
+      if (ruled) return `${t.column} ${t.op} ${String(t.value)}: partition ${pf.name}=${String(part)}`;
     }
   }
   return undefined;

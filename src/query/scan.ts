@@ -15,10 +15,10 @@ import { FileContent, EntryStatus, type DataFile } from "../iceberg/data-file.js
 import { readManifest } from "../iceberg/manifest.js";
 import { readManifestList } from "../iceberg/manifest-list.js";
 import { parseTableMetadata } from "../iceberg/metadata/json.js";
-import type { NestedField, Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.js";
+import type { NestedField, PartitionSpec, Schema, Snapshot, TableMetadata } from "../iceberg/metadata/types.js";
 import { evolveSchema, jsonRowToIceberg } from "../iceberg/schema-infer.js";
 import type { JsonObject } from "../util/json.js";
-import type { BufferedChangeRow, TableState } from "./query-state.js";
+import type { BufferedChangeRow, TableState } from "./buffered-state.js";
 import { pruneReason, pruneRowGroup, type RangeTerm } from "./prune.js";
 import { DateValue, Timestamp, toQueryValue, type Value } from "./values.js";
 
@@ -101,9 +101,9 @@ const PARSERS = {
 };
 
 /** Lists live data files of a snapshot with the positions their delete files remove. */
-async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot): Promise<Array<{ file: DataFile; deleted: Set<bigint> }>> {
+async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot): Promise<Array<{ file: DataFile; spec: PartitionSpec; deleted: Set<bigint> }>> {
   const list = readManifestList(await getBytes(ctx, snapshot["manifest-list"]));
-  const data: Array<{ file: DataFile; seq: bigint }> = [];
+  const data: Array<{ file: DataFile; seq: bigint; spec: PartitionSpec }> = [];
   const deletes: Array<{ file: DataFile; seq: bigint }> = [];
   const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
   const manifests = await mapAhead(list, OPEN_AHEAD, (mf) => getBytes(ctx, mf.manifestPath));
@@ -112,7 +112,7 @@ async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot)
     for (const e of readManifest(manifests[k]!, spec, schema)) {
       if (e.status === EntryStatus.DELETED) continue;
       const seq = e.sequenceNumber ?? mf.sequenceNumber;
-      if (e.dataFile.content === FileContent.DATA) data.push({ file: e.dataFile, seq });
+      if (e.dataFile.content === FileContent.DATA) data.push({ file: e.dataFile, seq, spec });
       else if (e.dataFile.content === FileContent.POSITION_DELETES) deletes.push({ file: e.dataFile, seq });
       else throw new HttpError(400, "BadRequestException", `Equality delete files are not supported by the query engine (${e.dataFile.filePath})`);
     }
@@ -129,7 +129,7 @@ async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot)
     }
   }
   // A position delete applies to data files whose data sequence number is not above its own (spec: "Scan Planning").
-  return data.map(({ file, seq }) => ({ file, deleted: new Set((deleted.get(file.filePath) ?? []).filter((d) => d.seq >= seq).map((d) => d.pos)) }));
+  return data.map(({ file, seq, spec }) => ({ file, spec, deleted: new Set((deleted.get(file.filePath) ?? []).filter((d) => d.seq >= seq).map((d) => d.pos)) }));
 }
 
 function toArrayBuffer(b: Uint8Array): ArrayBuffer {
@@ -295,18 +295,18 @@ export async function scanChunks(ctx: ScanContext, state: TableState, needed: Se
   const wanted = fields.map((f) => needed === "*" || needed.has(f.name));
   const dropped = new Map<string, Set<bigint>>();
   if (live) {
-    for (const [path, pos] of state.replacedPositions) {
+    for (const [path, positions] of state.replaced) {
       let s = dropped.get(path);
       if (!s) dropped.set(path, (s = new Set()));
-      s.add(BigInt(pos));
+      for (const pos of positions) s.add(BigInt(pos));
     }
   }
   // Files are planned (and pruned) now, so stats and plans are complete before any row is read.
   const planned: Array<{ file: DataFile; deleted: Set<bigint>; gone: Set<bigint> | undefined }> = [];
   if (m && snapshot) {
-    for (const { file, deleted } of await planFiles(ctx, m, snapshot)) {
+    for (const { file, spec, deleted } of await planFiles(ctx, m, snapshot)) {
       const gone = dropped.get(file.filePath);
-      const pruned = pruneReason(file, fields, terms);
+      const pruned = pruneReason(file, fields, terms, spec);
       if (pruned) {
         ctx.stats.filesPruned++;
         ctx.stats.files.push({ table, path: file.filePath, records: Number(file.recordCount), deletes: 0, pruned });

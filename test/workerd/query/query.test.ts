@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseJson } from "../../../src/util/json.js";
-import { AUTH, bufferedAck, closeAll, openSocket, type TestSocket } from "../helpers.js";
+import { AUTH, bufferedAck, closeAll, configure, openSocket, type TestSocket } from "../helpers.js";
 
 afterEach(() => closeAll());
 
@@ -171,6 +171,32 @@ describe("POST /v1/query", () => {
     // A buffered row is never pruned: it is in the answer even though every file is skipped.
     await send(s, "q-prune", [{ table: "ranged", rowId: "e", after: { k: "e", v: 7 } }]);
     expect((await query("SELECT k FROM ranged WHERE v BETWEEN 6 AND 50")).body.rows).toEqual([{ k: "e" }]);
+  });
+
+  it("prunes data files by partition values: bucket for equality, truncate of strings for equality, day for ranges", async () => {
+    await configure({ partitionBy: { parts: [{ column: "id", transform: "bucket[8]" }, { column: "sku", transform: "truncate[2]" }], daily: [{ column: "at", transform: "day" }] }, detectTimestamps: true });
+    try {
+      const s = await connect("q-parts");
+      // Every file holds ids from 1 to 40 (bucketing spreads them): bounds cannot rule any file out, partitions can.
+      await send(s, "q-parts", Array.from({ length: 40 }, (_, i) => ({ table: "parts", rowId: String(i + 1), after: { id: i + 1, sku: `${"ABCD"[i % 4]}${"XY"[i % 2]}-${i}` } })));
+      await send(s, "q-parts", Array.from({ length: 6 }, (_, i) => ({ table: "daily", rowId: String(i), after: { id: i, at: `2025-01-1${i}T12:00:00Z` } })));
+      await flush();
+      const one = await query("SELECT id, sku FROM parts WHERE id = 17");
+      expect(one.body.rows).toEqual([{ id: 17, sku: "AX-16" }]);
+      const files = one.body.stats.filesScanned + one.body.stats.filesPruned;
+      expect(files).toBeGreaterThan(8);
+      expect(one.body.stats.filesScanned).toBe(1); // bucket(17) and no truncate term: the one file of its (bucket, sku prefix)
+      const plan = await query("SELECT id FROM parts WHERE id = 17", { path: "/v1/query/plan" });
+      expect(plan.body.files.find((f: any) => f.pruned)?.pruned).toMatch(/^id = 17: partition id_bucket=\d$/);
+      const bySku = await query("SELECT COUNT(*) AS n FROM parts WHERE sku = 'BY-5'");
+      expect(bySku.body.rows).toEqual([{ n: 1 }]);
+      expect(bySku.body.stats.filesScanned).toBeLessThan(files / 2); // string bounds never prune; the truncate[2] partition does
+      const range = await query("SELECT id FROM daily WHERE at >= TIMESTAMPTZ '2025-01-14 00:00:00+00' ORDER BY id");
+      expect(range.body.rows).toEqual([{ id: 4 }, { id: 5 }]);
+      expect(range.body.stats).toMatchObject({ filesScanned: 2, filesPruned: 4 });
+    } finally {
+      await configure({ partitionBy: {}, detectTimestamps: false });
+    }
   });
 
   it("refuses invalid SQL, unknown tables and columns, and writes, naming them", async () => {

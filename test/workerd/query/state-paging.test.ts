@@ -6,7 +6,8 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { depsOf } from "../../../src/catalog/deps.js";
-import { readQueryStatePaged, tableStates, type StateSources } from "../../../src/query/query-state.js";
+import { fetchTableStates } from "../../../src/query/buffered-state.js";
+import { readBatchPayloads, readQueryStatePaged, type RawQueryState, type StateSources } from "../../../src/query/query-state.js";
 import { parseJson } from "../../../src/util/json.js";
 import { AUTH, bufferedAck, closeAll, flushNow, openSocket } from "../helpers.js";
 
@@ -23,6 +24,14 @@ async function send(s: Awaited<ReturnType<typeof openSocket>>, source: string, b
 function sources(o: DoLake, state: DurableObjectState): StateSources {
   return { sql: state.storage.sql, buffer: o.buffer, catalog: depsOf(o.catalogContext()).store, cdcNamespace: o.config.namespace, detectTimestamps: o.config.detectTimestamps };
 }
+
+/** The Worker's half over a state already read: its batches fetched in pages from the object and decoded. */
+async function decoded(src: StateSources, raw: RawQueryState) {
+  const [t] = await fetchTableStates({ queryState: async () => raw, queryBatches: async (tables, ids) => readBatchPayloads(src, tables, ids) }, raw.tables);
+  return t!;
+}
+
+const replacedCount = (raw: RawQueryState) => raw.tables[0]!.replaced.reduce((n, [, p]) => n + p.length, 0);
 
 async function count(table: string): Promise<number> {
   const res = await SELF.fetch("http://lake/v1/query", { method: "POST", headers: AUTH, body: JSON.stringify({ sql: `SELECT COUNT(*) AS n FROM ${table}` }) });
@@ -53,7 +62,7 @@ describe("the query's paged state read", () => {
         if (++pauses === 1) await o.flushes.flushNow(); // commits paged_a: its pointer moves, its batches leave
       });
       const current = depsOf(o.catalogContext()).store.getTable({ namespace: [o.config.namespace], name: "paged_a" })!.metadataLocation;
-      return { attempts: raw.attempts, pauses, pointer: raw.tables[0]!.metadataLocation, current, batches: raw.batches.length, replaced: raw.tables[0]!.replacedPositions.length, buffered: tableStates(raw)[0]!.buffered.length };
+      return { attempts: raw.attempts, pauses, pointer: raw.tables[0]!.metadataLocation, current, batches: raw.batches.length, replaced: replacedCount(raw), buffered: (await decoded(sources(o, state), raw)).buffered.length };
     });
     expect(result.pauses).toBe(1); // the first step's pause flushed; the restart found nothing buffered to page
     expect(result.attempts).toBe(2);
@@ -72,8 +81,8 @@ describe("the query's paged state read", () => {
         pauses++;
         await new Promise((r) => setTimeout(r, 5));
       });
-      const rows = tableStates(raw)[0]!.buffered;
-      return { attempts: raw.attempts, pauses, buffered: rows.length, late: rows.some((r) => r.rowId === "late"), replaced: raw.tables[0]!.replacedPositions.length };
+      const rows = (await decoded(sources(o, state), raw)).buffered;
+      return { attempts: raw.attempts, pauses, buffered: rows.length, late: rows.some((r) => r.rowId === "late"), replaced: replacedCount(raw) };
     });
     await late;
     expect(result.pauses).toBeGreaterThan(2);
@@ -81,5 +90,21 @@ describe("the query's paged state read", () => {
     expect(result.buffered === 4500 || (result.buffered === 4501 && result.late)).toBe(true); // the late batch only if acked before the first step
     expect(result.replaced).toBe(1000); // every flushed row is replaced by a buffered change
     expect(await count("paged_b")).toBe(2501);
+  });
+
+  it("answers null for a page once a table of the read was committed, so the Worker reads again", { timeout: 60_000 }, async () => {
+    await seed("paged_c", "pg-c");
+    const stub = env.DOLAKE.get(env.DOLAKE.idFromName("warehouse"));
+    const pages = await runInDurableObject(stub, async (o: DoLake, state) => {
+      const src = sources(o, state);
+      const raw = await readQueryStatePaged(src, [{ namespace: [], name: "paged_c" }], async () => undefined);
+      const ids = raw.batches.map((b) => b.id);
+      const before = readBatchPayloads(src, raw.tables, ids);
+      await o.flushes.flushNow();
+      return { batches: ids.length, sizes: raw.batches.map((b) => b.sizeBytes), before: before?.map((p) => p.byteLength), after: readBatchPayloads(src, raw.tables, ids) };
+    });
+    expect(pages.batches).toBe(3);
+    expect(pages.before).toEqual(pages.sizes); // each batch's bytes, whole
+    expect(pages.after).toBeNull();
   });
 });
