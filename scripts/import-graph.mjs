@@ -20,7 +20,7 @@ export const LAYER_RULES = {
   // The query API (Worker side) and the consistent read the object answers (query-state.ts).
   query: ["catalog", "flush", "buffer", "iceberg", "parquet", "protocol", "http", "env", "util", "gen"],
   ingest: ["buffer", "iceberg", "protocol", "config", "util", "gen"],
-  flush: ["catalog", "buffer", "iceberg", "avro", "parquet", "protocol", "config", "gen"],
+  flush: ["catalog", "buffer", "iceberg", "avro", "parquet", "protocol", "config", "util", "gen"],
   catalog: ["iceberg", "s3", "http", "env", "util", "gen"],
   s3: ["http", "env"],
   client: ["protocol", "util", "gen"],

@@ -9,13 +9,14 @@
 // The probe's events stay buffered (thresholds raised), so no flush runs during either phase.
 //
 //   node bench/compaction/ack-latency.mjs [--flushes 40] [--rows 2500] [--probe 300] [--during compaction|flush] [--step-kib 2048]
+//                                         [--flush-kib 4096]   (maxFlushBytes, for --during flush; default: the product's)
 import { performance } from "node:perf_hooks";
 import { startServer } from "../../scripts/with-server.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
 import WebSocket from "ws";
 import { patchConfig, produce } from "../lib/producer.mjs";
 
-const a = { flushes: "40", rows: "2500", probe: "300", during: "compaction", "step-kib": "2048" };
+const a = { flushes: "40", rows: "2500", probe: "300", during: "compaction", "step-kib": "2048", "flush-kib": "4096" };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, "");
@@ -27,6 +28,7 @@ const RAISED = {
   messagesPerSecond: 1_000_000, burstCapacity: 1_000_000, sourceMessagesPerSecond: 1_000_000, sourceBurstCapacity: 1_000_000,
   maxBufferSize: 2 ** 30, flushThresholdEvents: 1_000_000_000, flushThresholdBytes: 2 ** 30, flushThresholdMs: 3_600_000,
   connectionsPerSecond: 1000, compaction: { autoCompact: false, maxBytesPerStep: Number(a["step-kib"]) * 1024 },
+  maxFlushBytes: Number(a["flush-kib"]) * 1024,
 };
 const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);

@@ -14,6 +14,7 @@ import { COMMIT_ATTEMPTS } from "../catalog/commit.js";
 import type { CdcChange } from "../iceberg/cdc-plan.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
 import { TableHealth } from "./table-health.js";
+import { pacer, type Pacer } from "../util/pace.js";
 
 /** One change, as the table writers take it. */
 export interface BufferedChange {
@@ -38,8 +39,11 @@ export interface PreparedFlush {
 
 /** Where flushed events go (the Iceberg writer in production). */
 export interface FlushSink {
-  /** Writes the changes (grouped by source table, in sequence order per source) and returns how to commit them. */
-  prepare(changesByTable: Map<string, BufferedChange[]>): Promise<PreparedFlush>;
+  /**
+   * Writes the changes (grouped by source table, in sequence order per source) and returns how to
+   * commit them; `pace` lets other events in between slices of the work.
+   */
+  prepare(changesByTable: Map<string, BufferedChange[]>, pace?: Pacer): Promise<PreparedFlush>;
 }
 
 /** What one flush did. */
@@ -109,6 +113,32 @@ export function groupByTable(batches: BufferedBatch[], done = new Map<number, Se
   return byTable;
 }
 
+/**
+ * Work units (bytes of buffered payload decoded, of column chunks encoded) between two yields of a
+ * flush to the object's event queue: ~256 KiB of a step at a time, so acks are answered while a
+ * flush runs (bench/compaction/RESULTS.md "--during flush" has the figures).
+ */
+export const FLUSH_SLICE_UNITS = 256 * 1024;
+
+/** groupByTable in slices of about `FLUSH_SLICE_UNITS` payload bytes, yielding between them. */
+async function groupByTablePaced(batches: BufferedBatch[], done: Map<number, Set<string>>, pace: Pacer): Promise<Map<string, BufferedChange[]>> {
+  const byTable = new Map<string, BufferedChange[]>();
+  let start = 0;
+  while (start < batches.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < batches.length && bytes < FLUSH_SLICE_UNITS) bytes += batches[end++]!.payload.length;
+    for (const [table, list] of groupByTable(batches.slice(start, end), done)) {
+      const all = byTable.get(table);
+      if (!all) byTable.set(table, list);
+      else for (const c of list) all.push(c);
+    }
+    start = end;
+    await pace.spend(bytes);
+  }
+  return byTable;
+}
+
 /** Prepares and commits one table's changes, retrying when another writer moved the table. */
 async function flushTable(
   storage: DurableObjectStorage,
@@ -116,12 +146,13 @@ async function flushTable(
   sink: FlushSink,
   table: string,
   changes: BufferedChange[],
+  pace: Pacer,
 ): Promise<PreparedFlush> {
   const batchIds = new Set(changes.map((c) => c.batchId!));
   for (let attempt = 1; ; attempt++) {
     let prepared: PreparedFlush;
     try {
-      prepared = await sink.prepare(new Map([[table, changes]]));
+      prepared = await sink.prepare(new Map([[table, changes]]), pace);
     } catch (e) {
       if (!(e instanceof CommitFailedError) || attempt >= COMMIT_ATTEMPTS) throw e;
       continue; // the table moved between loading it and preparing the commit
@@ -171,19 +202,21 @@ export async function flushBuffer(
   let committed = 0;
   let taken = 0;
   let cursor = 0;
+  // The flush shares the object's one thread with ingest: it yields between slices of its work.
+  const pace = pacer(FLUSH_SLICE_UNITS);
   while (taken < stopAt) {
     const batches = buffer.take(maxStepBytes, cursor);
     if (batches.length === 0) break;
     taken += batches.length;
     cursor = batches[batches.length - 1]!.id;
-    const changes = groupByTable(batches, buffer.doneTables(batches.map((b) => b.id)));
+    const changes = await groupByTablePaced(batches, buffer.doneTables(batches.map((b) => b.id)), pace);
     for (const [table, list] of changes) {
       if (held.has(table) || (!force && health.waiting(table, now()))) {
         held.add(table);
         continue;
       }
       try {
-        const prepared = await flushTable(storage, buffer, sink, table, list);
+        const prepared = await flushTable(storage, buffer, sink, table, list, pace);
         health.ok(table);
         committed++;
         outcome.eventsFlushed += list.length;

@@ -19,6 +19,7 @@ import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import type { BufferedChange, FlushSink, PreparedFlush } from "./flusher.js";
 import { SqlPrimaryKeyIndex } from "./pk-index.js";
 import { R2ObjectStore } from "./r2-store.js";
+import type { Pacer } from "../util/pace.js";
 
 
 /** A positive 63-bit snapshot id (usually above 2^53: bigint end to end). */
@@ -43,7 +44,7 @@ export interface FlushSinkHost {
 /** The flush sink for a DoLake object. */
 export function createFlushSink(lake: FlushSinkHost): FlushSink {
   return {
-    async prepare(changesByTable: Map<string, BufferedChange[]>): Promise<PreparedFlush> {
+    async prepare(changesByTable: Map<string, BufferedChange[]>, pace?: Pacer): Promise<PreparedFlush> {
       const ctx = lake.catalogContext();
       const deps = depsOf(ctx);
       const config = lake.config;
@@ -82,6 +83,7 @@ export function createFlushSink(lake: FlushSinkHost): FlushSink {
             },
             clock: () => BigInt(Date.now()),
             newSnapshotId,
+            pace,
           });
           if (result.mirror) {
             const p = await prepareCommit(deps, ident, result.mirror.requirements, result.mirror.updates);

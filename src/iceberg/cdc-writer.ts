@@ -9,10 +9,11 @@
  * Validation (schema evolution, value conversion) happens before the first byte is written.
  */
 import type { JsonObject } from "../util/json.js";
+import { NO_PACE, type Pacer } from "../util/pace.js";
 import type { ParquetCompression } from "../parquet/writer.js";
 import { bindSpec } from "./avro-schema.js";
 import { planMirror, CdcInputError, type CdcChange, type RowLocation } from "./cdc-plan.js";
-import { CHANGELOG_SCHEMA, changelogColumns, changelogSchemaUpgrade, changelogSummary, mirrorSummary } from "./changelog.js";
+import { CHANGELOG_SCHEMA, changelogColumnsPaced, changelogSchemaUpgrade, changelogSummary, mirrorSummary } from "./changelog.js";
 import { writeDataFiles, writeDeleteFiles, type FileSink } from "./file-writer.js";
 import { readManifest } from "./manifest.js";
 import { readManifestList } from "./manifest-list.js";
@@ -21,7 +22,7 @@ import { newTableMetadata } from "./metadata/new-table.js";
 import type { PartitionSpec, Schema, TableMetadata, TableUpdate } from "./metadata/types.js";
 import { keyForLocation, type ObjectStore } from "./object-store.js";
 import type { PartitionTuple } from "./partition.js";
-import { evolveSchema, jsonRowsToColumns } from "./schema-infer.js";
+import { jsonRowsToColumnsPaced, schemaEvolver, type EvolvedSchema } from "./schema-infer.js";
 import { commitSnapshot, currentSnapshotId, type TableCommit } from "./table-commit.js";
 
 export type { CdcChange, RowLocation } from "./cdc-plan.js";
@@ -85,7 +86,14 @@ export interface CdcFlushInput {
   newSnapshotId: () => bigint;
   /** A new UUID (file names); default crypto.randomUUID. */
   newUuid?: () => string;
+  /** Lets other events in between phases and column chunks (a Durable Object's acks); default: none. */
+  pace?: Pacer;
 }
+
+/** Work units a phase spends per change (about a change's bytes), for the pacer. */
+const PHASE_UNITS_PER_CHANGE = 256;
+/** Rows converted (mirror values, changelog JSON text) between two chances to yield. */
+const SLICE_ROWS = 2_000;
 
 /** Changes the caller applies to the primary-key index when the commit succeeds. */
 export interface IndexChanges {
@@ -181,26 +189,29 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   const result: CdcFlushResult = { mirror: null, changelog: null, filesWritten: written, index: { upserts: new Map(), deletes: [] } };
   if (changes.length === 0) return result;
   const parquet = { compression: options.compression, rowGroupRows: options.rowGroupRows };
-  const sinkFor = (location: string): FileSink => ({ store: input.store, keyFor, location: location.replace(/\/+$/, ""), uuid, parquet, targetFileSizeBytes: options.targetFileSizeBytes ?? 64 << 20, written });
+  const pace = input.pace ?? NO_PACE;
+  const phase = () => pace.spend(changes.length * PHASE_UNITS_PER_CHANGE);
+  const sinkFor = (location: string): FileSink => ({ store: input.store, keyFor, location: location.replace(/\/+$/, ""), uuid, parquet, targetFileSizeBytes: options.targetFileSizeBytes ?? 64 << 20, written, pace });
 
   // 1. Plan and validate the mirror (no I/O but the index lookup).
-  const known = await input.index.lookup([...new Set(changes.map((c) => c.rowId))]);
+  const known = await lookupPaced(input.index, [...new Set(changes.map((c) => c.rowId))], pace);
   const plan = planMirror(changes, known);
+  await phase();
   const images: JsonObject[] = plan.rows.map((r) => r.image);
   let base = input.mirror;
   let createUpdates: TableUpdate[] = [];
   let evolved: { schema: Schema; lastColumnId: number } | undefined;
   if (!base && images.length > 0) {
-    const inferred = evolveSchema(undefined, 0, 0, images, { detectTimestamps: options.detectTimestamps });
+    const inferred = await evolvePaced(undefined, 0, 0, images, options.detectTimestamps, pace);
     base = newTableMetadata({ schema: inferred.schema, partitionSpec: partitionSpecFor(inferred.schema, options.partitionBy), location: options.location, properties: { ...MIRROR_PROPERTIES, ...defaultProperties(options) }, now });
     createUpdates = createTableUpdates(base);
   } else if (base) {
     const maxId = Math.max(...base.schemas.map((s) => s["schema-id"]));
-    const e = evolveSchema(currentSchema(base), base["last-column-id"], maxId + 1, images, { detectTimestamps: options.detectTimestamps });
+    const e = await evolvePaced(currentSchema(base), base["last-column-id"], maxId + 1, images, options.detectTimestamps, pace);
     if (e.changed) evolved = { schema: e.schema, lastColumnId: e.lastColumnId };
   }
   const schema = evolved?.schema ?? (base ? currentSchema(base) : undefined);
-  const rows = schema ? jsonRowsToColumns(schema, images) : undefined;
+  const rows = schema ? await jsonRowsToColumnsPaced(schema, images, pace, SLICE_ROWS, PHASE_UNITS_PER_CHANGE) : undefined;
 
   // 2. The mirror's files and snapshot.
   if (base && schema && rows && (rows.length > 0 || plan.deletes.length > 0)) {
@@ -232,13 +243,38 @@ export async function writeCdcFlush(input: CdcFlushInput): Promise<CdcFlushResul
   const logUpgrade = changelogSchemaUpgrade(currentSchema(logBase), logBase["last-column-id"], Math.max(...logBase.schemas.map((s) => s["schema-id"])) + 1);
   const logSchema = logUpgrade?.schema ?? currentSchema(logBase);
   const logSpec = logBase["partition-specs"].find((s) => s["spec-id"] === logBase!["default-spec-id"])!;
-  const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), changelogColumns(changes, now));
+  await phase();
+  const logColumns = await changelogColumnsPaced(changes, now, pace, SLICE_ROWS, PHASE_UNITS_PER_CHANGE);
+  const logFiles = await writeDataFiles(sinkFor(logBase.location), logSchema.fields, bindSpec(logSpec, logSchema), logColumns);
   result.changelog = await commitSnapshot({
     base: logBase, createUpdates: logCreate, evolvedSchema: logUpgrade, dataFiles: logFiles.map((d) => d.file), deleteFiles: [],
     store: input.store, keyFor, now, snapshotId: input.newSnapshotId(), uuid, written,
     summary: changelogSummary(changes),
   });
   return result;
+}
+
+/** The index's locations of `rowIds`, looked up SLICE_ROWS at a time with a chance to yield between. */
+async function lookupPaced(index: PrimaryKeyIndex, rowIds: string[], pace: Pacer): Promise<ReadonlyMap<string, RowLocation>> {
+  if (rowIds.length <= SLICE_ROWS) return index.lookup(rowIds);
+  const known = new Map<string, RowLocation>();
+  for (let i = 0; i < rowIds.length; i += SLICE_ROWS) {
+    const slice = rowIds.slice(i, i + SLICE_ROWS);
+    for (const [id, loc] of await index.lookup(slice)) known.set(id, loc);
+    await pace.spend(slice.length * PHASE_UNITS_PER_CHANGE);
+  }
+  return known;
+}
+
+/** evolveSchema over `images`, SLICE_ROWS rows at a time with a chance to yield between. */
+async function evolvePaced(current: Schema | undefined, lastColumnId: number, nextSchemaId: number, images: readonly JsonObject[], detectTimestamps: boolean | undefined, pace: Pacer): Promise<EvolvedSchema> {
+  const evolver = schemaEvolver(current, { detectTimestamps });
+  for (let i = 0; i < images.length; i += SLICE_ROWS) {
+    const end = Math.min(images.length, i + SLICE_ROWS);
+    for (let r = i; r < end; r++) evolver.add(images[r]!);
+    await pace.spend((end - i) * PHASE_UNITS_PER_CHANGE);
+  }
+  return evolver.finish(lastColumnId, nextSchemaId);
 }
 
 /**

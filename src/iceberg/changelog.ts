@@ -25,6 +25,7 @@ import { stringifyJson } from "../util/json.js";
 import type { CdcChange } from "./cdc-plan.js";
 import type { Schema } from "./metadata/types.js";
 import type { Row } from "../parquet/writer.js";
+import type { Pacer } from "../util/pace.js";
 import { ColumnBlock, type ColumnValues } from "../parquet/column-block.js";
 
 /** Suffix of the changelog table's name. */
@@ -106,14 +107,34 @@ export function changelogSummary(changes: readonly CdcChange[]): Record<string, 
  * gives, without an object per change (the flush's path; changelogRow stays the definition).
  */
 export function changelogColumns(changes: readonly CdcChange[], commitMs: bigint): ColumnBlock {
-  const n = changes.length;
+  const c = emptyColumns(changes.length);
+  fillChangelog(c, changes, commitMs * 1000n, 0, changes.length);
+  return new ColumnBlock(changes.length, new Map(Object.entries(c)));
+}
+
+/** changelogColumns in slices of `sliceRows` changes, awaiting `pace` (src/util/pace.ts) after each. */
+export async function changelogColumnsPaced(changes: readonly CdcChange[], commitMs: bigint, pace: Pacer, sliceRows: number, unitsPerRow: number): Promise<ColumnBlock> {
+  const c = emptyColumns(changes.length);
+  for (let from = 0; from < changes.length; from += sliceRows) {
+    const to = Math.min(changes.length, from + sliceRows);
+    fillChangelog(c, changes, commitMs * 1000n, from, to);
+    await pace.spend((to - from) * unitsPerRow);
+  }
+  return new ColumnBlock(changes.length, new Map(Object.entries(c)));
+}
+
+type ChangelogColumns = ReturnType<typeof emptyColumns>;
+
+function emptyColumns(n: number) {
   const col = (): ColumnValues => new Array(n);
-  const c = {
+  return {
     operation: col(), sequence: col(), source: col(), commit_timestamp: col(), source_timestamp: col(), row_id: col(),
     before: col(), after: col(), metadata: col(), log_position: col(), acked_at: col(),
   };
-  const commitMicros = commitMs * 1000n;
-  for (let i = 0; i < n; i++) {
+}
+
+function fillChangelog(c: ChangelogColumns, changes: readonly CdcChange[], commitMicros: bigint, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
     const x = changes[i]!;
     c.operation[i] = x.operation;
     c.sequence[i] = x.sequence;
@@ -127,7 +148,6 @@ export function changelogColumns(changes: readonly CdcChange[], commitMs: bigint
     c.log_position[i] = x.logPosition ?? null;
     c.acked_at[i] = x.ackedAt === undefined ? null : x.ackedAt * 1000n;
   }
-  return new ColumnBlock(n, new Map(Object.entries(c)));
 }
 
 /** The changelog row of one change committed at `commitMs` (epoch ms). */

@@ -26,6 +26,7 @@ import { DELETE_FILE_PATH_ID } from "./position-deletes.js";
 import { compareCodePoints, parsePrimitive } from "./primitive.js";
 import { commitSnapshot, type TableCommit } from "./table-commit.js";
 import type { LiveFile, PartitionCandidate, TableFiles } from "./compaction-plan.js";
+import { yieldToEvents } from "../util/pace.js";
 
 /** A table this step cannot rewrite faithfully (the caller skips it and says why). */
 export class CompactionUnsupportedError extends Error {}
@@ -102,11 +103,8 @@ const PARSERS = {
   dateFromDays: (days: number) => days,
 };
 
-/**
- * Lets the runtime deliver other events (acks) between chunks of CPU work: awaiting I/O alone did
- * not, in wrangler dev an ack waited for the whole run (bench/compaction/RESULTS.md).
- */
-export const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/** Lets the runtime deliver other events (acks) between chunks of CPU work (src/util/pace.ts). */
+export { yieldToEvents };
 
 /** Throws CompactionUnsupportedError for columns hyparquet would not read back exactly (decimals as doubles, nested types). */
 function checkColumns(fields: NestedField[]): void {

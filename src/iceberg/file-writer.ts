@@ -8,7 +8,8 @@ import type { BoundPartitionField } from "./avro-schema.js";
 import type { DataFile } from "./data-file.js";
 import type { ObjectStore } from "./object-store.js";
 import { partitionPath, partitionTuple, tupleKey, type PartitionTuple } from "./partition.js";
-import { writeParquet, type ParquetWriteOptions, type Row } from "../parquet/writer.js";
+import { writeParquet, writeParquetPaced, type ParquetWriteOptions, type Row } from "../parquet/writer.js";
+import type { Pacer } from "../util/pace.js";
 import { ColumnBlock } from "../parquet/column-block.js";
 import { writePositionDeletes, type DeletedPosition } from "./position-deletes.js";
 
@@ -24,6 +25,8 @@ export interface FileSink {
   targetFileSizeBytes: number;
   /** Paths written, for orphan cleanup when the commit fails. */
   written: string[];
+  /** Pauses between column chunks (a Durable Object answers acks meanwhile); none: one stretch per file. */
+  pace?: Pacer;
 }
 
 /** A written data file and where each input row landed. */
@@ -78,7 +81,8 @@ export async function writeDataFiles(sink: FileSink, fields: NestedField[], boun
       while (end < idx.length && (end === start || size < sink.targetFileSizeBytes)) size += sizeOf(idx[end++]!);
       const part = idx.slice(start, end);
       const path = `${fileDir(sink, bound, tuple)}/${batch}-${out.length}.parquet`;
-      const pq = writeParquet(fields, block ? block.select(part) : part.map((i) => (rows as Row[])[i]!), sink.parquet);
+      const slice = block ? block.select(part) : part.map((i) => (rows as Row[])[i]!);
+      const pq = sink.pace ? await writeParquetPaced(fields, slice, sink.parquet, sink.pace) : writeParquet(fields, slice, sink.parquet);
       await sink.store.put(sink.keyFor(path), pq.bytes);
       sink.written.push(path);
       const { bytes, recordCount, splitOffsets, ...metrics } = pq;

@@ -21,6 +21,7 @@ import { JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../u
 import type { NestedField, Schema } from "./metadata/types.js";
 import type { PrimitiveValue } from "./primitive.js";
 import { ColumnBlock, type ColumnValues } from "../parquet/column-block.js";
+import type { Pacer } from "../util/pace.js";
 
 /** Raised when a value cannot be stored in its column without an illegal type change. */
 export class SchemaConflictError extends Error {
@@ -90,10 +91,24 @@ export interface EvolvedSchema {
  * int->long and float->double. A new schema gets `schema-id` = `nextSchemaId`.
  */
 export function evolveSchema(current: Schema | undefined, lastColumnId: number, nextSchemaId: number, rows: Iterable<JsonObject>, options: InferOptions = {}): EvolvedSchema {
+  const evolver = schemaEvolver(current, options);
+  for (const row of rows) evolver.add(row);
+  return evolver.finish(lastColumnId, nextSchemaId);
+}
+
+/** evolveSchema row by row: `add` each row (in order), then `finish`; the same result as one call. */
+export interface SchemaEvolver {
+  add(row: JsonObject): void;
+  finish(lastColumnId: number, nextSchemaId: number): EvolvedSchema;
+}
+
+/** A SchemaEvolver over `current` (undefined for a new table), for callers that pause between rows. */
+export function schemaEvolver(current: Schema | undefined, options: InferOptions = {}): SchemaEvolver {
   const fields: NestedField[] = (current?.fields ?? []).map((f) => ({ ...f }));
   const byName = new Map(fields.map((f) => [f.name, f]));
   const pending = new Map<string, string>(); // new columns, first-seen order
-  for (const row of rows) {
+  return { add, finish };
+  function add(row: JsonObject): void {
     for (const name in row) {
       const value = row[name]!;
       const incoming = inferType(value, options);
@@ -110,13 +125,15 @@ export function evolveSchema(current: Schema | undefined, lastColumnId: number, 
       }
     }
   }
-  let last = lastColumnId;
-  for (const [name, type] of pending) fields.push({ id: ++last, name, required: false, type });
-  const changed = !current || pending.size > 0 || fields.some((f, i) => f.type !== current.fields[i]!.type);
-  if (!changed) return { schema: current!, lastColumnId, changed: false };
-  const schema: Schema = { type: "struct", "schema-id": nextSchemaId, fields };
-  if (current?.["identifier-field-ids"]) schema["identifier-field-ids"] = current["identifier-field-ids"];
-  return { schema, lastColumnId: last, changed: true };
+  function finish(lastColumnId: number, nextSchemaId: number): EvolvedSchema {
+    let last = lastColumnId;
+    for (const [name, type] of pending) fields.push({ id: ++last, name, required: false, type });
+    const changed = !current || pending.size > 0 || fields.some((f, i) => f.type !== current.fields[i]!.type);
+    if (!changed) return { schema: current!, lastColumnId, changed: false };
+    const schema: Schema = { type: "struct", "schema-id": nextSchemaId, fields };
+    if (current?.["identifier-field-ids"]) schema["identifier-field-ids"] = current["identifier-field-ids"];
+    return { schema, lastColumnId: last, changed: true };
+  }
 }
 
 /** Converts one JSON row image into an Iceberg row of the schema (unknown keys are an error). */
@@ -140,9 +157,25 @@ export function jsonRowToIceberg(schema: Schema, row: JsonObject): Record<string
  * the same conversions and checks, in the same order (row by row, column by column).
  */
 export function jsonRowsToColumns(schema: Schema, rows: readonly JsonObject[]): ColumnBlock {
+  const columns: ColumnValues[] = schema.fields.map(() => new Array(rows.length));
+  fillColumns(schema, rows, columns, 0, rows.length);
+  return new ColumnBlock(rows.length, new Map(schema.fields.map((f, c) => [f.name, columns[c]!])));
+}
+
+/** jsonRowsToColumns in slices of `sliceRows` rows, awaiting `pace` (src/util/pace.ts) after each. */
+export async function jsonRowsToColumnsPaced(schema: Schema, rows: readonly JsonObject[], pace: Pacer, sliceRows: number, unitsPerRow: number): Promise<ColumnBlock> {
+  const columns: ColumnValues[] = schema.fields.map(() => new Array(rows.length));
+  for (let from = 0; from < rows.length; from += sliceRows) {
+    const to = Math.min(rows.length, from + sliceRows);
+    fillColumns(schema, rows, columns, from, to);
+    await pace.spend((to - from) * unitsPerRow);
+  }
+  return new ColumnBlock(rows.length, new Map(schema.fields.map((f, c) => [f.name, columns[c]!])));
+}
+
+function fillColumns(schema: Schema, rows: readonly JsonObject[], columns: ColumnValues[], from: number, to: number): void {
   const fields = schema.fields;
-  const columns: ColumnValues[] = fields.map(() => new Array(rows.length));
-  for (let r = 0; r < rows.length; r++) {
+  for (let r = from; r < to; r++) {
     const row = rows[r]!;
     let matched = 0;
     for (let c = 0; c < fields.length; c++) {
@@ -156,7 +189,6 @@ export function jsonRowsToColumns(schema: Schema, rows: readonly JsonObject[]): 
     }
     checkNoExtraColumns(schema, row, matched);
   }
-  return new ColumnBlock(rows.length, new Map(fields.map((f, c) => [f.name, columns[c]!])));
 }
 
 /** A column that is only ever null has no type and no field: its nulls are simply absent; any other unknown key is an error. */

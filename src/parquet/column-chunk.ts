@@ -59,12 +59,27 @@ const MAX_DICTIONARY = 1 << 15;
 
 /** Encodes rows[start, end) of one column; updates `s` (the file's statistics for it). */
 export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[] | ColumnBlock, start: number, end: number, compress: (b: Uint8Array) => Uint8Array): EncodedChunk {
+  const pages = encodeColumnPages(s, rows, start, end, compress);
+  for (;;) {
+    const step = pages.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * encodeColumnChunk, yielding the uncompressed bytes of each data page once it is compressed: a
+ * caller can pause between pages (src/parquet/writer.ts writeParquetPaced). PLAIN strings are cut
+ * into pages of about PAGE_BYTES, as parquet-mr's default page size does; other values are one page.
+ */
+export function* encodeColumnPages(s: ColumnStats, rows: readonly Row[] | ColumnBlock, start: number, end: number, compress: (b: Uint8Array) => Uint8Array): Generator<number, EncodedChunk> {
   const { field, p } = s;
   const n = end - start;
   const name = field.name;
   const defs = field.required ? null : new Uint8Array(n);
   let present = 0;
   const values: PrimitiveValue[] = new Array(n);
+  // Row of each present value (page boundaries are cut at values, pages hold whole rows).
+  const rowOf = new Int32Array(n);
   const column = rows instanceof ColumnBlock ? rows.column(name) : undefined;
   for (let i = 0; i < n; i++) {
     const v = column ? column[start + i] : (rows as readonly Row[])[start + i]![name];
@@ -73,6 +88,7 @@ export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[] | ColumnB
       continue;
     }
     if (defs) defs[i] = 1;
+    rowOf[present] = i;
     values[present++] = v;
   }
   values.length = present;
@@ -80,6 +96,8 @@ export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[] | ColumnB
   s.nulls += BigInt(nulls);
 
   let page: Uint8Array;
+  // PLAIN string pages: the values of page k end at valueEnds[k] (one page unless cut).
+  let valueEnds: number[] | undefined;
   let dictionary: Uint8Array | null = null;
   let dictionaryCount = 0;
   let encoding: Encoding = "PLAIN";
@@ -165,6 +183,7 @@ export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[] | ColumnB
       dictionary = enc.dictionary;
       dictionaryCount = enc.dictionaryCount;
       if (dictionary) encoding = "RLE_DICTIONARY";
+      else valueEnds = plainPageEnds(page);
       chunkMin = enc.min;
       chunkMax = enc.max;
       break;
@@ -196,32 +215,76 @@ export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[] | ColumnB
     encodings.push("PLAIN");
   }
   const dataPageOffset = byteLength;
-  let levels: Uint8Array = new Uint8Array(0);
-  if (defs) {
-    const w = new ByteWriter();
-    writeRleBitPackedHybrid(w, defs, 1);
-    levels = w.getBytes();
+  const ends = valueEnds ?? [present];
+  let rowFrom = 0;
+  let valueFrom = 0;
+  let byteFrom = 0;
+  for (let k = 0; k < ends.length; k++) {
+    const valueTo = ends[k]!;
+    // A page ends after the row of its last value; the last page takes the rows left (trailing nulls).
+    const rowTo = k === ends.length - 1 ? n : rowOf[valueTo - 1]! + 1;
+    const byteTo = valueEnds ? plainBytesEnd(page, byteFrom, valueTo - valueFrom) : page.length;
+    const pageBytes = page.subarray(byteFrom, byteTo);
+    const rowsIn = rowTo - rowFrom;
+    let levels: Uint8Array = new Uint8Array(0);
+    if (defs) {
+      const w = new ByteWriter();
+      writeRleBitPackedHybrid(w, defs.subarray(rowFrom, rowTo), 1);
+      levels = w.getBytes();
+    }
+    const compressed = compress(pageBytes);
+    const header = new ByteWriter();
+    writePageHeader(header, {
+      type: "DATA_PAGE_V2",
+      uncompressed_page_size: levels.length + pageBytes.length,
+      compressed_page_size: levels.length + compressed.length,
+      data_page_header_v2: {
+        num_values: rowsIn, num_nulls: rowsIn - (valueTo - valueFrom), num_rows: rowsIn, encoding,
+        definition_levels_byte_length: levels.length, repetition_levels_byte_length: 0, is_compressed: true,
+      },
+    });
+    const h = header.getBytes();
+    bytes.push(h, levels, compressed);
+    byteLength += h.length + levels.length + compressed.length;
+    uncompressedSize += h.length + levels.length + pageBytes.length;
+    rowFrom = rowTo;
+    valueFrom = valueTo;
+    byteFrom = byteTo;
+    yield pageBytes.length;
   }
-  const compressed = compress(page);
-  const header = new ByteWriter();
-  writePageHeader(header, {
-    type: "DATA_PAGE_V2",
-    uncompressed_page_size: levels.length + page.length,
-    compressed_page_size: levels.length + compressed.length,
-    data_page_header_v2: {
-      num_values: n, num_nulls: nulls, num_rows: n, encoding,
-      definition_levels_byte_length: levels.length, repetition_levels_byte_length: 0, is_compressed: true,
-    },
-  });
-  const h = header.getBytes();
-  bytes.push(h, levels, compressed);
-  byteLength += h.length + levels.length + compressed.length;
-  uncompressedSize += h.length + levels.length + page.length;
   encodings.push(encoding);
   return {
     bytes, byteLength, uncompressedSize, numValues: n, encodings, hasDictionary: dictionary !== null, dataPageOffset,
     statistics: { null_count: BigInt(nulls), ...(parquetMin !== undefined ? { min_value: parquetMin as never, max_value: parquetMax as never } : {}) },
   };
+}
+
+/** Uncompressed bytes of values per PLAIN string page (parquet-mr's default page size is 1 MiB). */
+const PAGE_BYTES = 1 << 20;
+
+/** Where PLAIN string pages end (value counts, cumulative): a page is cut once it holds PAGE_BYTES. */
+function plainPageEnds(plain: Uint8Array): number[] {
+  const ends: number[] = [];
+  let pos = 0;
+  let pageStart = 0;
+  let count = 0;
+  while (pos < plain.length) {
+    pos += 4 + (plain[pos]! | (plain[pos + 1]! << 8) | (plain[pos + 2]! << 16) | (plain[pos + 3]! << 24));
+    count++;
+    if (pos - pageStart >= PAGE_BYTES && pos < plain.length) {
+      ends.push(count);
+      pageStart = pos;
+    }
+  }
+  ends.push(count);
+  return ends;
+}
+
+/** The byte offset after `count` length-prefixed values starting at `from`. */
+function plainBytesEnd(plain: Uint8Array, from: number, count: number): number {
+  let pos = from;
+  for (let i = 0; i < count; i++) pos += 4 + (plain[pos]! | (plain[pos + 1]! << 8) | (plain[pos + 2]! << 16) | (plain[pos + 3]! << 24));
+  return pos;
 }
 
 function typeError(name: string, p: Primitive, v: unknown): TypeError {
@@ -275,6 +338,29 @@ function encodeStrings(name: string, p: Primitive, values: PrimitiveValue[]): { 
 
 const utf8 = new TextEncoder();
 
+/**
+ * Strings longer than this go to TextEncoder.encodeInto whole (~3-5x faster than the byte loop for
+ * the changelog's ~230-character JSON text in Node, bench/flush/RESULTS.md); shorter ones are
+ * copied unit by unit, where a native call per value costs more than it saves.
+ */
+const ENCODE_INTO_MIN_LENGTH = 32;
+
+/** Writes a short string's UTF-8 bytes at `pos` (ASCII unit by unit); returns the end. */
+function writeShortString(v: string, out: Uint8Array, pos: number, onHighUnit: (cu: number) => void): number {
+  const len = v.length;
+  let i = 0;
+  for (; i < len; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0x80) break;
+    out[pos++] = c;
+  }
+  if (i < len) {
+    for (let k = i; k < len; k++) if (v.charCodeAt(k) >= 0xd800) { onHighUnit(v.charCodeAt(k)); break; }
+    pos += utf8.encodeInto(v.slice(i), out.subarray(pos)).written;
+  }
+  return pos;
+}
+
 /** PLAIN BYTE_ARRAY: a 4-byte little-endian length, then the UTF-8 bytes, per value. */
 function writePlainStrings(values: readonly string[], onHighUnit: (cu: number) => void): Uint8Array {
   let cap = 0;
@@ -285,16 +371,13 @@ function writePlainStrings(values: readonly string[], onHighUnit: (cu: number) =
     const lenAt = pos;
     pos += 4;
     const len = v.length;
-    let i = 0;
-    // ASCII fast path; the first non-ASCII unit hands the rest of the string to encodeInto.
-    for (; i < len; i++) {
-      const c = v.charCodeAt(i);
-      if (c >= 0x80) break;
-      out[pos++] = c;
-    }
-    if (i < len) {
-      for (let k = i; k < len; k++) if (v.charCodeAt(k) >= 0xd800) { onHighUnit(v.charCodeAt(k)); break; }
-      pos += utf8.encodeInto(v.slice(i), out.subarray(pos)).written;
+    if (len > ENCODE_INTO_MIN_LENGTH) {
+      const written = utf8.encodeInto(v, out.subarray(pos)).written;
+      // As many bytes as units: all ASCII. Otherwise look for units at or above U+D800.
+      if (written !== len) for (let k = 0; k < len; k++) if (v.charCodeAt(k) >= 0xd800) { onHighUnit(v.charCodeAt(k)); break; }
+      pos += written;
+    } else {
+      pos = writeShortString(v, out, pos, onHighUnit);
     }
     const size = pos - lenAt - 4;
     out[lenAt] = size & 0xff;

@@ -22,11 +22,12 @@ import type { ColumnChunk, RowGroup, SchemaElement } from "hyparquet";
 import type { NestedField } from "../iceberg/metadata/types.js";
 import { emptyMetrics, type FileMetrics } from "../iceberg/data-file.js";
 import { comparePrimitive, parsePrimitive, type Primitive, type PrimitiveValue } from "../iceberg/primitive.js";
-import { encodeColumnChunk, supportsFastColumn, type ColumnStats, type Row } from "./column-chunk.js";
+import { encodeColumnPages, supportsFastColumn, type ColumnStats, type Row } from "./column-chunk.js";
 import { toSingleValue, truncateBound } from "../iceberg/single-value.js";
 import { parquetSchema } from "./schema.js";
 import { snappyCompress } from "./snappy.js";
 import { ColumnBlock } from "./column-block.js";
+import type { Pacer } from "../util/pace.js";
 
 /** Parquet compression codecs this writer offers. */
 export type ParquetCompression = "snappy" | "gzip" | "none";
@@ -58,8 +59,30 @@ const CODECS = { snappy: "SNAPPY", gzip: "GZIP", none: "UNCOMPRESSED" } as const
 /** Writes the rows (objects, or a ColumnBlock) as one Parquet file with Iceberg field ids, and returns its metrics. */
 export function writeParquet(fields: NestedField[], rows: readonly Row[] | ColumnBlock, options: ParquetWriteOptions = {}): ParquetFile {
   const args = prepare(fields, options);
-  if (args.stats.every((s) => supportsFastColumn(s.p))) return writeColumns(args, rows);
+  if (args.stats.every((s) => supportsFastColumn(s.p))) return drain(writeColumns(args, rows));
   return writeWithHyparquet(args, rows instanceof ColumnBlock ? Array.from({ length: rows.length }, (_, i) => rows.row(i)) : rows);
+}
+
+/**
+ * The same file as writeParquet, written page by page with `pace.spend(bytes)` after each data
+ * page, so a Durable Object can answer acks between them (src/util/pace.ts).
+ */
+export async function writeParquetPaced(fields: NestedField[], rows: readonly Row[] | ColumnBlock, options: ParquetWriteOptions, pace: Pacer): Promise<ParquetFile> {
+  const args = prepare(fields, options);
+  if (!args.stats.every((s) => supportsFastColumn(s.p))) return writeParquet(fields, rows, options);
+  const steps = writeColumns(args, rows);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pace.spend(step.value);
+  }
+}
+
+function drain<T>(steps: Generator<number, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
 /**
@@ -129,11 +152,12 @@ const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 /**
  * The one-pass path (src/parquet/column-chunk.ts) for files whose columns it encodes: pages are
  * built per column per row group and the footer written with hyparquet-writer's metadata writer.
+ * Yields the uncompressed bytes of each data page once it is encoded (a point to pause at).
  */
-function writeColumns(args: WriteArgs, rows: readonly Row[] | ColumnBlock): ParquetFile {
+function* writeColumns(args: WriteArgs, rows: readonly Row[] | ColumnBlock): Generator<number, ParquetFile> {
   const w = new ParquetStreamWriter(args);
   const parts: Uint8Array[] = [];
-  for (let start = 0; start < rows.length; start += args.rowGroupRows) parts.push(...w.rowGroup(rows, start, Math.min(rows.length, start + args.rowGroupRows)));
+  for (let start = 0; start < rows.length; start += args.rowGroupRows) parts.push(...(yield* w.rowGroupSteps(rows, start, Math.min(rows.length, start + args.rowGroupRows))));
   const { tail, file } = w.finish();
   parts.push(...tail);
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -169,8 +193,13 @@ export class ParquetStreamWriter {
 
   /** Encodes rows[start, end) as one row group and returns its bytes (the first group's start with the magic). */
   rowGroup(rows: readonly Row[] | ColumnBlock, start = 0, end = rows.length): Uint8Array[] {
+    return drain(this.rowGroupSteps(rows, start, end));
+  }
+
+  /** rowGroup as steps: yields the uncompressed bytes of each data page once it is encoded (a point to pause at). */
+  *rowGroupSteps(rows: readonly Row[] | ColumnBlock, start = 0, end = rows.length): Generator<number, Uint8Array[]> {
     const g = this.beginGroup();
-    for (let col = 0; col < this.args.stats.length; col++) this.encodeColumn(g, col, rows, start, end);
+    for (let col = 0; col < this.args.stats.length; col++) yield* this.encodeColumn(g, col, rows, start, end);
     return this.endGroup(g, end - start);
   }
 
@@ -179,7 +208,7 @@ export class ParquetStreamWriter {
     const g = this.beginGroup();
     for (let col = 0; col < this.args.stats.length; col++) {
       await pause();
-      this.encodeColumn(g, col, rows, 0, rows.length);
+      drain(this.encodeColumn(g, col, rows, 0, rows.length));
     }
     return this.endGroup(g, rows.length);
   }
@@ -189,9 +218,9 @@ export class ParquetStreamWriter {
     return { parts, groupStart: this.offset, columns: [], totalByteSize: 0n };
   }
 
-  private encodeColumn(g: { parts: Uint8Array[]; columns: ColumnChunk[]; totalByteSize: bigint }, col: number, rows: readonly Row[] | ColumnBlock, start: number, end: number): void {
+  private *encodeColumn(g: { parts: Uint8Array[]; columns: ColumnChunk[]; totalByteSize: bigint }, col: number, rows: readonly Row[] | ColumnBlock, start: number, end: number): Generator<number, void> {
     const { schema, stats, codec } = this.args;
-    const chunk = encodeColumnChunk(stats[col]!, rows, start, end, COMPRESS[codec]);
+    const chunk = yield* encodeColumnPages(stats[col]!, rows, start, end, COMPRESS[codec]);
     const element = schema[col + 1]!;
     for (const b of chunk.bytes) g.parts.push(b);
     g.columns.push({

@@ -58,6 +58,7 @@ interface TableSpec {
 }
 
 const BIG = 9007199254740993n; // 2^53 + 1: a JS number would round it
+const WORDS = ["lake", "iceberg", "parquet", "snapshot", "manifest", "ack", "flush", "durable", "object", "café", "naïve", "日本", "ü"];
 const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "000Z"); // micros precision text
 
 const TABLES: TableSpec[] = [
@@ -90,6 +91,13 @@ const TABLES: TableSpec[] = [
     // merges manifests every few flushes, so readers see merged (EXISTING) entries
     options: { partitionBy: [{ column: "id", transform: "bucket[4]" }], rowGroupRows: 64, targetFileSizeBytes: 8 * 1024, properties: { "commit.manifest.min-count-to-merge": "3" } },
     image: (id, f, rnd) => ({ id, email: `u${id}@example.com`, visits: Math.floor(rnd() * 1000) + f, vip: rnd() < 0.1 }),
+  },
+  {
+    name: "docs",
+    // ~6 KB of text per row (some null): a flush's string column chunks exceed the writer's 1 MiB
+    // page size, so readers get chunks of several data pages (src/parquet/column-chunk.ts).
+    options: {},
+    image: (id, f, rnd) => ({ id, title: `doc ${id} v${f}`, body: rnd() < 0.1 ? null : Array.from({ length: 800 + Math.floor(rnd() * 200) }, () => WORDS[Math.floor(rnd() * WORDS.length)]).join(" ") }),
   },
 ];
 

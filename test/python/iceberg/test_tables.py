@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from pyiceberg.table import StaticTable
 
-TABLES = ["orders", "events", "users"]
+TABLES = ["orders", "events", "users", "docs"]
 
 
 def expected_value(value, arrow_type):

@@ -10,7 +10,11 @@ import { writeParquet, writeParquetWithHyparquet, type ParquetWriteOptions, type
 import { rng } from "../../support/rng.js";
 
 const KINDS = ["boolean", "int", "date", "long", "time", "timestamp", "timestamptz", "float", "double", "string"] as const;
-const WORDS = ["", "a", "Lisbon", "Ōsaka", "naïve", "😀 grin", "\u{10FFFF}", "\uE000 private", "zzz", "Z", "ab", "abc"];
+const WORDS = [
+  "", "a", "Lisbon", "Ōsaka", "naïve", "😀 grin", "\u{10FFFF}", "\uE000 private", "zzz", "Z", "ab", "abc",
+  // Longer than 32 units: written by TextEncoder.encodeInto whole (ASCII, BMP, astral, private use).
+  "long ascii text ".repeat(3), "ü".repeat(33), `${"😀".repeat(20)} long astral`, "\uE000".repeat(40),
+];
 
 function value(kind: (typeof KINDS)[number], r: () => number, distinct: number): Row[string] {
   const pick = Math.floor(r() * distinct);
