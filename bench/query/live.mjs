@@ -44,6 +44,41 @@ async function frames(wl, source, first, count) {
   return out;
 }
 
+/** The workerd process under a server started by startServer (its RSS is the query Worker's memory with --split). */
+function workerdPid(root) {
+  const kids = (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift();
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd") return pid;
+    } catch {}
+    queue.push(...kids(pid));
+  }
+  return undefined;
+}
+
+/** Samples a process's resident memory every 100 ms until stopped; returns the peak in MiB. */
+function rssSampler(pid) {
+  let peak = 0;
+  const read = () => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    } catch {}
+  };
+  read();
+  const baseline = peak;
+  const timer = pid === undefined ? undefined : setInterval(read, 100);
+  return { baseline: +baseline.toFixed(1), stop: () => (clearInterval(timer), +peak.toFixed(1)) };
+}
+
 /** Wrangler configs for --split: the project's, renamed, and bench/query/query-worker.jsonc bound to it. */
 function splitConfigs() {
   const root = new URL("../../", import.meta.url).pathname;
@@ -100,6 +135,7 @@ try {
   const drained = await fetch(`${url}/flush`, { method: "POST", headers: auth });
   if (!drained.ok) throw new Error(`flush: ${drained.status}`);
   await produce({ url, token, encoding: "binary", source: "tail2", frames: await frames(wl, "tail2", 30_000_000, opts.buffered), window: 4, deadline: deadline(), wl });
+  const frontRss = front ? rssSampler(workerdPid(front.child.pid)) : undefined;
   let running = true;
   const samples = new Map(QUERIES.map(([name]) => [name, []]));
   const loops = Array.from({ length: opts.clients }, async () => {
@@ -143,6 +179,7 @@ try {
   const m = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
   result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")), steps: m("dolake_query_state_step_ms_count"), stepMsTotal: Math.round(m("dolake_query_state_step_ms_sum")), restarts: m("dolake_query_state_restarts_total") };
   result.topology = opts.split ? "split: queries answered by a second wrangler dev (Worker only)" : "one wrangler dev (Worker and object in one process)";
+  if (frontRss) result.queryWorkerRssMiB = { beforeQueries: frontRss.baseline, peak: frontRss.stop(), note: "workerd process answering /v1/query (--split): its whole RSS, runtime included" };
   console.log(JSON.stringify(result, null, 1));
 } finally {
   await front?.stop();
