@@ -11,17 +11,15 @@ changelog holds every event exactly once.
 Needs DOLAKE_URL and DOLAKE_TOKEN (scripts/with-server.mjs sets both).
 """
 
-import json
 import os
 import random
-import urllib.request
 import uuid
 
 import pytest
 from websockets.sync.client import connect
 
 from pyiceberg.catalog import load_catalog
-from duckdb_offline import offline_duckdb  # noqa: E402
+from duckdb_offline import lake_duckdb, lake_http  # noqa: E402
 from cdc_producer import Producer  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
@@ -33,22 +31,11 @@ COMPACT_EVERY = 3
 
 
 def http(method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(URL + path, method=method, data=data, headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as res:
-        return json.load(res)
+    return lake_http(URL, TOKEN, method, path, body)
 
 
 def duckdb_rows(table):
-    import duckdb
-    import duckdb_ext
-
-    con = offline_duckdb()
-    for ext in ("httpfs", "avro", "iceberg"):
-        con.execute(f"LOAD {ext}")
-    con.execute(f"CREATE SECRET dolake (TYPE ICEBERG, TOKEN '{TOKEN}')")
-    con.execute(f"ATTACH 'warehouse' AS lake (TYPE ICEBERG, ENDPOINT '{URL}', SECRET dolake)")
-    return {r[0]: r[1] for r in con.execute(f'SELECT id, amount FROM lake."default"."{table}"').fetchall()}
+    return {r[0]: r[1] for r in lake_duckdb(URL, TOKEN).execute(f'SELECT id, amount FROM lake."default"."{table}"').fetchall()}
 
 
 @pytest.fixture(scope="module")

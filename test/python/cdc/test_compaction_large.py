@@ -10,18 +10,16 @@ exactly the oracle's rows, and CDC changes after the compaction must still hit t
 Needs DOLAKE_URL and DOLAKE_TOKEN (scripts/with-server.mjs sets both).
 """
 
-import json
 import os
 import random
 import string
-import urllib.request
 import uuid
 
 import pytest
 from websockets.sync.client import connect
 
 from pyiceberg.catalog import load_catalog
-from duckdb_offline import offline_duckdb  # noqa: E402
+from duckdb_offline import lake_duckdb, lake_http  # noqa: E402
 from cdc_producer import Producer  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
@@ -34,21 +32,11 @@ WIDTH = 2_000
 
 
 def http(method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(URL + path, method=method, data=data, headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as res:
-        return json.load(res)
+    return lake_http(URL, TOKEN, method, path, body, timeout=600)
 
 
 def duckdb_rows(table):
-    import duckdb_ext  # noqa: F401
-
-    con = offline_duckdb()
-    for ext in ("httpfs", "avro", "iceberg"):
-        con.execute(f"LOAD {ext}")
-    con.execute(f"CREATE SECRET dolake (TYPE ICEBERG, TOKEN '{TOKEN}')")
-    con.execute(f"ATTACH 'warehouse' AS lake (TYPE ICEBERG, ENDPOINT '{URL}', SECRET dolake)")
-    return {r[0]: r[1] for r in con.execute(f'SELECT id, blob FROM lake."default"."{table}"').fetchall()}
+    return {r[0]: r[1] for r in lake_duckdb(URL, TOKEN).execute(f'SELECT id, blob FROM lake."default"."{table}"').fetchall()}
 
 
 def pyiceberg_rows(catalog, table):
@@ -60,6 +48,19 @@ def test_a_step_larger_than_a_part_streams_one_file_read_back_exactly():
     table = f"big_{uuid.uuid4().hex[:6]}"
     blob = lambda: "".join(rng.choices(string.ascii_letters + string.digits, k=WIDTH))  # noqa: E731
     live = {}
+
+    def random_changes(n):
+        """Updates or deletes of n random live keys, applied to `live`."""
+        changes = []
+        for key in rng.sample(sorted(live), n):
+            if rng.random() < 0.5:
+                changes.append({"operation": "DELETE", "table": table, "rowId": key, "before": {"id": key}})
+                del live[key]
+            else:
+                live[key] = blob()
+                changes.append({"operation": "UPDATE", "table": table, "rowId": key, "after": {"id": key, "blob": live[key]}})
+        return changes
+
     catalog = load_catalog("dolake", type="rest", uri=URL, token=TOKEN)
     http("PATCH", "/config", {"compaction": {"minFilesToCompact": 2, "maxBytesPerStep": 256 * 1024 * 1024}})
     try:
@@ -74,15 +75,7 @@ def test_a_step_larger_than_a_part_streams_one_file_read_back_exactly():
                         batch.append({"operation": "INSERT", "table": table, "rowId": key, "after": {"id": key, "blob": live[key]}})
                     producer.send(batch)
                 assert http("POST", "/flush")["ok"]
-            changes = []
-            for key in rng.sample(sorted(live), 300):
-                if rng.random() < 0.5:
-                    changes.append({"operation": "DELETE", "table": table, "rowId": key, "before": {"id": key}})
-                    del live[key]
-                else:
-                    live[key] = blob()
-                    changes.append({"operation": "UPDATE", "table": table, "rowId": key, "after": {"id": key, "blob": live[key]}})
-            producer.send(changes)
+            producer.send(random_changes(300))
             assert http("POST", "/flush")["ok"]
             assert len(list(catalog.load_table(("default", table)).scan().plan_files())) >= 4
 
@@ -99,15 +92,7 @@ def test_a_step_larger_than_a_part_streams_one_file_read_back_exactly():
             assert duckdb_rows(table) == live
 
             # CDC after the compaction: the index followed every row into the streamed file.
-            changes = []
-            for key in rng.sample(sorted(live), 50):
-                if rng.random() < 0.5:
-                    changes.append({"operation": "DELETE", "table": table, "rowId": key, "before": {"id": key}})
-                    del live[key]
-                else:
-                    live[key] = blob()
-                    changes.append({"operation": "UPDATE", "table": table, "rowId": key, "after": {"id": key, "blob": live[key]}})
-            producer.send(changes)
+            producer.send(random_changes(50))
             assert http("POST", "/flush")["ok"]
             assert pyiceberg_rows(catalog, table) == live
             assert duckdb_rows(table) == live

@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 from websockets.sync.client import connect
-from duckdb_offline import offline_duckdb  # noqa: E402
+from duckdb_offline import lake_duckdb  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -66,15 +66,7 @@ def table():
 
 @pytest.fixture(scope="module")
 def duck():
-    import duckdb
-    import duckdb_ext
-
-    con = offline_duckdb()
-    for ext in ("httpfs", "avro", "iceberg"):
-        con.execute(f"LOAD {ext}")
-    con.execute(f"CREATE SECRET dolake (TYPE ICEBERG, TOKEN '{TOKEN}')")
-    con.execute(f"ATTACH 'warehouse' AS lake (TYPE ICEBERG, ENDPOINT '{URL}', SECRET dolake)")
-    return con
+    return lake_duckdb(URL, TOKEN)
 
 
 def ids(con, where):
@@ -156,12 +148,7 @@ def test_duckdb_known_issue_expression_filter_on_a_day_partitioned_timestamptz(d
         {"operation": "INSERT", "table": DAY_TABLE, "rowId": "2", "after": {"id": 2, "x": 6, "ts": "2025-01-14T06:00:00Z"}},
         {"operation": "INSERT", "table": DAY_TABLE, "rowId": "3", "after": {"id": 3, "x": 7}},
     ])
-    con = offline_duckdb()  # its own connection: the failure invalidates the database
-    for ext in ("httpfs", "avro", "iceberg"):
-        con.execute(f"LOAD {ext}")
-    con.execute("SET TimeZone='UTC'")
-    con.execute(f"CREATE SECRET dolake (TYPE ICEBERG, TOKEN '{TOKEN}')")
-    con.execute(f"ATTACH 'warehouse' AS lake (TYPE ICEBERG, ENDPOINT '{URL}', SECRET dolake)")
+    con = lake_duckdb(URL, TOKEN)  # its own connection: the failure invalidates the database
     name = f'lake."default"."{DAY_TABLE}"'
     assert con.execute(f"SELECT SUM(x) FROM {name} WHERE ts >= TIMESTAMPTZ '2025-01-14 00:00:00+00'").fetchall() == [(6,)]
     con.execute(f"CREATE TABLE copy AS SELECT * FROM {name}")
