@@ -44,8 +44,8 @@ async function frames(wl, source, first, count) {
   return out;
 }
 
-/** The workerd process under a server started by startServer (its RSS is the query Worker's memory with --split). */
-function workerdPid(root) {
+/** The workerd processes under a server started by startServer (wrangler dev runs two: a proxy and the runtime). */
+function workerdPids(root) {
   const kids = (pid) => {
     try {
       return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
@@ -53,30 +53,36 @@ function workerdPid(root) {
       return [];
     }
   };
-  const queue = [root];
-  while (queue.length) {
+  const out = [];
+  for (const queue = [root]; queue.length; ) {
     const pid = queue.shift();
     try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd") return pid;
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd") out.push(pid);
     } catch {}
     queue.push(...kids(pid));
   }
-  return undefined;
+  return out;
 }
 
-/** Samples a process's resident memory every 100 ms until stopped; returns the peak in MiB. */
-function rssSampler(pid) {
-  let peak = 0;
-  const read = () => {
+/** Samples the resident memory of processes every 100 ms until stopped; reports the one that peaked highest (MiB). */
+function rssSampler(pids) {
+  const rss = (pid) => {
     try {
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-      peak = Math.max(peak, kb / 1024);
-    } catch {}
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+    } catch {
+      return 0;
+    }
   };
-  read();
-  const baseline = peak;
-  const timer = pid === undefined ? undefined : setInterval(read, 100);
-  return { baseline: +baseline.toFixed(1), stop: () => (clearInterval(timer), +peak.toFixed(1)) };
+  const first = new Map(pids.map((pid) => [pid, rss(pid)]));
+  const peak = new Map(first);
+  const timer = setInterval(() => { for (const pid of pids) peak.set(pid, Math.max(peak.get(pid), rss(pid))); }, 100);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const [pid, top] = [...peak].sort((x, y) => y[1] - x[1])[0] ?? [undefined, 0];
+      return { beforeQueries: +(first.get(pid) ?? 0).toFixed(1), peak: +top.toFixed(1) };
+    },
+  };
 }
 
 /** Wrangler configs for --split: the project's, renamed, and bench/query/query-worker.jsonc bound to it. */
@@ -135,7 +141,7 @@ try {
   const drained = await fetch(`${url}/flush`, { method: "POST", headers: auth });
   if (!drained.ok) throw new Error(`flush: ${drained.status}`);
   await produce({ url, token, encoding: "binary", source: "tail2", frames: await frames(wl, "tail2", 30_000_000, opts.buffered), window: 4, deadline: deadline(), wl });
-  const frontRss = front ? rssSampler(workerdPid(front.child.pid)) : undefined;
+  const frontRss = front ? rssSampler(workerdPids(front.child.pid)) : undefined;
   let running = true;
   const samples = new Map(QUERIES.map(([name]) => [name, []]));
   const loops = Array.from({ length: opts.clients }, async () => {
@@ -179,7 +185,7 @@ try {
   const m = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
   result.objectQueryState = { reads: m("dolake_query_state_ms_count"), msTotal: Math.round(m("dolake_query_state_ms_sum")), steps: m("dolake_query_state_step_ms_count"), stepMsTotal: Math.round(m("dolake_query_state_step_ms_sum")), restarts: m("dolake_query_state_restarts_total") };
   result.topology = opts.split ? "split: queries answered by a second wrangler dev (Worker only)" : "one wrangler dev (Worker and object in one process)";
-  if (frontRss) result.queryWorkerRssMiB = { beforeQueries: frontRss.baseline, peak: frontRss.stop(), note: "workerd process answering /v1/query (--split): its whole RSS, runtime included" };
+  if (frontRss) result.queryWorkerRssMiB = { ...frontRss.stop(), note: "the workerd runtime answering /v1/query (--split): its whole RSS, runtime included" };
   console.log(JSON.stringify(result, null, 1));
 } finally {
   await front?.stop();
