@@ -40,13 +40,15 @@ export interface QueryStateSource {
   queryBatches(tables: Array<TableRequest & { metadataLocation: string | null }>, ids: number[]): Promise<unknown>;
 }
 
-/** Bytes of buffered batches one hand-over page carries (an RPC value may hold 32 MiB). */
-const HANDOVER_PAGE_BYTES = 8 * 1024 * 1024;
+/** Bytes of buffered batches one hand-over page carries (an RPC value may hold 32 MiB; smaller pages decode as they come). */
+const HANDOVER_PAGE_BYTES = 2 * 1024 * 1024;
 /**
- * Buffered bytes of the queried tables a query decodes at most: decoded rows take several times
- * their wire size, and a Worker has 128 MB. Beyond it the answer is a 503 until a flush drains them.
+ * Buffered bytes of the queried tables a query decodes at most. Decoded change rows take about 9
+ * bytes of heap per wire byte (bench/query/RESULTS.md: 22 MB of buffered batches took ~200 MB per
+ * query), and a Worker has 128 MB: 6 MiB keeps the decoded state near 55 MB. Beyond it the answer
+ * is a 503 until a flush drains the buffer (the default flush runs at 10,000 events, ~3 MB here).
  */
-export const MAX_BUFFERED_QUERY_BYTES = 24 * 1024 * 1024;
+export const MAX_BUFFERED_QUERY_BYTES = 6 * 1024 * 1024;
 const ATTEMPTS = 3;
 
 /** The read state of `tables`: snapshot pointers plus every acked, unflushed change. */

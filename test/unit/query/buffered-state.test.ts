@@ -18,11 +18,11 @@ function state(batches: BatchRef[], pointer = "p1"): RawQueryState {
 }
 
 describe("fetchTableStates", () => {
-  it("fetches the batches in pages of at most 8 MiB and decodes JSON and binary frames", async () => {
+  it("fetches the batches in pages of at most 2 MiB and decodes JSON and binary frames", async () => {
     const payloads = new Map<number, Uint8Array>([[1, jsonBatch("a")], [2, binaryBatch("a")], [3, jsonBatch("b")]]);
     const refs: BatchRef[] = [
-      { id: 1, format: "json", sizeBytes: 5 * 2 ** 20, receivedAt: 10, committed: [] },
-      { id: 2, format: "binary", sizeBytes: 5 * 2 ** 20, receivedAt: 11, committed: [] },
+      { id: 1, format: "json", sizeBytes: 1.5 * 2 ** 20, receivedAt: 10, committed: [] },
+      { id: 2, format: "binary", sizeBytes: 1.5 * 2 ** 20, receivedAt: 11, committed: [] },
       { id: 3, format: "json", sizeBytes: 1000, receivedAt: 12, committed: ["t"] }, // t already committed from batch 3
     ];
     const pages: number[][] = [];
@@ -59,7 +59,7 @@ describe("fetchTableStates", () => {
     const source: QueryStateSource = { queryState: async () => state(big), queryBatches: async () => ((fetched = true), []) };
     const err = (await fetchTableStates(source, [{ namespace: [], name: "t" }]).catch((e: unknown) => e)) as HttpError;
     expect(err.status).toBe(503);
-    expect(err.message).toMatch(/32\.0 MiB of acked changes not yet flushed.*asOf/);
+    expect(err.message).toMatch(/8\.0 MiB of acked changes not yet flushed.*asOf/);
     expect(fetched).toBe(false);
   });
 });
