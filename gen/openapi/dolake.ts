@@ -515,7 +515,7 @@ export type components = {
         };
     };
     responses: {
-        /** @description Not answerable now; retry (ServiceUnavailableException). The queried tables have more acked, unflushed changes than a query includes (6 MiB; the message says how much, and asOf reads the last snapshot), or they were committed again and again while the query read them. */
+        /** @description Not answerable now; retry (ServiceUnavailableException). The queried tables have more acked, unflushed changes than a query includes (12 MiB; the message says how much, and asOf reads the last snapshot), or they were committed again and again while the query read them. */
         QueryUnavailable: {
             headers: {
                 [name: string]: unknown;

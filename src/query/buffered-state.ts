@@ -43,12 +43,13 @@ export interface QueryStateSource {
 /** Bytes of buffered batches one hand-over page carries (an RPC value may hold 32 MiB; smaller pages decode as they come). */
 const HANDOVER_PAGE_BYTES = 2 * 1024 * 1024;
 /**
- * Buffered bytes of the queried tables a query decodes at most. Decoded change rows take about 9
- * bytes of heap per wire byte (bench/query/RESULTS.md: 22 MB of buffered batches took ~200 MB per
- * query), and a Worker has 128 MB: 6 MiB keeps the decoded state near 55 MB. Beyond it the answer
- * is a 503 until a flush drains the buffer (the default flush runs at 10,000 events, ~3 MB here).
+ * Buffered bytes of the queried tables a query decodes at most. The decoded changes take 1.2-1.9
+ * bytes of heap per wire byte (bench/query/buffer-memory.mjs) and the scan's rows built from them
+ * about as much again, so 12 MiB keeps a query's buffered state under ~50 MB of a Worker's 128 MB.
+ * Beyond it the answer is a 503 until a flush drains the buffer (the default flush runs at 10,000
+ * events, ~3 MB of bench rows).
  */
-export const MAX_BUFFERED_QUERY_BYTES = 6 * 1024 * 1024;
+export const MAX_BUFFERED_QUERY_BYTES = 12 * 1024 * 1024;
 const ATTEMPTS = 3;
 
 /** The read state of `tables`: snapshot pointers plus every acked, unflushed change. */

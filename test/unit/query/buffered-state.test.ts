@@ -59,7 +59,7 @@ describe("fetchTableStates", () => {
     const source: QueryStateSource = { queryState: async () => state(big), queryBatches: async () => ((fetched = true), []) };
     const err = (await fetchTableStates(source, [{ namespace: [], name: "t" }]).catch((e: unknown) => e)) as HttpError;
     expect(err.status).toBe(503);
-    expect(err.message).toMatch(/8\.0 MiB of acked changes not yet flushed.*asOf/);
+    expect(err.message).toMatch(/16\.0 MiB of acked changes not yet flushed.*asOf/);
     expect(fetched).toBe(false);
   });
 });
