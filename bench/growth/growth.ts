@@ -40,6 +40,9 @@ function prng(seed: number): () => number {
 export interface Row {
   flushes: number;
   flushMsMedian: number;
+  /** The changelog's data files and manifests in its current snapshot (a log: its data only grows). */
+  changelogFiles: number;
+  changelogManifests: number;
   metadataBytes: number;
   manifests: number;
   dataFiles: number;
@@ -142,9 +145,13 @@ export async function run(dir: string, flushes: number, every: number, maintenan
       const head = mirror.snapshots.find((s) => s["snapshot-id"] === mirror!["current-snapshot-id"])!;
       const list = readManifestList((await store.get(head["manifest-list"].replace("file://", "")))!);
       const sorted = [...times].sort((a, b) => a - b);
+      const logHead = changelog!.snapshots.find((x) => x["snapshot-id"] === changelog!["current-snapshot-id"])!;
+      const logList = readManifestList((await store.get(logHead["manifest-list"].replace("file://", "")))!);
       await checkpoint({
         flushes: f,
         flushMsMedian: sorted[Math.floor(sorted.length / 2)]!,
+        changelogFiles: Number(logHead.summary["total-data-files"]),
+        changelogManifests: logList.length,
         metadataBytes: statSync(metadataPath).size,
         manifests: list.length,
         dataFiles: Number(head.summary["total-data-files"]),
