@@ -6,9 +6,9 @@
  * last image per row id is appended. The object hands over the table pointer, buffer and index
  * positions in one synchronous turn (query-state.ts), so the union is always consistent.
  */
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type RowGroup } from "hyparquet";
+import { parquetReadObjects, type RowGroup } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
-import { r2AsyncBuffer } from "../parquet/r2-async-buffer.js";
+import { openR2Parquet, type OpenedParquet } from "../parquet/r2-async-buffer.js";
 import { HttpError } from "../http/errors.js";
 import { r2KeyOf, type Warehouse } from "../catalog/names.js";
 import { FileContent, EntryStatus, type DataFile } from "../iceberg/data-file.js";
@@ -152,34 +152,18 @@ function rowGroupStats(group: RowGroup, column: string | undefined, type: string
   return [min === undefined || min === null ? undefined : toQueryValue(min, type), max === undefined || max === null ? undefined : toQueryValue(max, type)];
 }
 
-/**
- * Files up to this size are read whole in one GET (footer and column chunks together): below it a
- * second round trip costs more than the bytes it saves. Larger files: the footer's last 64 KiB,
- * then ranged reads of the column chunks of the row groups not pruned.
- */
-const WHOLE_FILE_BYTES = 256 * 1024;
-const FOOTER_FETCH_BYTES = 64 * 1024;
 /** Data files opened ahead of the one being read: R2 round trips overlap, memory holds at most this many small files (2 MiB) or footers. */
 const OPEN_AHEAD = 8;
 
-interface OpenedFile {
-  buffer: AsyncBuffer;
-  meta: FileMetaData;
-}
-
-/** A data file's footer, and for a small file its bytes: one GET for small files, ranged reads for the rest. */
-async function openDataFile(ctx: ScanContext, file: DataFile): Promise<OpenedFile> {
-  const size = Number(file.fileSizeInBytes);
-  let buffer: AsyncBuffer;
-  if (size <= WHOLE_FILE_BYTES) {
-    const bytes = toArrayBuffer(await getBytes(ctx, file.filePath));
-    buffer = { byteLength: bytes.byteLength, slice: (start, end) => bytes.slice(start, end) };
-  } else {
-    const key = r2KeyOf(ctx.warehouse, file.filePath);
-    if (key === undefined) throw new HttpError(500, "InternalServerError", `location outside the warehouse: ${file.filePath}`);
-    buffer = r2AsyncBuffer(ctx.bucket, key, size, (n) => (ctx.stats.bytesRead += n));
-  }
-  return { buffer, meta: await parquetMetadataAsync(buffer, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES }) };
+/** A data file's footer, and for a small file its bytes (src/parquet/r2-async-buffer.ts). */
+function openDataFile(ctx: ScanContext, file: DataFile): Promise<OpenedParquet> {
+  const key = r2KeyOf(ctx.warehouse, file.filePath);
+  if (key === undefined) throw new HttpError(500, "InternalServerError", `location outside the warehouse: ${file.filePath}`);
+  return openR2Parquet(ctx.bucket, key, Number(file.fileSizeInBytes), {
+    parsers: PARSERS,
+    onRead: (n) => (ctx.stats.bytesRead += n),
+    missing: () => new HttpError(503, "ServiceUnavailableException", `file missing from storage: ${file.filePath}`),
+  });
 }
 
 /** `fn` over every item with at most `limit` running at once; results in item order. */
@@ -219,7 +203,7 @@ async function* openAhead<T, R>(items: readonly T[], ahead: number, open: (item:
  * chunks of the row groups the WHERE terms cannot rule out (Parquet statistics); columns are found
  * by Iceberg field id (a renamed column keeps its id), by name in files without ids.
  */
-async function* readDataFile(ctx: ScanContext, opened: Promise<OpenedFile>, fields: NestedField[], wanted: boolean[], terms: RangeTerm[], deleted: (pos: bigint) => boolean, table: string, charged: boolean): AsyncGenerator<Value[][]> {
+async function* readDataFile(ctx: ScanContext, opened: Promise<OpenedParquet>, fields: NestedField[], wanted: boolean[], terms: RangeTerm[], deleted: (pos: bigint) => boolean, table: string, charged: boolean): AsyncGenerator<Value[][]> {
   const { buffer, meta } = await opened;
   const byId = new Map<number, string>();
   const names = new Set<string>();

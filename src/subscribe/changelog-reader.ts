@@ -5,7 +5,7 @@
  * reads, so memory holds the rows of one row group at a time, whatever a file's size. Rows written
  * before changelogs had `log_position` (null) are not addressable by cursors and are skipped.
  */
-import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import { parquetReadObjects } from "hyparquet";
 import type { CatalogDeps } from "../catalog/deps.js";
 import { keyOf, readMetadataFile } from "../catalog/metadata-files.js";
 import { EntryStatus, FileContent, type DataFile } from "../iceberg/data-file.js";
@@ -13,7 +13,7 @@ import { readManifest } from "../iceberg/manifest.js";
 import { readManifestList } from "../iceberg/manifest-list.js";
 import { fromSingleValue } from "../iceberg/single-value.js";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
-import { r2AsyncBuffer } from "../parquet/r2-async-buffer.js";
+import { openR2Parquet } from "../parquet/r2-async-buffer.js";
 
 /** One changelog row, as the subscription needs it. */
 export interface ChangelogRow {
@@ -82,8 +82,7 @@ const us = (v: unknown): bigint => (v instanceof Date ? BigInt(v.getTime()) * 10
 export async function readChangelogRange(src: ChangelogSource, from: bigint, to: bigint, wanted: (position: bigint) => boolean): Promise<ChangelogRow[]> {
   const rows: ChangelogRow[] = [];
   for (const file of await candidateFiles(src, from, to)) {
-    const buffer = r2AsyncBuffer(src.deps.bucket, keyOf(src.deps, file.filePath), Number(file.fileSizeInBytes));
-    const meta = await parquetMetadataAsync(buffer);
+    const { buffer, meta } = await openR2Parquet(src.deps.bucket, keyOf(src.deps, file.filePath), Number(file.fileSizeInBytes));
     let rowStart = 0;
     for (const group of meta.row_groups) {
       const count = Number(group.num_rows);
