@@ -16,16 +16,19 @@ Central through test/interop/spark/pom.xml into test/interop/spark/target/jars).
 """
 
 import glob
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
 import pytest
+
+# The Python checks' shared helpers (test/python): the CDC producer and DoLake's JSON routes.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from cdc_producer import Producer  # noqa: E402
+from duckdb_offline import lake_http  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
 TOKEN = os.environ.get("DOLAKE_TOKEN")
@@ -39,9 +42,7 @@ CDC_TABLE = f"spark_cdc_{RUN}"
 
 
 def http(method, path):
-    req = urllib.request.Request(URL + path, method=method, headers={"Authorization": "Bearer " + TOKEN})
-    with urllib.request.urlopen(req, timeout=60) as res:
-        return json.load(res)
+    return lake_http(URL, TOKEN, method, path, timeout=60)
 
 
 def jars():
@@ -88,28 +89,6 @@ def catalog():
     return load_catalog("dolake", type="rest", uri=URL, token=TOKEN)
 
 
-class Producer:
-    """Publishes JSON cdc_batch frames over /ws and waits for each buffered ack."""
-
-    def __init__(self, ws, source):
-        self.ws, self.source, self.seq, self.batch = ws, source, 0, 0
-        ws.send(json.dumps({"type": "connect", "sourceDoId": source, "protocolVersion": 1}))
-        assert json.loads(ws.recv(timeout=10))["type"] == "connected"
-
-    def send(self, events):
-        self.batch += 1
-        for e in events:
-            self.seq += 1
-            e["sequence"] = self.seq
-        self.ws.send(json.dumps({"type": "cdc_batch", "sourceDoId": self.source, "sequenceNumber": self.batch, "events": events}))
-        while True:
-            msg = json.loads(self.ws.recv(timeout=10))
-            if msg["type"] == "ack" and msg["status"] == "persisted":
-                continue
-            assert msg["type"] == "ack" and msg["status"] == "buffered", msg
-            return
-
-
 def row(key, amount, label):
     return {"id": key, "amount": amount, "big": 2**60 + amount, "label": label, "active": amount % 2 == 0}
 
@@ -118,7 +97,7 @@ def cdc(events):
     from websockets.sync.client import connect
 
     with connect(URL.replace("http", "ws", 1) + "/ws?token=" + TOKEN) as ws:
-        Producer(ws, f"spark-{RUN}-{uuid.uuid4().hex[:4]}").send(events)
+        Producer(ws, f"spark-{RUN}-{uuid.uuid4().hex[:4]}", timeout=10).send(events)
     result = http("POST", "/flush")
     assert result["ok"], result
 
@@ -209,9 +188,7 @@ def test_spark_creates_writes_deletes_and_evolves_a_table(spark, catalog):
 
 
 def post(path, body):
-    req = urllib.request.Request(URL + path, method="POST", data=json.dumps(body).encode(), headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as res:
-        return json.load(res)
+    return lake_http(URL, TOKEN, "POST", path, body, timeout=120)
 
 
 def test_spark_reads_a_compacted_cdc_table_with_expired_snapshots(spark, catalog):

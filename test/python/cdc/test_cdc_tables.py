@@ -8,17 +8,15 @@ extension, and compares with an oracle. Time travel to each flush's snapshot giv
 Needs DOLAKE_URL and DOLAKE_TOKEN (scripts/with-server.mjs sets both).
 """
 
-import json
 import os
 import random
-import urllib.request
 import uuid
 
 import pytest
 from websockets.sync.client import connect
 
 from pyiceberg.catalog import load_catalog
-from duckdb_offline import offline_duckdb  # noqa: E402
+from duckdb_offline import lake_http, offline_duckdb  # noqa: E402
 from cdc_producer import Producer  # noqa: E402
 
 URL = os.environ.get("DOLAKE_URL")
@@ -27,9 +25,7 @@ pytestmark = pytest.mark.skipif(not URL or not TOKEN, reason="DOLAKE_URL and DOL
 
 
 def http(method, path):
-    req = urllib.request.Request(URL + path, method=method, headers={"Authorization": "Bearer " + TOKEN})
-    with urllib.request.urlopen(req, timeout=60) as res:
-        return json.load(res)
+    return lake_http(URL, TOKEN, method, path, timeout=60)
 
 
 @pytest.fixture(scope="module")
