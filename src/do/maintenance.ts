@@ -1,18 +1,22 @@
 /**
  * Maintenance that runs by itself (issue 9): every `compaction.compactionIntervalMs` the object's
- * alarm starts a pass over the CDC tables (mirrors and changelogs) and runs it ONE compaction
- * step per alarm (one partition of one table, between flushes), the next step a second later, so
- * acks and flushes interleave with it. A table with nothing left to compact gets a snapshot expiry
- * commit if its retention lets snapshots go. The pass (tables left, next due time) is kept in
- * SQLite, so it resumes after an eviction or a crash; a step itself is one commit (pointer swap +
- * index remap in one transaction), so a crash leaves at most unreferenced files behind.
+ * alarm starts a pass over the CDC tables (mirrors and changelogs) and runs it ONE slice of a
+ * compaction job per alarm (a bounded amount of one partition's input, between flushes), the next
+ * slice shortly after, so acks and flushes interleave with it. A table with nothing left to compact
+ * gets a snapshot expiry commit if its retention lets snapshots go. The pass (tables left, next due
+ * time) and the job in progress (src/flush/compaction-job.ts) are kept in SQLite, so both go on
+ * after an eviction or a crash; a crash leaves at most unreferenced files behind.
  */
-import { cdcTables, CompactionMetrics, compactStep, expireSnapshots, type CompactorHost, type StepReport } from "../flush/compactor.js";
+import { cdcTables, CompactionMetrics, compactSlice, expireSnapshots, type CompactorHost, type StepReport } from "../flush/compactor.js";
 import type { TableIdent } from "../catalog/names.js";
 import type { FlushScheduler } from "./flush-scheduler.js";
 
-/** Delay between two steps of a pass (ms): the object answers acks and flushes in between. */
+/** Delay between two committed steps of a pass (ms): the object answers acks and flushes in between. */
 export const STEP_GAP_MS = 1000;
+/** Delay between two slices of one job (ms): flushes waiting for the lock run first. */
+export const SLICE_GAP_MS = 100;
+/** Most slices one call of runPass/runTable runs (a 128 MiB job at 2 MiB a slice takes about 64). */
+const MAX_SLICES_PER_RUN = 5000;
 
 /** What the scheduler needs from its Durable Object. */
 export interface MaintenanceHost extends CompactorHost {
@@ -23,6 +27,8 @@ export interface MaintenanceHost extends CompactorHost {
 export interface RunReport {
   steps: StepReport[];
   snapshotsExpired: number;
+  /** Slices of compaction jobs run (a job in progress that did not commit yet counts its slices here). */
+  slices: number;
   /** Tables still to visit in the current pass (auto maintenance). */
   tablesLeft: number;
 }
@@ -110,17 +116,23 @@ export class MaintenanceScheduler {
       s.pending = cdcTables(this.host).map((t) => t.name);
       this.metrics.runs++;
     }
-    const report: RunReport = { steps: [], snapshotsExpired: 0, tablesLeft: s.pending.length };
+    const report: RunReport = { steps: [], snapshotsExpired: 0, tablesLeft: s.pending.length, slices: 0 };
     this.save(s);
+    let midJob = false;
     try {
-      while (s.pending.length > 0 && report.steps.length === 0) {
+      while (s.pending.length > 0 && report.steps.length === 0 && !midJob) {
         const name = s.pending[0]!;
         const ident: TableIdent = { namespace: [this.host.config.namespace], name };
         const done = await this.runExclusive(async () => {
-          const step = await compactStep(this.host, this.metrics, ident);
-          if (step) report.steps.push(step);
-          else report.snapshotsExpired += await expireSnapshots(this.host, this.metrics, ident);
-          return step === undefined;
+          const slice = await compactSlice(this.host, this.metrics, ident);
+          if (!slice) {
+            report.snapshotsExpired += await expireSnapshots(this.host, this.metrics, ident);
+            return true;
+          }
+          report.slices++;
+          if (slice.step) report.steps.push(slice.step);
+          else if (slice.aborted === undefined) midJob = true; // one slice per alarm: the job goes on at the next
+          return false;
         }).catch((e: unknown) => {
           this.metrics.lastError = `${name}: ${(e as Error).message}`;
           return true; // a failing table does not hold the pass: it is retried on the next pass
@@ -133,20 +145,21 @@ export class MaintenanceScheduler {
         s.pending = null;
         s.nextDueAt = Date.now() + this.host.config.compaction.compactionIntervalMs;
         this.metrics.lastRunAt = Date.now();
-      } else s.nextDueAt = Date.now() + STEP_GAP_MS;
+      } else s.nextDueAt = Date.now() + (midJob ? SLICE_GAP_MS : STEP_GAP_MS);
       report.tablesLeft = s.pending?.length ?? 0;
       this.save(s);
     }
     return report;
   }
 
-  /** A whole pass now (POST /v1/compaction/auto), at most `maxSteps` steps; the rest continues by alarm. */
+  /** A whole pass now (POST /v1/compaction/auto), at most `maxSteps` committed steps; the rest continues by alarm. */
   async runPass(maxSteps = 50): Promise<RunReport> {
-    const out: RunReport = { steps: [], snapshotsExpired: 0, tablesLeft: 0 };
-    for (let i = 0; i < maxSteps; i++) {
+    const out: RunReport = { steps: [], snapshotsExpired: 0, tablesLeft: 0, slices: 0 };
+    for (let i = 0; out.steps.length < maxSteps && i < MAX_SLICES_PER_RUN; i++) {
       const r = await this.step();
       out.steps.push(...r.steps);
       out.snapshotsExpired += r.snapshotsExpired;
+      out.slices += r.slices;
       out.tablesLeft = r.tablesLeft;
       if (r.tablesLeft === 0) break;
     }
@@ -157,12 +170,16 @@ export class MaintenanceScheduler {
   /** Compaction steps, then expiry, for one table now (POST /v1/compaction/run), at most `maxSteps` steps. */
   async runTable(ident: TableIdent, maxSteps = 50): Promise<RunReport> {
     this.metrics.runs++;
-    const out: RunReport = { steps: [], snapshotsExpired: 0, tablesLeft: 0 };
-    for (let i = 0; i < maxSteps; i++) {
-      const step = await this.runExclusive(() => compactStep(this.host, this.metrics, ident));
-      if (!step) break;
-      out.steps.push(step);
-      out.snapshotsExpired += step.snapshotsExpired;
+    const out: RunReport = { steps: [], snapshotsExpired: 0, tablesLeft: 0, slices: 0 };
+    // One slice per exclusive turn: flushes queued meanwhile run between slices.
+    for (let i = 0, aborts = 0; out.steps.length < maxSteps && i < MAX_SLICES_PER_RUN; i++) {
+      const slice = await this.runExclusive(() => compactSlice(this.host, this.metrics, ident));
+      if (!slice) break;
+      out.slices++;
+      if (slice.aborted !== undefined && ++aborts >= 3) break;
+      if (!slice.step) continue;
+      out.steps.push(slice.step);
+      out.snapshotsExpired += slice.step.snapshotsExpired;
     }
     out.snapshotsExpired += await this.runExclusive(() => expireSnapshots(this.host, this.metrics, ident));
     this.metrics.lastRunAt = Date.now();

@@ -18,19 +18,22 @@ import { keyOf } from "../catalog/metadata-files.js";
 import type { TableIdent } from "../catalog/names.js";
 import type { DoLakeConfig } from "../config.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
-import { compactionCandidates, readTableFiles, type PartitionCandidate } from "../iceberg/compaction-plan.js";
-import { compactPartition, CompactionUnsupportedError, yieldToEvents, type CompactionInput, type CompactionResult, type CompactionStats } from "../iceberg/compaction.js";
-import { rebaseStep } from "../iceberg/rebase-deletes.js";
+import { compactionCandidates, readTableFiles, type PartitionCandidate, type TableFiles } from "../iceberg/compaction-plan.js";
+import { yieldToEvents, type CompactionStats } from "../iceberg/compaction.js";
+import type { RebasedStep } from "../iceberg/rebase-deletes.js";
+import type { TableMetadata } from "../iceberg/metadata/types.js";
 import { snapshotsToExpire, unreachableFiles } from "../iceberg/expire.js";
 import { CommitFailedError } from "../iceberg/metadata/errors.js";
-import { currentSnapshotId } from "../iceberg/table-commit.js";
+import { currentSnapshotId, type TableCommit } from "../iceberg/table-commit.js";
 import { encodeTuple } from "../iceberg/partition.js";
 import { migrate as migrateIndex } from "./pk-index.js";
-import { commitRemap, discardStagedRemaps, foldRemaps, stageRemap } from "./pk-remap.js";
+import { commitRemap, discardStagedRemaps, foldRemaps } from "./pk-remap.js";
+import { abortJob, jobOf, planJob, prepareJobCommit, runSlice, type JobContext } from "./compaction-job.js";
+import { dropJob, jobUploadIds, migrateJobs } from "./compaction-job-store.js";
 import { R2ObjectStore } from "./r2-store.js";
 import { newSnapshotId } from "./sink.js";
 import type { UploadTracker } from "../iceberg/object-upload.js";
-import type { ObjectStore } from "../iceberg/object-store.js";
+import type { ObjectStore, ObjectUpload, UploadedPart } from "../iceberg/object-store.js";
 
 const UPLOADS_SCHEMA = `CREATE TABLE IF NOT EXISTS dolake_compaction_uploads (key TEXT NOT NULL, upload_id TEXT NOT NULL, PRIMARY KEY (key, upload_id)) WITHOUT ROWID`;
 
@@ -43,10 +46,13 @@ function uploadTracker(sql: SqlStorage): UploadTracker {
   };
 }
 
-/** Aborts the uploads a crashed step left (an incomplete upload is no object: remove-orphan-files would not see it). */
-export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket): Promise<number> {
+/**
+ * Aborts the uploads a crashed slice left (an incomplete upload is no object: remove-orphan-files
+ * would not see it), except those a job in progress saved (`keep`): it goes on with them.
+ */
+export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket, keep: ReadonlySet<string> = new Set()): Promise<number> {
   sql.exec(UPLOADS_SCHEMA);
-  const left = sql.exec<{ key: string; upload_id: string }>("SELECT key, upload_id FROM dolake_compaction_uploads").toArray();
+  const left = sql.exec<{ key: string; upload_id: string }>("SELECT key, upload_id FROM dolake_compaction_uploads").toArray().filter((u) => !keep.has(u.upload_id));
   for (const u of left) {
     await bucket.resumeMultipartUpload(u.key, u.upload_id).abort().catch(() => undefined); // already gone: fine
     sql.exec("DELETE FROM dolake_compaction_uploads WHERE key = ? AND upload_id = ?", u.key, u.upload_id);
@@ -65,6 +71,7 @@ function pacedStore(store: ObjectStore): ObjectStore {
     await yieldToEvents();
     return v;
   };
+  const pacedUpload = (up: ObjectUpload): ObjectUpload => ({ uploadId: up.uploadId, uploadPart: (n, b) => paced(up.uploadPart(n, b)), complete: () => paced(up.complete()), abort: () => up.abort() });
   return {
     put: (k, b) => paced(store.put(k, b)),
     get: (k) => paced(store.get(k)),
@@ -73,10 +80,11 @@ function pacedStore(store: ObjectStore): ObjectStore {
       ? {
           startUpload: async (k: string) => {
             const up = await paced(store.startUpload!(k));
-            return { uploadId: up.uploadId, uploadPart: (n: number, b: Uint8Array) => paced(up.uploadPart(n, b)), complete: () => paced(up.complete()), abort: () => up.abort() };
+            return pacedUpload(up);
           },
         }
       : {}),
+    ...(store.resumeUpload ? { resumeUpload: (k: string, id: string, parts: readonly UploadedPart[]) => pacedUpload(store.resumeUpload!(k, id, parts)) } : {}),
   };
 }
 
@@ -99,6 +107,7 @@ export class CompactionMetrics {
   snapshotsExpired = 0;
   conflicts = 0;
   failures = 0;
+  slices = 0;
   lastRunAt = 0;
   lastError = "";
 
@@ -115,7 +124,8 @@ export class CompactionMetrics {
     counter("dolake_compaction_delete_files_retired_total", "Position delete files retired by compaction.", this.deleteFilesRetired);
     counter("dolake_compaction_rows_dropped_total", "Deleted rows dropped by compaction.", this.rowsDropped);
     counter("dolake_compaction_snapshots_expired_total", "Snapshots expired by compaction commits.", this.snapshotsExpired);
-    counter("dolake_compaction_conflicts_total", "Compaction steps redone because another commit landed first.", this.conflicts);
+    counter("dolake_compaction_conflicts_total", "Compaction jobs rebased onto, or aborted because of, another commit that landed first.", this.conflicts);
+    counter("dolake_compaction_slices_total", "Slices of compaction jobs run (a bounded amount of input each; flushes run between them).", this.slices);
     counter("dolake_compaction_failures_total", "Compaction steps that failed.", this.failures);
     lines.push("# HELP dolake_compaction_last_run_timestamp_ms When the last compaction run ended (epoch ms, 0 = never).", "# TYPE dolake_compaction_last_run_timestamp_ms gauge", `dolake_compaction_last_run_timestamp_ms ${this.lastRunAt}`);
     return lines.join("\n") + "\n";
@@ -142,7 +152,9 @@ export interface StepReport extends CompactionStats {
    * Where the step's time went (ms): reading and writing files, staging the position map, preparing
    * the commit, the swap transaction, folding the map into the index (chunked, with yields).
    */
-  timings: { rewriteMs: number; stageMs: number; prepareMs: number; swapMs: number; foldMs: number };
+  timings: { rewriteMs: number; stageMs: number; prepareMs: number; swapMs: number; foldMs: number; jobMs: number };
+  /** Slices the job took (each a bounded amount of input, saved in SQLite; flushes ran between them). */
+  slices: number;
 }
 
 /** One table's candidate partitions (GET /v1/compaction/candidates). */
@@ -184,34 +196,39 @@ export async function tableCandidates(host: CompactorHost, ident: TableIdent): P
   };
 }
 
-/** What commitStep needs: the step's input and result, and its staged position map (mirrors). */
+/** What commitStep needs: the commit, how to rebase it, and the staged position map (mirrors). */
 interface CommitArgs {
   host: CompactorHost;
   metrics: CompactionMetrics;
   ident: TableIdent;
-  input: CompactionInput;
-  result: CompactionResult;
+  commit: TableCommit;
+  store: ObjectStore;
+  keyFor: (location: string) => string;
+  /** Files written for the commit (manifests, remapped deletes) after the outputs. */
+  written: string[];
+  outputs: Set<string>;
   staged: number | undefined;
+  /** Runs inside the swap's transaction (the job's rows go with it). */
+  inSwap: () => void;
+  rebase: (now: TableMetadata, files: TableFiles) => Promise<RebasedStep | undefined>;
 }
 
 /**
- * Commits a step's rewrite: prepares the metadata, then swaps the pointer and makes the position
- * map current in one transaction (O(files)). When another commit landed first, commits the same
+ * Commits a rewrite: prepares the metadata, then swaps the pointer and makes the position map
+ * current in one transaction (O(files)). When another commit landed first, commits the same
  * rewrite on top of it if only appends and position deletes landed (those remapped onto the new
- * files, rebase-deletes.ts), at most STEP_ATTEMPTS times; otherwise throws the CommitFailedError
- * (the caller redoes the step). Updates `result.commit` and `result.stats` to what landed.
+ * files, rebase-deletes.ts), at most STEP_ATTEMPTS times; otherwise throws the CommitFailedError.
  */
-async function commitStep(a: CommitArgs): Promise<{ prepared: PreparedCommit; deletesRemapped: number; preparedAt: number }> {
+async function commitStep(a: CommitArgs): Promise<{ prepared: PreparedCommit; commit: TableCommit; rebased?: RebasedStep; preparedAt: number }> {
   const ctx = a.host.catalogContext();
   const deps = depsOf(ctx);
-  const { input, result } = a;
-  const outputs = new Set(result.rewrite.added.map((f) => f.filePath));
   const superseded: string[] = [];
-  let deletesRemapped = 0;
+  let commit = a.commit;
+  let rebased: RebasedStep | undefined;
   for (let rebase = 0; ; rebase++) {
     let prepared: PreparedCommit | undefined;
     try {
-      prepared = await prepareCommit(deps, a.ident, result.commit.requirements, result.commit.updates);
+      prepared = await prepareCommit(deps, a.ident, commit.requirements, commit.updates);
       await yieldToEvents();
       const preparedAt = Date.now();
       const p = prepared;
@@ -219,117 +236,156 @@ async function commitStep(a: CommitArgs): Promise<{ prepared: PreparedCommit; de
       a.host.storage.transactionSync(() => {
         applyPreparedCommit(deps, p);
         if (a.staged !== undefined) commitRemap(a.host.storage.sql, a.staged);
+        a.inSwap();
       });
       // The manifests (and remapped deletes) of commits that lost are referenced by nothing.
-      for (let i = 0; i < superseded.length; i += 1000) await ctx.bucket.delete(superseded.slice(i, i + 1000).map(input.keyFor)).catch(() => undefined);
-      return { prepared: p, deletesRemapped, preparedAt };
+      for (let i = 0; i < superseded.length; i += 1000) await ctx.bucket.delete(superseded.slice(i, i + 1000).map(a.keyFor)).catch(() => undefined);
+      return { prepared: p, commit, ...(rebased ? { rebased } : {}), preparedAt };
     } catch (e) {
       if (prepared) await abandonPreparedCommit(deps, prepared).catch(() => undefined);
       if (!(e instanceof CommitFailedError) || rebase + 1 >= STEP_ATTEMPTS) throw e;
-      const lost = input.written.filter((w) => !outputs.has(w) && !superseded.includes(w));
+      const lost = a.written.filter((w) => !a.outputs.has(w) && !superseded.includes(w));
       const now = await loadTable(deps, a.ident);
-      const nowFiles = now && (await readTableFiles(now.metadata, input.store, input.keyFor));
-      const rebased = now && nowFiles ? await rebaseStep(input, result, now.metadata, nowFiles) : undefined;
-      if (!rebased) throw e;
+      const nowFiles = now && (await readTableFiles(now.metadata, a.store, a.keyFor));
+      const r = now && nowFiles ? await a.rebase(now.metadata, nowFiles) : undefined;
+      if (!r) throw e;
       a.metrics.conflicts++;
       superseded.push(...lost);
-      result.commit = rebased.commit;
-      result.stats.retiredDeleteFiles = rebased.retiredDeleteFiles;
-      deletesRemapped = rebased.deletesRemapped;
+      commit = r.commit;
+      rebased = r;
     }
   }
 }
 
-/**
- * Compacts the first due partition of a table and commits it; undefined when nothing is due.
- * Call between flushes (FlushScheduler.exclusive). Throws when the step fails STEP_ATTEMPTS times.
- */
-export async function compactStep(host: CompactorHost, metrics: CompactionMetrics, ident: TableIdent, hooks: StepHooks = {}): Promise<StepReport | undefined> {
+/** What one slice of a table's compaction job did: the job's slices so far, and its step once committed (or why it was aborted). */
+export interface SliceReport {
+  table: string;
+  slices: number;
+  step?: StepReport;
+  aborted?: string;
+}
+
+/** The context a table's compaction job runs in (exported for tests that drive slices themselves). */
+export function jobContext(host: CompactorHost, ident: TableIdent): JobContext {
   const ctx = host.catalogContext();
   const deps = depsOf(ctx);
-  const store = pacedStore(new R2ObjectStore(ctx.bucket));
-  const keyFor = (l: string) => keyOf(deps, l);
-  const tableKey = [...ident.namespace, ident.name].join(".");
-  // Changelogs have no index; a mirror's entries follow their rows through the step's position map.
-  const mirror = !ident.name.endsWith(CHANGELOG_SUFFIX);
   const sql = host.storage.sql;
-  const storage = { sql, transactionSync: <T>(fn: () => T) => host.storage.transactionSync(fn) };
-  await abortLeftUploads(sql, ctx.bucket);
-  const uploads = uploadTracker(sql);
-  if (mirror) {
-    migrateIndex(sql);
-    // A map left by a crash: a staged one never committed (its files are orphans), a committed one is folded first,
-    // so the files this step rewrites have settled entries (and maps never chain deeper than one step).
-    discardStagedRemaps(sql, tableKey);
-    await foldRemaps(storage, tableKey, yieldToEvents);
-  }
-  for (let attempt = 1; ; attempt++) {
-    const loaded = await loadTable(deps, ident);
-    await yieldToEvents();
-    if (!loaded) return undefined;
-    const files = await readTableFiles(loaded.metadata, store, keyFor);
-    const candidate = files && compactionCandidates(files, host.config.compaction).find((c) => !c.skipped);
-    if (!files || !candidate) return undefined;
-    const written: string[] = [];
-    let prepared: PreparedCommit | undefined;
-    let staged: number | undefined;
-    let committed = false;
-    let deletesRemapped = 0;
-    try {
-      const t0 = Date.now();
-      const stepInput: CompactionInput = {
-        metadata: loaded.metadata, files, candidate, store, keyFor, written,
-        now: BigInt(Date.now()), snapshotId: newSnapshotId(),
-        // Row groups of at most 10,000 rows: the next step (and readers) decode a compacted file a
-        // row group at a time, and one row group's decoding is a stretch acks wait through.
-        parquet: { compression: host.config.parquetCompression, rowGroupRows: Math.min(host.config.parquetRowGroupSize, COMPACTED_ROW_GROUP_ROWS) },
-        targetFileSizeBytes: host.config.compaction.targetFileSizeBytes,
-        uploads,
-      };
-      const result = await compactPartition(stepInput);
-      const t1 = Date.now();
-      if (mirror) staged = await stageRemap(sql, { tableKey, remap: result.remap, partition: candidate.partition, specId: candidate.specId, pause: yieldToEvents });
-      const t2 = Date.now();
-      await hooks.beforeCommit?.();
-      const landed = await commitStep({ host, metrics, ident, input: stepInput, result, staged });
-      prepared = landed.prepared;
-      deletesRemapped = landed.deletesRemapped;
-      const t3 = landed.preparedAt;
-      committed = true;
-      const t4 = Date.now();
-      await hooks.afterCommit?.();
-      const moved = mirror ? (await foldRemaps(storage, tableKey, yieldToEvents)).moved : 0;
-      const timings = { rewriteMs: t1 - t0, stageMs: t2 - t1, prepareMs: t3 - t2, swapMs: t4 - t3, foldMs: Date.now() - t4 };
-      await deleteDroppedMetadata(deps, prepared!);
-      for (let i = 0; i < result.commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(result.commit.expiredFiles.slice(i, i + 1000).map(keyFor));
-      const expired = result.commit.updates.find((u) => u.action === "remove-snapshots");
-      const snapshotsExpired = expired?.action === "remove-snapshots" ? expired["snapshot-ids"].length : 0;
-      const s = result.stats;
-      Object.assign(metrics, {
-        steps: metrics.steps + 1,
-        filesRewritten: metrics.filesRewritten + s.rewrittenFiles,
-        bytesRewritten: metrics.bytesRewritten + s.rewrittenBytes,
-        filesAdded: metrics.filesAdded + s.addedFiles,
-        bytesAdded: metrics.bytesAdded + s.addedBytes,
-        deleteFilesRetired: metrics.deleteFilesRetired + s.retiredDeleteFiles,
-        rowsDropped: metrics.rowsDropped + s.rowsDropped,
-        snapshotsExpired: metrics.snapshotsExpired + snapshotsExpired,
-      });
-      return { table: tableKey, partition: describePartition(candidate), snapshotId: String(result.commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, deletesRemapped, timings, ...s };
-    } catch (e) {
-      // After the swap the step is done: what failed is the fold (the map stays and is translated) or a cleanup.
-      if (committed) throw e;
-      if (staged !== undefined) discardStagedRemaps(sql, tableKey);
-      for (let i = 0; i < written.length; i += 1000) await ctx.bucket.delete(written.slice(i, i + 1000).map(keyFor)).catch(() => undefined);
-      if (e instanceof CompactionUnsupportedError) return undefined;
-      if (e instanceof CommitFailedError && attempt < STEP_ATTEMPTS) {
-        metrics.conflicts++;
-        continue;
-      }
-      metrics.failures++;
-      metrics.lastError = `${tableKey}: ${(e as Error).message}`;
-      throw e;
+  migrateJobs(sql);
+  return {
+    deps, sql, transactionSync: <T>(fn: () => T) => host.storage.transactionSync(fn), store: pacedStore(new R2ObjectStore(ctx.bucket)), keyFor: (l: string) => keyOf(deps, l), bucket: ctx.bucket, ident,
+    tableKey: [...ident.namespace, ident.name].join("."),
+    // Changelogs have no index; a mirror's entries follow their rows through the job's position map.
+    mirror: !ident.name.endsWith(CHANGELOG_SUFFIX),
+    config: host.config.compaction, uploads: uploadTracker(sql),
+    // Row groups of at most 10,000 rows: the next step (and readers) decode a compacted file a
+    // row group at a time, and one row group's decoding is a stretch acks wait through.
+    parquet: { compression: host.config.parquetCompression, rowGroupRows: Math.min(host.config.parquetRowGroupSize, COMPACTED_ROW_GROUP_ROWS) },
+  };
+}
+
+/**
+ * Runs one slice of the table's compaction job (planning one when none is in progress) and, when
+ * its input is exhausted, commits it; undefined when nothing is due. Call between flushes
+ * (FlushScheduler.exclusive): the lock is held for one slice, flushes run between slices
+ * (src/flush/compaction-job.ts). A job whose commit cannot land is aborted (`aborted`).
+ */
+export async function compactSlice(host: CompactorHost, metrics: CompactionMetrics, ident: TableIdent, hooks: StepHooks = {}): Promise<SliceReport | undefined> {
+  const jc = jobContext(host, ident);
+  const { deps, store, keyFor, tableKey, mirror, sql } = jc;
+  const ctx = host.catalogContext();
+  const storage = { sql, transactionSync: jc.transactionSync };
+  if (mirror) migrateIndex(sql);
+  await abortLeftUploads(sql, ctx.bucket, jobUploadIds(sql));
+  let job = jobOf(jc);
+  if (!job) {
+    if (mirror) {
+      // A map left by a crash: a staged one never committed (its files are orphans), a committed one is folded first,
+      // so the files this job rewrites have settled entries (and maps never chain deeper than one step).
+      discardStagedRemaps(sql, tableKey);
+      await foldRemaps(storage, tableKey, yieldToEvents);
     }
+    job = await planJob(jc);
+    if (!job) return undefined;
+  }
+  const aborted = async (why: string): Promise<SliceReport> => {
+    metrics.conflicts++;
+    await abortJob(jc, job!);
+    return { table: tableKey, slices: job!.slices, aborted: why };
+  };
+  const loaded = await loadTable(deps, ident);
+  if (!loaded || loaded.metadata["table-uuid"] !== job.tableUuid) return aborted("the table is gone");
+  const t0 = Date.now();
+  let done: boolean;
+  try {
+    done = await runSlice(jc, job, loaded.metadata);
+  } catch (e) {
+    // Nothing of the failed slice is saved; the job is dropped rather than retried forever on a file that fails.
+    metrics.failures++;
+    metrics.lastError = `${tableKey}: ${(e as Error).message}`;
+    await abortJob(jc, job).catch(() => undefined);
+    throw e;
+  }
+  metrics.slices++;
+  if (!done) return { table: tableKey, slices: job.slices };
+  const t1 = Date.now();
+  await hooks.beforeCommit?.();
+  const written: string[] = [];
+  const built = await prepareJobCommit(jc, job, written, newSnapshotId());
+  if ("abort" in built) return aborted(built.abort);
+  if (built.rebased) metrics.conflicts++;
+  let landed: Awaited<ReturnType<typeof commitStep>>;
+  const t2 = Date.now();
+  try {
+    landed = await commitStep({
+      host, metrics, ident, commit: built.commit, store, keyFor, written, outputs: new Set(built.rewrite.added.map((f) => f.filePath)), staged: job.remapId,
+      inSwap: () => dropJob(sql, tableKey), rebase: built.rebase,
+    });
+  } catch (e) {
+    const extra = written.filter((w) => !built.rewrite.added.some((f) => f.filePath === w));
+    for (let i = 0; i < extra.length; i += 1000) await ctx.bucket.delete(extra.slice(i, i + 1000).map(keyFor)).catch(() => undefined);
+    if (e instanceof CommitFailedError) return aborted(`another commit landed: ${e.message}`);
+    metrics.failures++;
+    metrics.lastError = `${tableKey}: ${(e as Error).message}`;
+    await abortJob(jc, job).catch(() => undefined);
+    throw e;
+  }
+  const t3 = landed.preparedAt;
+  const t4 = Date.now();
+  await hooks.afterCommit?.();
+  const moved = mirror ? (await foldRemaps(storage, tableKey, yieldToEvents)).moved : 0;
+  const commit = landed.commit;
+  await deleteDroppedMetadata(deps, landed.prepared);
+  for (let i = 0; i < commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(commit.expiredFiles.slice(i, i + 1000).map(keyFor));
+  const expired = commit.updates.find((u) => u.action === "remove-snapshots");
+  const snapshotsExpired = expired?.action === "remove-snapshots" ? expired["snapshot-ids"].length : 0;
+  const s = { ...job.stats, retiredDeleteFiles: landed.rebased?.retiredDeleteFiles ?? built.retiredDeleteFiles };
+  const deletesRemapped = landed.rebased?.deletesRemapped ?? built.deletesRemapped;
+  Object.assign(metrics, {
+    steps: metrics.steps + 1,
+    filesRewritten: metrics.filesRewritten + s.rewrittenFiles,
+    bytesRewritten: metrics.bytesRewritten + s.rewrittenBytes,
+    filesAdded: metrics.filesAdded + s.addedFiles,
+    bytesAdded: metrics.bytesAdded + s.addedBytes,
+    deleteFilesRetired: metrics.deleteFilesRetired + s.retiredDeleteFiles,
+    rowsDropped: metrics.rowsDropped + s.rowsDropped,
+    snapshotsExpired: metrics.snapshotsExpired + snapshotsExpired,
+  });
+  const timings = { rewriteMs: t1 - t0, stageMs: 0, prepareMs: t3 - t2, swapMs: t4 - t3, foldMs: Date.now() - t4, jobMs: Date.now() - job.startedAt };
+  const step: StepReport = { table: tableKey, partition: job.partition.length ? encodeTuple(job.partition) : "[]", snapshotId: String(commit.snapshot["snapshot-id"]), snapshotsExpired, indexEntriesMoved: moved, deletesRemapped, slices: job.slices, timings, ...s };
+  return { table: tableKey, slices: job.slices, step };
+}
+
+/**
+ * Runs the table's compaction job to its commit now (all its slices, one after another); undefined
+ * when nothing is due. Call between flushes (FlushScheduler.exclusive). A job aborted because of
+ * a concurrent commit is planned again from the new snapshot, at most STEP_ATTEMPTS times.
+ */
+export async function compactStep(host: CompactorHost, metrics: CompactionMetrics, ident: TableIdent, hooks: StepHooks = {}): Promise<StepReport | undefined> {
+  for (let aborts = 0; ; ) {
+    const r = await compactSlice(host, metrics, ident, hooks);
+    if (!r) return undefined;
+    if (r.step) return r.step;
+    if (r.aborted !== undefined && ++aborts >= STEP_ATTEMPTS) throw new Error(`compaction of ${r.table} aborted ${aborts} times: ${r.aborted}`);
   }
 }
 

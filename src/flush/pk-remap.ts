@@ -314,3 +314,63 @@ export function moveTableRemaps(sql: SqlStorage, fromKey: string, toKey: string)
   forgetTableRemaps(sql, toKey);
   sql.exec("UPDATE cdc_pk_compactions SET table_key = ? WHERE table_key = ?", toKey, fromKey);
 }
+
+/** Starts a map a compaction job fills slice by slice (staged: invisible until commitRemap). Returns its id. */
+export function beginStagedRemap(sql: SqlStorage, tableKey: string): number {
+  return Number(sql.exec<{ id: number }>("INSERT INTO cdc_pk_compactions (table_key) VALUES (?) RETURNING id", tableKey).one().id);
+}
+
+function fileIdOf(sql: SqlStorage, path: string, partition: string | null, specId: number): number {
+  sql.exec("INSERT OR IGNORE INTO cdc_pk_files (path, partition, spec_id) VALUES (?, ?, ?)", path, partition, specId);
+  return Number(sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE path = ?", path).one().id);
+}
+
+/**
+ * Stages the map of input rows [from, to) a job's slice read (the segments they fall in, written
+ * whole: a segment a later slice goes on with is written again). Every input file gets a file row,
+ * so every rewritten row can be located at the job's commit (rebase of deletes landed meanwhile).
+ */
+export function stageSliceTargets(sql: SqlStorage, id: number, t: { path: string; targets: Int32Array; from: number; to: number }, partition: PartitionTuple | undefined, specId: number): void {
+  const fileId = fileIdOf(sql, t.path, partition ? encodeTuple(partition) : null, specId);
+  const last = Math.max(0, Math.ceil(t.to / SEGMENT) - 1);
+  for (let seg = Math.floor(t.from / SEGMENT); seg <= last; seg++) {
+    const part = t.targets.slice(seg * SEGMENT, (seg + 1) * SEGMENT);
+    let min = -1;
+    let max = -1;
+    for (const o of part) if (o >= 0) { if (min < 0) min = o; max = o; }
+    sql.exec("INSERT OR REPLACE INTO cdc_pk_remap (file_id, seg, compaction_id, min_ord, max_ord, targets) VALUES (?, ?, ?, ?, ?, ?)", fileId, seg, id, min, max, new Uint8Array(part.buffer));
+  }
+}
+
+/** Stages the output files a job's slice closed (their ordinal ranges). */
+export function stageOutputs(sql: SqlStorage, id: number, outputs: Array<{ path: string; first: number; count: number }>, partition: PartitionTuple | undefined, specId: number): void {
+  for (const out of outputs) {
+    const fileId = fileIdOf(sql, out.path, partition ? encodeTuple(partition) : null, specId);
+    sql.exec("INSERT OR REPLACE INTO cdc_pk_outputs (compaction_id, first, count, file_id) VALUES (?, ?, ?, ?)", id, out.first, out.count, fileId);
+  }
+}
+
+/** The staged map of an input file read part-way (positions not read yet are -1). */
+export function stagedTargets(sql: SqlStorage, id: number, path: string, rows: number): Int32Array {
+  const out = new Int32Array(rows).fill(-1);
+  for (const r of sql.exec<{ seg: number; targets: ArrayBuffer }>("SELECT r.seg, r.targets FROM cdc_pk_remap r JOIN cdc_pk_files f ON f.id = r.file_id WHERE f.path = ? AND r.compaction_id = ?", path, id).toArray()) {
+    const seg = new Int32Array(r.targets.slice(0));
+    out.set(seg.subarray(0, Math.max(0, Math.min(seg.length, rows - Number(r.seg) * SEGMENT))), Number(r.seg) * SEGMENT);
+  }
+  return out;
+}
+
+/** Where a staged map sends (input file, position): a location, null for a dropped row, undefined when the map has no such row. */
+export function locateStaged(sql: SqlStorage, id: number, path: string, pos: number): { filePath: string; pos: number } | null | undefined {
+  const row = sql.exec<{ targets: ArrayBuffer }>("SELECT r.targets FROM cdc_pk_remap r JOIN cdc_pk_files f ON f.id = r.file_id WHERE f.path = ? AND r.seg = ? AND r.compaction_id = ?", path, Math.floor(pos / SEGMENT), id).toArray()[0];
+  if (!row || pos < 0) return undefined;
+  const i = pos % SEGMENT;
+  const seg = new Int32Array(row.targets.slice(0));
+  if (i >= seg.length) return undefined;
+  const ordinal = seg[i]!;
+  if (ordinal < 0) return null;
+  const out = sql
+    .exec<{ first: number; path: string }>("SELECT o.first, f.path FROM cdc_pk_outputs o JOIN cdc_pk_files f ON f.id = o.file_id WHERE o.compaction_id = ? AND o.first <= ? ORDER BY o.first DESC LIMIT 1", id, ordinal)
+    .toArray()[0];
+  return out ? { filePath: out.path, pos: ordinal - Number(out.first) } : undefined;
+}

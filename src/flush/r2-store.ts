@@ -1,5 +1,5 @@
 /** The writers' ObjectStore over an R2 bucket, with retries and backoff on transient failures. */
-import type { ObjectStore, ObjectUpload } from "../iceberg/object-store.js";
+import type { ObjectStore, ObjectUpload, UploadedPart } from "../iceberg/object-store.js";
 
 /** Retries of one R2 operation before the flush fails (and the circuit breaker counts it). */
 const ATTEMPTS = 3;
@@ -45,14 +45,26 @@ export class R2ObjectStore implements ObjectStore {
 
   async startUpload(key: string): Promise<ObjectUpload> {
     const up = await withRetry(`create multipart upload ${key}`, () => this.bucket.createMultipartUpload(key));
-    const parts: R2UploadedPart[] = [];
+    return this.upload(key, up, []);
+  }
+
+  resumeUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): ObjectUpload {
+    return this.upload(key, this.bucket.resumeMultipartUpload(key, uploadId), parts);
+  }
+
+  private upload(key: string, up: R2MultipartUpload, sent: readonly UploadedPart[]): ObjectUpload {
+    // A part sent again (a slice redone after a crash) replaces the earlier one of its number.
+    const parts = new Map<number, UploadedPart>(sent.map((p) => [p.partNumber, p]));
     return {
       uploadId: up.uploadId,
       uploadPart: async (n, bytes) => {
-        parts.push(await withRetry(`upload part ${n} of ${key}`, () => up.uploadPart(n, bytes)));
+        const p = await withRetry(`upload part ${n} of ${key}`, () => up.uploadPart(n, bytes));
+        const part = { partNumber: p.partNumber, etag: p.etag };
+        parts.set(n, part);
+        return part;
       },
       complete: async () => {
-        await withRetry(`complete multipart upload ${key}`, () => up.complete(parts));
+        await withRetry(`complete multipart upload ${key}`, () => up.complete([...parts.values()].sort((a, b) => a.partNumber - b.partNumber)));
         this.written.push(key);
       },
       abort: () => up.abort(),

@@ -7,11 +7,11 @@
  * whatever the file's size, and no encode is longer than one row group (acks wait through it).
  * Otherwise (binary/uuid/fixed columns) a file's rows are kept and encoded in one go at the cut.
  */
-import { ParquetStreamWriter, writeParquet, type ParquetWriteOptions, type Row } from "../parquet/writer.js";
+import { ParquetStreamWriter, writeParquet, type ParquetWriteOptions, type Row, type StreamWriterState } from "../parquet/writer.js";
 import type { DataFile } from "./data-file.js";
 import type { NestedField } from "./metadata/types.js";
 import type { ObjectStore } from "./object-store.js";
-import { StreamedObject, type UploadTracker } from "./object-upload.js";
+import { StreamedObject, type StreamedObjectState, type UploadTracker } from "./object-upload.js";
 import type { PartitionTuple } from "./partition.js";
 
 /** What the output writer needs. */
@@ -29,6 +29,25 @@ export interface OutputOptions {
   /** Called before each encode (a macrotask yield, so acks are answered between row groups). */
   pause: () => Promise<void>;
   tracker?: UploadTracker;
+  /**
+   * A compaction job's slices: a file reaching its cut is sent whole but its upload not completed
+   * (`closed` lists it; the job completes it before its commit), and the writer goes on from `resume`.
+   */
+  job?: { resume?: OutputState };
+}
+
+/** Where a job's output stands between slices: the next ordinal and file number, and the file open. */
+export interface OutputState {
+  ordinal: number;
+  fileNo: number;
+  open?: { path: string; first: number; rows: number; writer: StreamWriterState; object: StreamedObjectState };
+}
+
+/** A file a job's slice closed: its manifest facts, its ordinal range, and its upload to complete. */
+export interface ClosedOutput {
+  file: DataFile;
+  range: { path: string; first: number; count: number };
+  object: StreamedObjectState;
 }
 
 /** A streamed row group is cut at this many (estimated, uncompressed) bytes even below its row count: wide rows stay bounded too. */
@@ -55,16 +74,43 @@ export class CompactionOutput {
   private pending: Row[] = [];
   private pendingBytes = 0;
   private ordinal = 0;
+  private fileNo = 0;
   private file: OpenFile | undefined;
+  /** Files closed by a job's slice, their uploads not completed yet. */
+  readonly closed: ClosedOutput[] = [];
 
   constructor(private readonly o: OutputOptions) {
     this.streaming = ParquetStreamWriter.supports(o.fields) && o.store.startUpload !== undefined;
     this.groupRows = o.parquet.rowGroupRows ?? 100_000;
+    const r = o.job?.resume;
+    if (r) {
+      this.ordinal = r.ordinal;
+      this.fileNo = r.fileNo;
+      if (r.open) {
+        const { path, first, rows } = r.open;
+        this.file = { path, first, rows, writer: ParquetStreamWriter.restore(o.fields, o.parquet, r.open.writer), object: StreamedObject.resume(o.store, r.open.object, o.tracker) };
+      }
+    }
+  }
+
+  /**
+   * Ends a job's slice: the pending rows become a row group (a short one) so nothing but bytes and
+   * footer facts is left to save; without the streaming encoder the file is closed instead.
+   */
+  async endSlice(): Promise<OutputState> {
+    if (!this.streaming) await this.closeFile();
+    else if (this.pending.length) await this.encodeGroup();
+    const f = this.file;
+    return {
+      ordinal: this.ordinal,
+      fileNo: this.fileNo,
+      ...(f?.writer ? { open: { path: f.path, first: f.first, rows: f.rows, writer: f.writer.save(), object: f.object!.save() } } : {}),
+    };
   }
 
   /** Adds one surviving row and returns its ordinal; call `drain()` while `full`. */
   add(row: Row): number {
-    if (!this.file) this.file = { path: this.o.pathOf(this.added.length), first: this.ordinal, rows: 0 };
+    if (!this.file) this.file = { path: this.o.pathOf(this.fileNo++), first: this.ordinal, rows: 0 };
     this.pending.push(row);
     this.file.rows++;
     this.pendingBytes += estimateSize(row);
@@ -116,7 +162,8 @@ export class CompactionOutput {
       if (this.pending.length) await this.encodeGroup();
       const { tail, file, byteLength } = f.writer!.finish();
       for (const t of tail) await f.object!.write(t);
-      await f.object!.finish();
+      if (this.o.job) await f.object!.sendAll();
+      else await f.object!.finish();
       facts = { ...file, fileSizeInBytes: BigInt(byteLength) };
       size = byteLength;
     } else {
@@ -130,9 +177,12 @@ export class CompactionOutput {
       size = bytes.length;
     }
     this.o.written.push(f.path);
-    this.added.push({ content: 0, filePath: f.path, fileFormat: "PARQUET", partition: this.o.partition, sortOrderId: 0, ...facts });
-    this.ranges.push({ path: f.path, first: f.first, count: f.rows });
+    const dataFile: DataFile = { content: 0, filePath: f.path, fileFormat: "PARQUET", partition: this.o.partition, sortOrderId: 0, ...facts };
+    const range = { path: f.path, first: f.first, count: f.rows };
+    this.added.push(dataFile);
+    this.ranges.push(range);
     this.addedBytes += size;
+    if (this.o.job) this.closed.push({ file: dataFile, range, object: f.object ? f.object.save() : { key: this.o.keyFor(f.path), parts: [], byteLength: size, pending: new Uint8Array(0) } });
     this.file = undefined;
   }
 }

@@ -27,20 +27,26 @@ export interface CompactionConfig {
   /** How often automatic maintenance looks for work (ms). */
   compactionIntervalMs: number;
   /**
-   * Most bytes of data files one step reads (bounds its memory: the survivors of one step are
-   * encoded in memory, docs/maintenance.md). Files larger than this are not rewritten.
+   * Most bytes of data files one job reads (its output files approach targetFileSizeBytes when
+   * this is as large). Files larger than this are not rewritten.
    */
   maxBytesPerStep: number;
+  /**
+   * Bytes of input one slice of a job reads (the flush lock is held per slice: flushes run between
+   * slices; a crash redoes at most one slice). Docs/maintenance.md "Memory of a step".
+   */
+  maxBytesPerSlice: number;
 }
 
-/** The defaults: the product's, and a 2 MiB step (bench/growth/RESULTS.md measures what a step holds). */
+/** The defaults: the product's, a job of up to the target file size, read 2 MiB a slice. */
 export const DEFAULT_COMPACTION_CONFIG: CompactionConfig = {
   minFilesToCompact: 5,
   maxFilesToCompact: 100,
   targetFileSizeBytes: 128 * 1024 * 1024,
   autoCompact: true,
   compactionIntervalMs: 3_600_000,
-  maxBytesPerStep: 2 * 1024 * 1024,
+  maxBytesPerStep: 128 * 1024 * 1024,
+  maxBytesPerSlice: 2 * 1024 * 1024,
 };
 
 /** A live file of a snapshot with its data sequence number. */

@@ -107,7 +107,7 @@ const PARSERS = {
 export { yieldToEvents };
 
 /** Throws CompactionUnsupportedError for columns hyparquet would not read back exactly (decimals as doubles, nested types). */
-function checkColumns(fields: NestedField[]): void {
+export function checkColumns(fields: NestedField[]): void {
   for (const f of fields) {
     if (typeof f.type !== "string") throw new CompactionUnsupportedError(`column ${f.name} is of a nested type (not compacted)`);
     if (parsePrimitive(f.type).kind === "decimal") throw new CompactionUnsupportedError(`column ${f.name} is a decimal (read back as a double: not compacted)`);
@@ -115,12 +115,13 @@ function checkColumns(fields: NestedField[]): void {
 }
 
 /** Deleted positions of the rewritten files, and the delete files that reference nothing else. */
-async function readDeletes(input: CompactionInput, rewritten: Map<string, LiveFile>): Promise<{ deleted: Map<string, Set<number>>; retired: DataFile[] }> {
+export async function readDeletes(input: Pick<CompactionInput, "store" | "keyFor">, deletes: LiveFile[], rewritten: Map<string, { seq: bigint }>): Promise<{ deleted: Map<string, Set<number>>; retired: DataFile[]; read: LiveFile[] }> {
   const deleted = new Map<string, Set<number>>();
   const retired: DataFile[] = [];
+  const read: LiveFile[] = [];
   const paths = [...rewritten.keys()].sort(compareCodePoints);
   const text = new TextDecoder();
-  for (const d of input.candidate.deletes) {
+  for (const d of deletes) {
     // Full file_path bounds (position-deletes.ts) say which files a delete file may touch.
     const lo = d.file.lowerBounds.get(DELETE_FILE_PATH_ID);
     const hi = d.file.upperBounds.get(DELETE_FILE_PATH_ID);
@@ -130,6 +131,7 @@ async function readDeletes(input: CompactionInput, rewritten: Map<string, LiveFi
     }
     const bytes = await input.store.get(input.keyFor(d.file.filePath));
     if (!bytes) throw new Error(`delete file of the current snapshot is missing: ${d.file.filePath}`);
+    read.push(d);
     const rows = await parquetReadObjects({ file: toArrayBuffer(bytes), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
     let onlyRewritten = true;
     for (const r of rows) {
@@ -147,7 +149,7 @@ async function readDeletes(input: CompactionInput, rewritten: Map<string, LiveFi
     }
     if (onlyRewritten) retired.push(d.file);
   }
-  return { deleted, retired };
+  return { deleted, retired, read };
 }
 
 /** Values (rows x columns) of a row group decoded in one call; larger row groups are decoded a column at a time. */
@@ -157,7 +159,7 @@ const DECODE_VALUES_AT_ONCE = 25_000;
  * The rows [rowStart, rowEnd) of one row group, columns renamed to the current schema's. A yield
  * comes first, and before each column of a large row group: decoding is a stretch acks wait through.
  */
-async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
+export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
   const n = rowEnd - rowStart;
   const read = (cols: string[]) => parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: cols, parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS });
   await yieldToEvents();
@@ -183,7 +185,7 @@ async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: n
 export const WHOLE_READ_BYTES = 8 * 1024 * 1024;
 
 /** An input data file as hyparquet reads it: its bytes, or ranged reads of it when it is large. */
-async function openInput(input: CompactionInput, f: LiveFile): Promise<AsyncBuffer> {
+export async function openInput(input: Pick<CompactionInput, "store" | "keyFor" | "wholeReadBytes">, f: { file: { filePath: string; fileSizeInBytes: bigint } }): Promise<AsyncBuffer> {
   const key = input.keyFor(f.file.filePath);
   const size = Number(f.file.fileSizeInBytes);
   const getRange = input.store.getRange?.bind(input.store);
@@ -195,7 +197,8 @@ async function openInput(input: CompactionInput, f: LiveFile): Promise<AsyncBuff
   return toArrayBuffer(bytes);
 }
 
-function toArrayBuffer(b: Uint8Array): ArrayBuffer {
+/** The bytes as an ArrayBuffer of their own (what hyparquet reads). */
+export function toArrayBuffer(b: Uint8Array): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
@@ -212,7 +215,7 @@ export async function compactPartition(input: CompactionInput): Promise<Compacti
   const batch = uuid();
   const written = input.written;
   const rewritten = new Map(candidate.files.map((f) => [f.file.filePath, f]));
-  const { deleted, retired } = await readDeletes(input, rewritten);
+  const { deleted, retired } = await readDeletes(input, candidate.deletes, rewritten);
   const stats: CompactionStats = { rewrittenFiles: 0, rewrittenBytes: 0, addedFiles: 0, addedBytes: 0, retiredDeleteFiles: retired.length, rowsKept: 0, rowsDropped: 0 };
   const remap: PositionRemap = { targets: new Map(), outputs: [] };
   const output = new CompactionOutput({
@@ -273,7 +276,7 @@ export interface Rewrite {
 }
 
 /** The `replace` snapshot of a rewrite on top of `base` (whose current snapshot's files are `files`). */
-export function commitRewrite(input: CompactionInput, base: TableMetadata, files: TableFiles, rewrite: Rewrite): Promise<TableCommit> {
+export function commitRewrite(input: Pick<CompactionInput, "store" | "keyFor" | "now" | "snapshotId" | "uuid" | "written">, base: TableMetadata, files: TableFiles, rewrite: Rewrite): Promise<TableCommit> {
   const removed = new Set([...rewrite.removedData, ...rewrite.retired].map((f) => f.filePath));
   return commitSnapshot({
     base,

@@ -13,15 +13,23 @@ export interface ObjectStore {
   getRange?(key: string, offset: number, length: number): Promise<Uint8Array>;
   /** Starts a multipart upload (R2's rules: parts of 5 MiB to 5 GiB, all but the last the same size, at most 10,000). */
   startUpload?(key: string): Promise<ObjectUpload>;
+  /** Goes on with an upload started earlier (by another instance of the object), its parts sent so far given. */
+  resumeUpload?(key: string, uploadId: string, parts: readonly UploadedPart[]): ObjectUpload;
+}
+
+/** A part sent (R2's R2UploadedPart): completing the upload names each part by number and etag. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
 }
 
 /** One multipart upload in progress (src/iceberg/object-upload.ts cuts the parts). */
 export interface ObjectUpload {
   /** The store's id of the upload (kept by the caller to abort it after a crash). */
   readonly uploadId: string;
-  /** Uploads the next part (numbered from 1). */
-  uploadPart(partNumber: number, bytes: Uint8Array): Promise<void>;
-  /** Makes the object visible from its parts, in order. */
+  /** Uploads the next part (numbered from 1; sending a number again replaces that part). */
+  uploadPart(partNumber: number, bytes: Uint8Array): Promise<UploadedPart>;
+  /** Makes the object visible from its parts 1..n (the last sent of each number), in order. */
   complete(): Promise<void>;
   /** Drops the parts; the object never appears. */
   abort(): Promise<void>;
@@ -58,23 +66,47 @@ export class MemoryObjectStore implements ObjectStore {
     if (!b) throw new Error(`no such object: ${key}`);
     return b.slice(offset, offset + length);
   }
+  /** Uploads in progress by id: their parts by number. */
+  readonly uploads = new Map<string, Map<number, Uint8Array>>();
+  private uploadCount = 0;
   /** A multipart upload held in memory until complete. */
   async startUpload(key: string): Promise<ObjectUpload> {
-    const parts: Uint8Array[] = [];
+    const id = `mem-${++this.uploadCount}-${key}`;
+    this.uploads.set(id, new Map());
+    return this.resumeUpload(key, id, []);
+  }
+  /** An upload in progress (its parts are kept by id, as R2 keeps them). */
+  resumeUpload(key: string, uploadId: string, sent: readonly UploadedPart[]): ObjectUpload {
+    const known = [...sent];
+    const store = () => {
+      const parts = this.uploads.get(uploadId);
+      if (!parts) throw new Error(`no such upload: ${uploadId}`);
+      return parts;
+    };
     return {
-      uploadId: `mem-${key}`,
+      uploadId,
       uploadPart: async (n, bytes) => {
-        if (n !== parts.length + 1) throw new Error(`part ${n} out of order`);
-        parts.push(bytes.slice());
+        store().set(n, bytes.slice());
+        const part = { partNumber: n, etag: `${uploadId}/${n}/${bytes.length}` };
+        const at = known.findIndex((p) => p.partNumber === n);
+        if (at >= 0) known[at] = part;
+        else known.push(part);
+        return part;
       },
       complete: async () => {
-        const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        const parts = store();
+        const ordered = known.slice().sort((a, b) => a.partNumber - b.partNumber).map((p, i) => {
+          if (p.partNumber !== i + 1) throw new Error(`part ${i + 1} missing`);
+          return parts.get(p.partNumber)!;
+        });
+        const all = new Uint8Array(ordered.reduce((n, p) => n + p.length, 0));
         let at = 0;
-        for (const p of parts) { all.set(p, at); at += p.length; }
+        for (const p of ordered) { all.set(p, at); at += p.length; }
         this.objects.set(key, all);
-        this.completedUploads.push({ key, partSizes: parts.map((p) => p.length) });
+        this.uploads.delete(uploadId);
+        this.completedUploads.push({ key, partSizes: ordered.map((p) => p.length) });
       },
-      abort: async () => { parts.length = 0; },
+      abort: async () => { this.uploads.delete(uploadId); },
     };
   }
 }

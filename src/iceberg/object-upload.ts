@@ -5,7 +5,7 @@
  * parts of 5 MiB to 5 GiB, every part but the last the same size, the last no larger, at most
  * 10,000 parts. Memory: one part plus the chunk being added.
  */
-import type { ObjectStore, ObjectUpload } from "./object-store.js";
+import type { ObjectStore, ObjectUpload, UploadedPart } from "./object-store.js";
 
 /** R2's smallest part (all but the last). */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -18,12 +18,26 @@ export interface UploadTracker {
   ended(key: string, uploadId: string): void;
 }
 
+/**
+ * Where a StreamedObject stands, to go on with it in another instance of the object (a compaction
+ * job's slices): the upload and its parts sent, and the bytes not sent yet (less than one part).
+ */
+export interface StreamedObjectState {
+  key: string;
+  uploadId?: string;
+  parts: UploadedPart[];
+  byteLength: number;
+  /** Bytes written but not sent (under one part). */
+  pending: Uint8Array;
+}
+
 /** One object written part by part. */
 export class StreamedObject {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private upload: ObjectUpload | undefined;
   private parts = 0;
+  private readonly sent: UploadedPart[] = [];
   /** Bytes written so far (sent or buffered). */
   byteLength = 0;
 
@@ -34,6 +48,46 @@ export class StreamedObject {
     private readonly tracker?: UploadTracker,
   ) {
     if (!(partBytes >= MIN_PART_BYTES)) throw new RangeError(`parts must be at least ${MIN_PART_BYTES} bytes`);
+  }
+
+  /** Goes on with an object from its saved state (the upload is resumed, the pending bytes buffered again). */
+  static resume(store: ObjectStore, state: StreamedObjectState, tracker?: UploadTracker): StreamedObject {
+    const o = new StreamedObject(store, state.key, MIN_PART_BYTES, tracker);
+    if (state.uploadId !== undefined) {
+      if (!store.resumeUpload) throw new Error("the store cannot resume an upload");
+      o.upload = store.resumeUpload(state.key, state.uploadId, state.parts);
+      o.sent.push(...state.parts);
+      o.parts = state.parts.length;
+    }
+    o.byteLength = state.byteLength;
+    if (state.pending.length > 0) {
+      o.chunks.push(state.pending);
+      o.buffered = state.pending.length;
+    }
+    return o;
+  }
+
+  /** The state to resume from (copies the pending bytes into one array). */
+  save(): StreamedObjectState {
+    const pending = this.take(this.buffered);
+    if (pending.length > 0) {
+      this.chunks = [pending];
+      this.buffered = pending.length;
+    }
+    return { key: this.key, ...(this.upload ? { uploadId: this.upload.uploadId } : {}), parts: [...this.sent], byteLength: this.byteLength, pending };
+  }
+
+  /**
+   * Sends everything written (the last part may be short), without completing the upload: the
+   * state saved after this completes it later (`completeSaved`). An object under one part is put.
+   */
+  async sendAll(): Promise<void> {
+    const rest = this.take(this.buffered);
+    if (!this.upload) {
+      await this.store.put(this.key, rest);
+      return;
+    }
+    if (rest.length > 0) await this.sendPart(rest);
   }
 
   /** True when the store can take a multipart upload (else the whole object is buffered and put). */
@@ -80,7 +134,7 @@ export class StreamedObject {
       this.tracker?.started(this.key, this.upload.uploadId);
     }
     if (this.parts >= MAX_PARTS) throw new RangeError(`object ${this.key} would need more than ${MAX_PARTS} parts`);
-    await this.upload.uploadPart(++this.parts, part);
+    this.sent.push(await this.upload.uploadPart(++this.parts, part));
   }
 
   /** The first n buffered bytes as one array (the chunks are copied once). */
@@ -98,4 +152,19 @@ export class StreamedObject {
     this.buffered -= n;
     return out;
   }
+}
+
+/**
+ * Completes an upload whose parts were all sent (StreamedObject.sendAll) and saved; an object put
+ * whole (no upload) is already there. After a crash between completing and saving that it was
+ * completed, the object exists and the upload is gone: that counts as done.
+ */
+export async function completeSaved(store: ObjectStore, state: StreamedObjectState, exists: (key: string) => Promise<boolean>, tracker?: UploadTracker): Promise<void> {
+  if (state.uploadId === undefined) return;
+  try {
+    await store.resumeUpload!(state.key, state.uploadId, state.parts).complete();
+  } catch (e) {
+    if (!(await exists(state.key))) throw e;
+  }
+  tracker?.ended(state.key, state.uploadId);
 }

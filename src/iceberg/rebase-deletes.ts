@@ -12,8 +12,8 @@
  */
 import { parquetReadObjects } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
-import { commitRewrite, remapPosition, type CompactionInput, type CompactionResult } from "./compaction.js";
-import type { TableFiles } from "./compaction-plan.js";
+import { commitRewrite, remapPosition, type CompactionInput, type CompactionResult, type Rewrite } from "./compaction.js";
+import type { LiveFile, TableFiles } from "./compaction-plan.js";
 import type { DataFile } from "./data-file.js";
 import type { TableMetadata } from "./metadata/types.js";
 import { writePositionDeletes, type DeletedPosition } from "./position-deletes.js";
@@ -28,20 +28,32 @@ export interface RebasedStep {
   retiredDeleteFiles: number;
 }
 
-/** Commits `result` again onto `next` (the table's metadata now; its files `nextFiles`), or undefined when the step must be redone. */
-export async function rebaseStep(input: CompactionInput, result: CompactionResult, next: TableMetadata, nextFiles: TableFiles): Promise<RebasedStep | undefined> {
-  const base = input.metadata;
-  if (next["current-schema-id"] !== base["current-schema-id"] || next["table-uuid"] !== base["table-uuid"]) return undefined;
+/** What a rebase needs: the rewrite, what it was read from, and its position map. */
+export interface RebaseArgs {
+  input: Pick<CompactionInput, "store" | "keyFor" | "now" | "snapshotId" | "uuid" | "written" | "parquet">;
+  /** The schema id and table uuid the rewrite read. */
+  schemaId: number;
+  tableUuid: string;
+  rewrite: Rewrite;
+  /** True for a delete file the rewrite did not see (it landed after the rewrite read the table). */
+  isNew: (d: LiveFile) => boolean;
+  /** Where a row of a rewritten file went (null: dropped as deleted); undefined when the map cannot say (redo). */
+  locate: (filePath: string, pos: number) => { filePath: string; pos: number } | null | undefined;
+}
+
+/** Commits a rewrite again onto `next` (the table's metadata now; its files `nextFiles`), or undefined when the rewrite must be redone. */
+export async function rebaseRewrite(a: RebaseArgs, next: TableMetadata, nextFiles: TableFiles): Promise<RebasedStep | undefined> {
+  const { input, rewrite } = a;
+  if (next["current-schema-id"] !== a.schemaId || next["table-uuid"] !== a.tableUuid) return undefined;
   const liveData = new Set(nextFiles.data.map((f) => f.file.filePath));
   const liveDeletes = new Set(nextFiles.deletes.map((f) => f.file.filePath));
-  const { rewrite } = result;
+  // RewriteDataFiles' validation: a rewritten file removed (or its delete file gone) meanwhile fails the rewrite.
   if (!rewrite.removedData.every((f) => liveData.has(f.filePath)) || !rewrite.retired.every((f) => liveDeletes.has(f.filePath))) return undefined;
-  const known = new Set(input.files.deletes.map((f) => f.file.filePath));
   const rewritten = new Set(rewrite.removedData.map((f) => f.filePath));
   const remapped: DeletedPosition[] = [];
   const retired: DataFile[] = [...rewrite.retired];
   for (const d of nextFiles.deletes) {
-    if (known.has(d.file.filePath)) continue;
+    if (!a.isNew(d)) continue;
     if (d.file.content !== 1 || d.file.fileFormat.toUpperCase() !== "PARQUET") return undefined; // equality deletes, deletion vectors
     const bytes = await input.store.get(input.keyFor(d.file.filePath));
     if (!bytes) return undefined;
@@ -53,7 +65,8 @@ export async function rebaseStep(input: CompactionInput, result: CompactionResul
         onlyRewritten = false;
         continue;
       }
-      const to = remapPosition(result.remap, path, Number(r.pos));
+      const to = a.locate(path, Number(r.pos));
+      if (to === undefined) return undefined;
       if (to) remapped.push({ filePath: to.filePath, pos: BigInt(to.pos) });
     }
     if (onlyRewritten) retired.push(d.file);
@@ -67,6 +80,23 @@ export async function rebaseStep(input: CompactionInput, result: CompactionResul
     input.written.push(path);
     deleteFiles.push(out.dataFile);
   }
-  const commit = await commitRewrite({ ...input, metadata: next, files: nextFiles }, next, nextFiles, { ...rewrite, retired, remappedDeletes: deleteFiles });
+  const commit = await commitRewrite(input, next, nextFiles, { ...rewrite, retired, remappedDeletes: deleteFiles });
   return { commit, deletesRemapped: remapped.length, retiredDeleteFiles: retired.length };
+}
+
+/** rebaseRewrite for a step whose position map is in memory (`result.remap`) and whose base files are `input.files`. */
+export function rebaseStep(input: CompactionInput, result: CompactionResult, next: TableMetadata, nextFiles: TableFiles): Promise<RebasedStep | undefined> {
+  const known = new Set(input.files.deletes.map((f) => f.file.filePath));
+  return rebaseRewrite(
+    {
+      input,
+      schemaId: input.metadata["current-schema-id"],
+      tableUuid: input.metadata["table-uuid"],
+      rewrite: result.rewrite,
+      isNew: (d) => !known.has(d.file.filePath),
+      locate: (path, pos) => remapPosition(result.remap, path, pos),
+    },
+    next,
+    nextFiles,
+  );
 }

@@ -166,6 +166,15 @@ function* writeColumns(args: WriteArgs, rows: readonly Row[] | ColumnBlock): Gen
   return { bytes, ...file };
 }
 
+/** A ParquetStreamWriter's state between row groups (persisted by a compaction job between slices). */
+export interface StreamWriterState {
+  offset: number;
+  rows: number;
+  /** The footer's row-group entries (hyparquet's RowGroup objects). */
+  rowGroups: unknown[];
+  stats: Array<Pick<ColumnStats, "nulls" | "nans" | "min" | "max">>;
+}
+
 /**
  * One Parquet file written a row group at a time with the one-pass encoder: each row group's bytes
  * come out as it is encoded (to stream them to storage), the footer last. Memory: one row group.
@@ -175,6 +184,21 @@ export class ParquetStreamWriter {
   private offset = 0;
   private rows = 0;
   private readonly rowGroups: RowGroup[] = [];
+
+  /** Goes on with a file from `save()`'s state: the row groups written so far and the column statistics. */
+  static restore(fields: NestedField[], options: ParquetWriteOptions, state: StreamWriterState): ParquetStreamWriter {
+    const w = new ParquetStreamWriter(fields, options);
+    w.offset = state.offset;
+    w.rows = state.rows;
+    w.rowGroups.push(...(state.rowGroups as RowGroup[]));
+    state.stats.forEach((s, i) => Object.assign(w.args.stats[i]!, s));
+    return w;
+  }
+
+  /** What the footer will need (row groups' metadata, column statistics so far): grows by one entry per row group. */
+  save(): StreamWriterState {
+    return { offset: this.offset, rows: this.rows, rowGroups: [...this.rowGroups], stats: this.args.stats.map(({ nulls, nans, min, max }) => ({ nulls, nans, min, max })) };
+  }
 
   /** True when the one-pass encoder handles every column of these fields (else use writeParquet). */
   static supports(fields: NestedField[]): boolean {

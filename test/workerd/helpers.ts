@@ -112,7 +112,9 @@ export function jsonBatch(source: string, batchNumber: number, from: number, to:
 /** Applies runtime config overrides (PATCH /config). */
 export async function configure(patch: Record<string, unknown>): Promise<void> {
   const res = await SELF.fetch("http://lake/config", { method: "PATCH", headers: AUTH, body: JSON.stringify(patch) });
-  if (!res.ok) throw new Error(`PATCH /config: ${res.status} ${await res.text()}`);
+  // Read whole: an unread body holds a reference to the object (evictDurableObject waits for it).
+  const text = await res.text();
+  if (!res.ok) throw new Error(`PATCH /config: ${res.status} ${text}`);
 }
 
 /** GET a JSON route. */

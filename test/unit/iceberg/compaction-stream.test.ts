@@ -108,7 +108,7 @@ describe("compactPartition streaming", () => {
     }
     const keyFor = keyForLocation;
     const files = (await readTableFiles(mirror!, store, keyFor))!;
-    const [candidate] = compactionCandidates(files, { minFilesToCompact: 2, maxFilesToCompact: 100, targetFileSizeBytes: 128 * MiB, maxBytesPerStep: 64 * MiB, autoCompact: false, compactionIntervalMs: 3_600_000 });
+    const [candidate] = compactionCandidates(files, { minFilesToCompact: 2, maxFilesToCompact: 100, targetFileSizeBytes: 128 * MiB, maxBytesPerStep: 64 * MiB, maxBytesPerSlice: 2 * MiB, autoCompact: false, compactionIntervalMs: 3_600_000 });
     expect(candidate!.files).toHaveLength(5);
     const c = await compactPartition({
       metadata: mirror!, files, candidate: candidate!, store, keyFor, written: [], now, snapshotId: (snap += 1n),

@@ -1,0 +1,124 @@
+/**
+ * Where a compaction job stands between its slices, in the object's SQLite (issue 9, "long jobs as
+ * resumable steps"): one row per table with the job's plan and cursor (dolake_compaction_jobs), the
+ * footer's row-group entries of the output file being written (one row each, appended), the bytes
+ * written but not sent as a part yet (under 5 MiB, in rows of at most 1 MiB), and the output files
+ * closed (their manifest facts and the upload to complete). The position map so far lives in the
+ * primary-key index's staged map (pk-remap.ts). Values go through state-codec (bigints stay bigints).
+ */
+import type { CompactionStats } from "../iceberg/compaction.js";
+import type { ClosedOutput, OutputState } from "../iceberg/compaction-output.js";
+import type { JobInput, SliceCursor } from "../iceberg/compaction-slice.js";
+import type { PartitionTuple } from "../iceberg/partition.js";
+import { decodeState, encodeState } from "../util/state-codec.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dolake_compaction_jobs (table_key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dolake_compaction_job_groups (table_key TEXT NOT NULL, file_no INTEGER NOT NULL, idx INTEGER NOT NULL, meta TEXT NOT NULL, PRIMARY KEY (table_key, file_no, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dolake_compaction_job_pending (table_key TEXT NOT NULL, idx INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (table_key, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dolake_compaction_job_outputs (table_key TEXT NOT NULL, n INTEGER NOT NULL, closed TEXT NOT NULL, PRIMARY KEY (table_key, n)) WITHOUT ROWID;
+`;
+
+/** Bytes of pending output per SQLite row (rows stay under the 2 MB limit). */
+const PENDING_ROW_BYTES = 1024 * 1024;
+
+/** A job's plan and progress (everything but the row groups, pending bytes and closed outputs). */
+export interface JobState {
+  /** Names the job's output files (`<dir>/<jobId>-c<n>.parquet`). */
+  jobId: string;
+  baseSnapshotId: bigint;
+  /** The base snapshot's sequence number: delete files above it landed during the job. */
+  baseSeq: bigint;
+  schemaId: number;
+  tableUuid: string;
+  specId: number;
+  partition: PartitionTuple;
+  dir: string;
+  inputs: Array<JobInput & { seq: bigint }>;
+  /** Delete files read at the job's start (their positions in the inputs are dropped). */
+  deletes: Array<{ path: string; seq: bigint }>;
+  /** Delete files the commit retires (they name only input files). */
+  retired: string[];
+  cursor: SliceCursor;
+  slices: number;
+  stats: CompactionStats;
+  /** The output's state without the open file's row groups and pending bytes (stored apart). */
+  output: OutputState;
+  /** The staged position map (mirrors; changelogs have no index). */
+  remapId?: number;
+  startedAt: number;
+}
+
+/** Creates the tables (idempotent). */
+export function migrateJobs(sql: SqlStorage): void {
+  sql.exec(SCHEMA);
+}
+
+/** The table's job in progress, with its open file's row groups and pending bytes put back; undefined when none. */
+export function loadJob(sql: SqlStorage, tableKey: string): JobState | undefined {
+  const row = sql.exec<{ state: string }>("SELECT state FROM dolake_compaction_jobs WHERE table_key = ?", tableKey).toArray()[0];
+  if (!row) return undefined;
+  const job = decodeState<JobState>(row.state);
+  const open = job.output.open;
+  if (open) {
+    open.writer.rowGroups = sql
+      .exec<{ meta: string }>("SELECT meta FROM dolake_compaction_job_groups WHERE table_key = ? AND file_no = ? ORDER BY idx", tableKey, job.output.fileNo - 1)
+      .toArray()
+      .map((r) => decodeState(r.meta));
+    const chunks = sql.exec<{ bytes: ArrayBuffer }>("SELECT bytes FROM dolake_compaction_job_pending WHERE table_key = ? ORDER BY idx", tableKey).toArray().map((r) => new Uint8Array(r.bytes));
+    const pending = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) { pending.set(c, at); at += c.length; }
+    open.object.pending = pending;
+  }
+  return job;
+}
+
+/**
+ * Saves a job after a slice: its state, the open file's row groups not saved yet, its pending
+ * bytes (replacing the earlier ones) and the outputs the slice closed. Call inside a transaction
+ * with the slice's position map, so a crash leaves the previous slice's state whole.
+ */
+export function saveJob(sql: SqlStorage, tableKey: string, job: JobState, closed: ClosedOutput[]): void {
+  const open = job.output.open;
+  const { output } = job;
+  const slim: JobState = { ...job, output: { ordinal: output.ordinal, fileNo: output.fileNo, ...(open ? { open: { ...open, writer: { ...open.writer, rowGroups: [] }, object: { ...open.object, pending: new Uint8Array(0) } } } : {}) } };
+  sql.exec("INSERT INTO dolake_compaction_jobs (table_key, state) VALUES (?, ?) ON CONFLICT (table_key) DO UPDATE SET state = excluded.state", tableKey, encodeState(slim));
+  sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey);
+  // Row groups of files closed are in their facts now; the open file's are kept until it closes.
+  // The open file is the last one numbered (CompactionOutput numbers a file when it opens it).
+  const openNo = output.fileNo - 1;
+  sql.exec("DELETE FROM dolake_compaction_job_groups WHERE table_key = ? AND file_no <> ?", tableKey, open ? openNo : -1);
+  if (open) {
+    const have = Number(sql.exec<{ n: number }>("SELECT count(*) AS n FROM dolake_compaction_job_groups WHERE table_key = ? AND file_no = ?", tableKey, openNo).one().n);
+    open.writer.rowGroups.forEach((g, i) => {
+      if (i >= have) sql.exec("INSERT INTO dolake_compaction_job_groups (table_key, file_no, idx, meta) VALUES (?, ?, ?, ?)", tableKey, openNo, i, encodeState(g));
+    });
+    const p = open.object.pending;
+    for (let i = 0; i * PENDING_ROW_BYTES < p.length; i++) sql.exec("INSERT INTO dolake_compaction_job_pending (table_key, idx, bytes) VALUES (?, ?, ?)", tableKey, i, p.slice(i * PENDING_ROW_BYTES, (i + 1) * PENDING_ROW_BYTES));
+  }
+  const done = Number(sql.exec<{ n: number }>("SELECT count(*) AS n FROM dolake_compaction_job_outputs WHERE table_key = ?", tableKey).one().n);
+  closed.forEach((c, i) => sql.exec("INSERT OR REPLACE INTO dolake_compaction_job_outputs (table_key, n, closed) VALUES (?, ?, ?)", tableKey, done + i, encodeState(c)));
+}
+
+/** The output files the job closed so far, in order. */
+export function closedOutputs(sql: SqlStorage, tableKey: string): ClosedOutput[] {
+  return sql.exec<{ closed: string }>("SELECT closed FROM dolake_compaction_job_outputs WHERE table_key = ? ORDER BY n", tableKey).toArray().map((r) => decodeState<ClosedOutput>(r.closed));
+}
+
+/** Forgets the table's job (it committed or was aborted). */
+export function dropJob(sql: SqlStorage, tableKey: string): void {
+  for (const t of ["dolake_compaction_jobs", "dolake_compaction_job_groups", "dolake_compaction_job_pending", "dolake_compaction_job_outputs"]) sql.exec(`DELETE FROM ${t} WHERE table_key = ?`, tableKey);
+}
+
+/** Upload ids every job in progress still needs (the others a crash left are aborted). */
+export function jobUploadIds(sql: SqlStorage): Set<string> {
+  const ids = new Set<string>();
+  for (const r of sql.exec<{ table_key: string; state: string }>("SELECT table_key, state FROM dolake_compaction_jobs").toArray()) {
+    const job = decodeState<JobState>(r.state);
+    const open = job.output.open?.object.uploadId;
+    if (open) ids.add(open);
+    for (const c of closedOutputs(sql, r.table_key)) if (c.object.uploadId) ids.add(c.object.uploadId);
+  }
+  return ids;
+}
