@@ -8,7 +8,8 @@
 //      probe keeps sending; only acks received while the request runs count.
 // The probe's events stay buffered (thresholds raised), so no flush runs during either phase.
 //
-//   node bench/compaction/ack-latency.mjs [--flushes 40] [--rows 2500] [--probe 300] [--during compaction|flush] [--step-kib 2048]
+//   node bench/compaction/ack-latency.mjs [--flushes 40] [--rows 2500] [--probe 300] [--during compaction|flush]
+//                                         [--step-kib N] [--slice-kib N]   (maxBytesPerStep / maxBytesPerSlice; default: the product's)
 //                                         [--flush-kib 4096]   (maxFlushBytes, for --during flush; default: the product's)
 import { performance } from "node:perf_hooks";
 import { startServer } from "../../scripts/with-server.mjs";
@@ -16,7 +17,7 @@ import { loadTs, machine } from "../lib/build.mjs";
 import WebSocket from "ws";
 import { patchConfig, produce } from "../lib/producer.mjs";
 
-const a = { flushes: "40", rows: "2500", probe: "300", during: "compaction", "step-kib": "2048", "flush-kib": "4096" };
+const a = { flushes: "40", rows: "2500", probe: "300", during: "compaction", "step-kib": "", "slice-kib": "", "flush-kib": "4096" };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, "");
@@ -27,7 +28,8 @@ const wl = await loadTs(new URL("../lib/workload.ts", import.meta.url));
 const RAISED = {
   messagesPerSecond: 1_000_000, burstCapacity: 1_000_000, sourceMessagesPerSecond: 1_000_000, sourceBurstCapacity: 1_000_000,
   maxBufferSize: 2 ** 30, flushThresholdEvents: 1_000_000_000, flushThresholdBytes: 2 ** 30, flushThresholdMs: 3_600_000,
-  connectionsPerSecond: 1000, compaction: { autoCompact: false, maxBytesPerStep: Number(a["step-kib"]) * 1024 },
+  connectionsPerSecond: 1000,
+  compaction: { autoCompact: false, ...(a["step-kib"] ? { maxBytesPerStep: Number(a["step-kib"]) * 1024 } : {}), ...(a["slice-kib"] ? { maxBytesPerSlice: Number(a["slice-kib"]) * 1024 } : {}) },
   maxFlushBytes: Number(a["flush-kib"]) * 1024,
 };
 const pct = (xs, p) => {
@@ -109,10 +111,10 @@ try {
   const r = {
     idle: summary(idle.map((p) => p.ms)),
     duringCompaction: summary(during),
-    compaction: { status: compaction.status, seconds: +seconds.toFixed(1), steps: steps.length, filesRewritten: steps.reduce((n, s) => n + s.rewrittenFiles, 0), bytesRewritten: steps.reduce((n, s) => n + s.rewrittenBytes, 0), tablesLeft: compaction.body.tablesLeft },
+    compaction: { status: compaction.status, seconds: +seconds.toFixed(1), steps: steps.length, slices: steps.reduce((n, s) => n + (s.slices ?? 1), 0), filesRewritten: steps.reduce((n, s) => n + s.rewrittenFiles, 0), bytesRewritten: steps.reduce((n, s) => n + s.rewrittenBytes, 0), tablesLeft: compaction.body.tablesLeft },
   };
   console.log(JSON.stringify(r, null, 1));
-  console.log(JSON.stringify(steps.map((s) => ({ table: s.table, files: s.rewrittenFiles, rows: s.rowsKept, ...s.timings }))));
+  console.log(JSON.stringify(steps.map((s) => ({ table: s.table, files: s.rewrittenFiles, rows: s.rowsKept, added: s.addedFiles, addedBytes: s.addedBytes, slices: s.slices, ...s.timings }))));
 } finally {
   await server.stop();
 }
