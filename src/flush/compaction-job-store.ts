@@ -15,7 +15,7 @@ import { decodeState, encodeState } from "../util/state-codec.js";
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dolake_compaction_jobs (table_key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dolake_compaction_job_groups (table_key TEXT NOT NULL, file_no INTEGER NOT NULL, idx INTEGER NOT NULL, meta TEXT NOT NULL, PRIMARY KEY (table_key, file_no, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dolake_compaction_job_pending (table_key TEXT NOT NULL, idx INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (table_key, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dolake_compaction_job_pending (table_key TEXT NOT NULL, file_no INTEGER NOT NULL, part INTEGER NOT NULL, offset INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (table_key, file_no, part, offset)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dolake_compaction_job_outputs (table_key TEXT NOT NULL, n INTEGER NOT NULL, closed TEXT NOT NULL, PRIMARY KEY (table_key, n)) WITHOUT ROWID;
 `;
 
@@ -65,7 +65,7 @@ export function loadJob(sql: SqlStorage, tableKey: string): JobState | undefined
       .exec<{ meta: string }>("SELECT meta FROM dolake_compaction_job_groups WHERE table_key = ? AND file_no = ? ORDER BY idx", tableKey, job.output.fileNo - 1)
       .toArray()
       .map((r) => decodeState(r.meta));
-    const chunks = sql.exec<{ bytes: ArrayBuffer }>("SELECT bytes FROM dolake_compaction_job_pending WHERE table_key = ? ORDER BY idx", tableKey).toArray().map((r) => new Uint8Array(r.bytes));
+    const chunks = sql.exec<{ bytes: ArrayBuffer }>("SELECT bytes FROM dolake_compaction_job_pending WHERE table_key = ? ORDER BY offset", tableKey).toArray().map((r) => new Uint8Array(r.bytes));
     const pending = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let at = 0;
     for (const c of chunks) { pending.set(c, at); at += c.length; }
@@ -84,8 +84,6 @@ export function saveJob(sql: SqlStorage, tableKey: string, job: JobState, closed
   const { output } = job;
   const slim: JobState = { ...job, output: { ordinal: output.ordinal, fileNo: output.fileNo, ...(open ? { open: { ...open, writer: { ...open.writer, rowGroups: [] }, object: { ...open.object, pending: new Uint8Array(0) } } } : {}) } };
   sql.exec("INSERT INTO dolake_compaction_jobs (table_key, state) VALUES (?, ?) ON CONFLICT (table_key) DO UPDATE SET state = excluded.state", tableKey, encodeState(slim));
-  sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey);
-  // Row groups of files closed are in their facts now; the open file's are kept until it closes.
   // The open file is the last one numbered (CompactionOutput numbers a file when it opens it).
   const openNo = output.fileNo - 1;
   sql.exec("DELETE FROM dolake_compaction_job_groups WHERE table_key = ? AND file_no <> ?", tableKey, open ? openNo : -1);
@@ -94,9 +92,15 @@ export function saveJob(sql: SqlStorage, tableKey: string, job: JobState, closed
     open.writer.rowGroups.forEach((g, i) => {
       if (i >= have) sql.exec("INSERT INTO dolake_compaction_job_groups (table_key, file_no, idx, meta) VALUES (?, ?, ?, ?)", tableKey, openNo, i, encodeState(g));
     });
+    // The pending bytes are the start of the next part: only what this slice added is written
+    // (rows of an earlier part, sent since, are dropped), so a slice writes its own output once.
+    const part = open.object.parts.length + 1;
+    sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ? AND (file_no <> ? OR part <> ?)", tableKey, openNo, part);
+    const stored = Number(sql.exec<{ n: number }>("SELECT coalesce(sum(length(bytes)), 0) AS n FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey).one().n);
     const p = open.object.pending;
-    for (let i = 0; i * PENDING_ROW_BYTES < p.length; i++) sql.exec("INSERT INTO dolake_compaction_job_pending (table_key, idx, bytes) VALUES (?, ?, ?)", tableKey, i, p.slice(i * PENDING_ROW_BYTES, (i + 1) * PENDING_ROW_BYTES));
-  }
+    if (stored > p.length) throw new Error(`compaction job ${job.jobId}: ${stored} pending bytes saved but ${p.length} pending`);
+    for (let at = stored; at < p.length; at += PENDING_ROW_BYTES) sql.exec("INSERT INTO dolake_compaction_job_pending (table_key, file_no, part, offset, bytes) VALUES (?, ?, ?, ?, ?)", tableKey, openNo, part, at, p.slice(at, Math.min(p.length, at + PENDING_ROW_BYTES)));
+  } else sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey);
   const done = Number(sql.exec<{ n: number }>("SELECT count(*) AS n FROM dolake_compaction_job_outputs WHERE table_key = ?", tableKey).one().n);
   closed.forEach((c, i) => sql.exec("INSERT OR REPLACE INTO dolake_compaction_job_outputs (table_key, n, closed) VALUES (?, ?, ?)", tableKey, done + i, encodeState(c)));
 }

@@ -153,7 +153,7 @@ export async function readDeletes(input: Pick<CompactionInput, "store" | "keyFor
 }
 
 /** Values (rows x columns) of a row group decoded in one call; larger row groups are decoded a column at a time. */
-const DECODE_VALUES_AT_ONCE = 25_000;
+const DECODE_VALUES_AT_ONCE = 10_000;
 
 /**
  * The rows [rowStart, rowEnd) of one row group, columns renamed to the current schema's. A yield
