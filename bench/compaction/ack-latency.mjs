@@ -114,6 +114,9 @@ try {
     compaction: { status: compaction.status, seconds: +seconds.toFixed(1), steps: steps.length, slices: steps.reduce((n, s) => n + (s.slices ?? 1), 0), filesRewritten: steps.reduce((n, s) => n + s.rewrittenFiles, 0), bytesRewritten: steps.reduce((n, s) => n + s.rewrittenBytes, 0), tablesLeft: compaction.body.tablesLeft },
   };
   console.log(JSON.stringify(r, null, 1));
+  // When the slow acks were sent (ms after the run started) and how long each took: to line them up with the steps' phases.
+  const slow = probing.filter((p) => p.sentAt - t0 <= compaction.ms && p.ms > 2 * r.idle.p99).map((p) => [Math.round(p.sentAt - t0), Math.round(p.ms)]);
+  console.log(`slow acks (sent at ms, took ms), above 2x idle p99: ${JSON.stringify(slow)}`);
   console.log(JSON.stringify(steps.map((s) => ({ table: s.table, files: s.rewrittenFiles, rows: s.rowsKept, added: s.addedFiles, addedBytes: s.addedBytes, slices: s.slices, ...s.timings }))));
 } finally {
   await server.stop();

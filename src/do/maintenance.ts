@@ -131,7 +131,8 @@ export class MaintenanceScheduler {
           }
           report.slices++;
           if (slice.step) report.steps.push(slice.step);
-          else if (slice.aborted === undefined) midJob = true; // one slice per alarm: the job goes on at the next
+          else if (slice.aborted !== undefined) return true; // an aborted job does not hold the pass: the next pass plans again
+          else midJob = true; // one slice per alarm: the job goes on at the next
           return false;
         }).catch((e: unknown) => {
           this.metrics.lastError = `${name}: ${(e as Error).message}`;
