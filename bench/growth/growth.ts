@@ -62,7 +62,7 @@ export interface Row {
   expiredFilesDeleted: number;
   /** sha256 of the live rows' "id:name" lines, sorted (what the readers must return). */
   fingerprint: string;
-  /** Compaction steps so far, and the most live heap (after a full collection) one step held at a yield above its baseline, MB. */
+  /** Compaction steps so far, and the most live heap (after a full collection) a step since the last checkpoint held at a yield above its baseline, MB. */
   compactions: number;
   compactionHeapMb: number;
 }
@@ -186,6 +186,7 @@ export async function run(dir: string, flushes: number, every: number, maintenan
         compactionHeapMb,
       });
       times = [];
+      compactionHeapMb = 0;
     }
   }
 }
