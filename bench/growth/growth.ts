@@ -3,6 +3,8 @@
 // maintenance defaults or with merging and expiry turned off. Run by bench/growth/run.mjs.
 import { mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { writeCdcFlush, type CdcChange, type RowLocation } from "../../src/iceberg/cdc-writer.js";
 import { stringifyTableMetadata } from "../../src/iceberg/metadata/json.js";
 import type { TableMetadata } from "../../src/iceberg/metadata/types.js";
@@ -10,6 +12,10 @@ import type { ObjectStore } from "../../src/iceberg/object-store.js";
 import { readManifestList } from "../../src/iceberg/manifest-list.js";
 import { compactionCandidates, DEFAULT_COMPACTION_CONFIG, readTableFiles } from "../../src/iceberg/compaction-plan.js";
 import { compactPartition, remapPosition } from "../../src/iceberg/compaction.js";
+
+setFlagsFromString("--expose-gc");
+/** A full collection (V8's gc, exposed for this bench). */
+const collectGarbage = runInNewContext("gc") as () => void;
 
 class FolderStore implements ObjectStore {
   async put(key: string, bytes: Uint8Array): Promise<void> {
@@ -43,6 +49,9 @@ export interface Row {
   /** The changelog's data files and manifests in its current snapshot (a log: its data only grows). */
   changelogFiles: number;
   changelogManifests: number;
+  /** The changelog's snapshots and metadata.json size (bytes). */
+  changelogSnapshots: number;
+  changelogMetadataBytes: number;
   metadataBytes: number;
   manifests: number;
   dataFiles: number;
@@ -53,7 +62,7 @@ export interface Row {
   expiredFilesDeleted: number;
   /** sha256 of the live rows' "id:name" lines, sorted (what the readers must return). */
   fingerprint: string;
-  /** Compaction steps so far, and the most heap one step grew by (MB, rough: GC runs when it likes). */
+  /** Compaction steps so far, and the most live heap (after a full collection) a step since the last checkpoint held at a yield above its baseline, MB. */
   compactions: number;
   compactionHeapMb: number;
 }
@@ -118,10 +127,20 @@ export async function run(dir: string, flushes: number, every: number, maintenan
           const files = await readTableFiles(m, store, (l) => l.replace("file://", ""));
           const candidate = files && compactionCandidates(files, compaction).find((c) => !c.skipped);
           if (!files || !candidate) break;
+          // What the step holds: the heap after a full collection, above the baseline, at every
+          // point where the step yields (between row groups and R2 calls), and at its end.
+          collectGarbage();
           const heap = process.memoryUsage().heapUsed;
+          let peak = heap;
+          const live = () => {
+            collectGarbage();
+            peak = Math.max(peak, process.memoryUsage().heapUsed);
+          };
+          const sampler = setInterval(live, 1);
           const written: string[] = [];
           const r = await compactPartition({ metadata: m, files, candidate, store, keyFor: (l) => l.replace("file://", ""), now, snapshotId: (snap += 7n), parquet: {}, targetFileSizeBytes: DEFAULT_COMPACTION_CONFIG.targetFileSizeBytes, written });
-          compactionHeapMb = Math.max(compactionHeapMb, (process.memoryUsage().heapUsed - heap) / 1e6);
+          clearInterval(sampler);
+          compactionHeapMb = Math.max(compactionHeapMb, (peak - heap) / 1e6);
           compactions++;
           if (which === "mirror") {
             for (const [id, loc] of index) {
@@ -152,6 +171,8 @@ export async function run(dir: string, flushes: number, every: number, maintenan
         flushMsMedian: sorted[Math.floor(sorted.length / 2)]!,
         changelogFiles: Number(logHead.summary["total-data-files"]),
         changelogManifests: logList.length,
+        changelogSnapshots: changelog!.snapshots.length,
+        changelogMetadataBytes: new TextEncoder().encode(stringifyTableMetadata(changelog!)).byteLength,
         metadataBytes: statSync(metadataPath).size,
         manifests: list.length,
         dataFiles: Number(head.summary["total-data-files"]),
@@ -165,6 +186,7 @@ export async function run(dir: string, flushes: number, every: number, maintenan
         compactionHeapMb,
       });
       times = [];
+      compactionHeapMb = 0;
     }
   }
 }

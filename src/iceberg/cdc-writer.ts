@@ -167,11 +167,13 @@ export const DOLAKE_TABLE_DEFAULTS: Record<string, string> = {
   "write.metadata.delete-after-commit.enabled": "true",
 };
 
-/** Changelog tables keep a day of snapshots by default (subscribers resume from their history). */
-export const DOLAKE_CHANGELOG_DEFAULTS: Record<string, string> = {
-  ...DOLAKE_TABLE_DEFAULTS,
-  "history.expire.max-snapshot-age-ms": "86400000",
-};
+/**
+ * Changelog tables get the mirror's retention: subscribers resume from the rows of the current
+ * snapshot (by `log_position` statistics) and start from a timestamp by the files' `acked_at`
+ * statistics, so no snapshot history is needed; a day of it made every flush rewrite ~1 MB of
+ * metadata.json (bench/growth/RESULTS.md).
+ */
+export const DOLAKE_CHANGELOG_DEFAULTS: Record<string, string> = { ...DOLAKE_TABLE_DEFAULTS };
 
 function defaultProperties(options: CdcWriterOptions, changelog = false): Record<string, string> {
   const codec = options.compression ?? "snappy";

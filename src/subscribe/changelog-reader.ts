@@ -47,30 +47,61 @@ async function getBytes(src: ChangelogSource, location: string): Promise<Uint8Ar
   return new Uint8Array(await obj.arrayBuffer());
 }
 
-/** The changelog's data files that may hold positions in [from, to], by their lower bound. */
-async function candidateFiles(src: ChangelogSource, from: bigint, to: bigint): Promise<DataFile[]> {
+/** A live data file of a changelog with its `log_position` bounds and upper `acked_at` (µs; undefined when unknown). */
+interface LoggedFile {
+  file: DataFile;
+  lower: bigint;
+  upper: bigint;
+  ackedUpperUs: bigint | undefined;
+}
+
+/** The changelog's current data files that carry `log_position` bounds (files written before log positions existed have none). */
+async function loggedFiles(src: ChangelogSource): Promise<LoggedFile[]> {
   const m = await readMetadataFile(src.deps, src.metadataLocation, src.metadataJson);
   const snapshot = m.snapshots.find((s) => s["snapshot-id"] === m["current-snapshot-id"]);
   if (!snapshot) return [];
   const schema = m.schemas.find((s) => s["schema-id"] === m["current-schema-id"])!;
-  const field = schema.fields.find((f) => f.name === "log_position");
-  if (!field) return [];
-  const out: Array<{ file: DataFile; lower: bigint }> = [];
+  const position = schema.fields.find((f) => f.name === "log_position");
+  const acked = schema.fields.find((f) => f.name === "acked_at");
+  if (!position) return [];
+  const long = (b: Uint8Array) => fromSingleValue({ kind: "long" }, b) as bigint;
+  const out: LoggedFile[] = [];
   for (const mf of readManifestList(await getBytes(src, snapshot["manifest-list"]))) {
     if (mf.content !== 0) continue;
     const spec = m["partition-specs"].find((s) => s["spec-id"] === mf.partitionSpecId)!;
     for (const e of readManifest(await getBytes(src, mf.manifestPath), spec, schema)) {
       if (e.status === EntryStatus.DELETED || e.dataFile.content !== FileContent.DATA) continue;
-      const lo = e.dataFile.lowerBounds.get(field.id);
-      const hi = e.dataFile.upperBounds.get(field.id);
-      if (!lo || !hi) continue; // no positions: written before log positions existed
-      const lower = fromSingleValue({ kind: "long" }, lo) as bigint;
-      const upper = fromSingleValue({ kind: "long" }, hi) as bigint;
-      if (upper < from || lower > to) continue;
-      out.push({ file: e.dataFile, lower });
+      const lo = e.dataFile.lowerBounds.get(position.id);
+      const hi = e.dataFile.upperBounds.get(position.id);
+      if (!lo || !hi) continue;
+      // timestamptz bounds are 8-byte little-endian microseconds, as a long's are.
+      const ackedHi = acked ? e.dataFile.upperBounds.get(acked.id) : undefined;
+      out.push({ file: e.dataFile, lower: long(lo), upper: long(hi), ackedUpperUs: ackedHi ? long(ackedHi) : undefined });
     }
   }
-  return out.sort((a, b) => (a.lower < b.lower ? -1 : a.lower > b.lower ? 1 : 0)).map((x) => x.file);
+  return out;
+}
+
+/** The changelog's data files that may hold positions in [from, to], by their lower bound. */
+async function candidateFiles(src: ChangelogSource, from: bigint, to: bigint): Promise<DataFile[]> {
+  const files = (await loggedFiles(src)).filter((f) => f.upper >= from && f.lower <= to);
+  return files.sort((a, b) => (a.lower < b.lower ? -1 : a.lower > b.lower ? 1 : 0)).map((x) => x.file);
+}
+
+/**
+ * The highest log position of the changelog's files whose every row was acked before `ms`
+ * (epoch ms), from the files' `acked_at` and `log_position` statistics; undefined when none is.
+ * Acks take positions in time order, so every lower position was acked before `ms` too. The
+ * statistics live as long as the files (compaction merges them), unlike snapshot summaries,
+ * which expire with their snapshots.
+ */
+export async function lastPositionAckedBefore(src: ChangelogSource, ms: bigint): Promise<bigint | undefined> {
+  let best: bigint | undefined;
+  for (const f of await loggedFiles(src)) {
+    if (f.ackedUpperUs === undefined || f.ackedUpperUs >= ms * 1000n) continue;
+    if (best === undefined || f.upper > best) best = f.upper;
+  }
+  return best;
 }
 
 const us = (v: unknown): bigint => (v instanceof Date ? BigInt(v.getTime()) * 1000n : v === null || v === undefined ? 0n : BigInt(v as bigint));

@@ -70,6 +70,8 @@ export class SubscriptionHub {
   private readonly pending = new WeakMap<object, { cursor: bigint; segments: Segment[]; index: number; offset: number }>();
   /** Subscribers on other transports (SSE), live while their stream is. */
   private readonly streams = new Set<Endpoint>();
+  /** Sockets whose subscription is being started (a timestamp start reads R2). */
+  private readonly starting = new Map<WebSocket, Promise<void>>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -108,6 +110,9 @@ export class SubscriptionHub {
 
   /** A frame from a subscriber socket. */
   async onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    // A start from a timestamp reads R2: frames that arrive meanwhile wait for it, in order.
+    const starting = this.starting.get(ws);
+    if (starting) await starting;
     const encoding: Encoding = typeof data === "string" ? "json" : "binary";
     const ep = socketEndpoint(ws, encoding);
     try {
@@ -121,7 +126,14 @@ export class SubscriptionHub {
       const sub = ep.load();
       if (message.case === "subscribe") {
         if (sub) throw invalidRequest("this socket has a subscription already: open another socket");
-        const started = startSubscription(this.sources(), message.value, encoding);
+        const start = startSubscription(this.sources(), message.value, encoding);
+        this.starting.set(ws, start.then(() => {}, () => {}));
+        let started;
+        try {
+          started = await start;
+        } finally {
+          this.starting.delete(ws);
+        }
         ep.save(started.sub);
         await ep.send(subscribeServer("subscribed", { cursor: started.sub.cursor, head: started.head.toString(), earliest: started.earliest.toString(), correlationId: message.value.correlationId }));
       } else if (message.case === "credit") {

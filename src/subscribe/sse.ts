@@ -63,10 +63,10 @@ function sseEvent(m: SubscribeServerMessage): string {
 }
 
 /** Answers GET /v1/subscribe with an event stream (the Worker checked the token). */
-export function openEventStream(hub: SubscriptionHub, request: Request): Response {
+export async function openEventStream(hub: SubscriptionHub, request: Request): Promise<Response> {
   let started;
   try {
-    started = startSubscription(hub.sources(), subscribeOf(request), "json", true);
+    started = await startSubscription(hub.sources(), subscribeOf(request), "json", true);
   } catch (e) {
     if (!(e instanceof SubscribeFailure)) throw e;
     const expired = e.code === SubscribeErrorCode.CURSOR_EXPIRED;

@@ -7,6 +7,7 @@ import type { Operation } from "../../gen/dolake/cdc/v1/cdc_pb.js";
 import { type Subscribe, StartFrom, SubscribeErrorCode } from "../../gen/dolake/subscribe/v1/subscribe_pb.js";
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import type { Encoding } from "../protocol/frames.js";
+import { lastPositionAckedBefore } from "./changelog-reader.js";
 import { changelogTables, type LogFilter, type LogSources } from "./log-window.js";
 
 /** Defaults and limits of a subscription. */
@@ -41,8 +42,11 @@ export class SubscribeFailure extends Error {
 /** An invalid_request failure. */
 export const invalidRequest = (m: string) => new SubscribeFailure(SubscribeErrorCode.INVALID_REQUEST, m);
 
-/** The subscription a Subscribe asks for, and the log's bounds it was checked against. */
-export function startSubscription(src: LogSources, s: Subscribe, encoding: Encoding, stream = false): { sub: Subscription; head: bigint; earliest: bigint } {
+/**
+ * The subscription a Subscribe asks for, and the log's bounds it was checked against. A start
+ * from a timestamp reads the changelogs' file statistics (R2) to place its cursor.
+ */
+export async function startSubscription(src: LogSources, s: Subscribe, encoding: Encoding, stream = false): Promise<{ sub: Subscription; head: bigint; earliest: bigint }> {
   const bounds = src.buffer.logBounds();
   const head = bounds.next - 1n;
   const earliest = bounds.retainedFrom - 1n;
@@ -56,7 +60,7 @@ export function startSubscription(src: LogSources, s: Subscribe, encoding: Encod
   else if (from === StartFrom.EARLIEST) cursor = earliest;
   else if (from === StartFrom.TIMESTAMP) {
     notBefore = s.timestamp;
-    cursor = startBefore(src, s.timestamp, earliest);
+    cursor = earliest; // moved forward by timestampCursor before the subscription is used
   } else {
     if (!/^\d{1,19}$/.test(s.cursor)) throw invalidRequest(`cursor ${JSON.stringify(s.cursor.slice(0, 40))} is not a cursor of this warehouse`);
     cursor = BigInt(s.cursor);
@@ -75,6 +79,7 @@ export function startSubscription(src: LogSources, s: Subscribe, encoding: Encod
     encoding,
   };
   if (JSON.stringify(sub).length > SUBSCRIBE_LIMITS.maxStateBytes) throw invalidRequest("the subscription names too many tables or columns (its state must fit 2 KB)");
+  if (from === StartFrom.TIMESTAMP) sub.cursor = (await timestampCursor(src, sub, earliest)).toString();
   return { sub, head, earliest };
 }
 
@@ -89,20 +94,22 @@ export function filterOf(sub: Subscription): LogFilter {
 }
 
 /**
- * A cursor before the first change acked at or after `ms`: the highest position of any
- * changelog snapshot committed before `ms` (those changes were acked before it, and so were all
- * lower positions), else `earliest`. Changes between it and `ms` are left out by the filter.
+ * Where a subscription started from a timestamp begins: after the highest log position whose
+ * changelog file was wholly acked before `notBefore` (the files' `acked_at` statistics; they live
+ * as long as the files, whatever the snapshot retention), else at `earliest`. Changes between it
+ * and the timestamp are left out by the filter, so starting early costs reading, never
+ * correctness.
  */
-function startBefore(src: LogSources, ms: bigint, earliest: bigint): bigint {
+async function timestampCursor(src: LogSources, sub: Subscription, earliest: bigint): Promise<bigint> {
+  const ms = BigInt(sub.notBefore);
   let best = earliest;
   const ns = [src.namespace];
-  for (const name of changelogTables(src.deps.store, ns)) {
-    const json = src.deps.store.getTable({ namespace: ns, name })?.metadataJson;
-    if (!json) continue; // too large to cache: starting earlier is safe (the filter drops what is before `ms`)
-    for (const s of (JSON.parse(json) as { snapshots?: Array<{ "timestamp-ms": number; summary?: Record<string, string> }> }).snapshots ?? []) {
-      const max = s.summary?.["dolake.log-position-max"];
-      if (max && BigInt(s["timestamp-ms"]) < ms && BigInt(max) > best) best = BigInt(max);
-    }
+  const names = sub.tables ? sub.tables.map((t) => `${t}${CHANGELOG_SUFFIX}`) : changelogTables(src.deps.store, ns);
+  for (const name of names) {
+    const row = src.deps.store.getTable({ namespace: ns, name });
+    if (!row) continue;
+    const p = await lastPositionAckedBefore({ deps: src.deps, metadataLocation: row.metadataLocation, metadataJson: row.metadataJson }, ms);
+    if (p !== undefined && p > best) best = p;
   }
   return best;
 }

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { SubscribeClientMessageSchema, StartFrom } from "../../../gen/dolake/subscribe/v1/subscribe_pb.js";
+import { api } from "../catalog/helpers.js";
 import { AUTH, bufferedAck, closeAll, flushNow, getJson, openSocket, openSubscriber, type TestSocket } from "../helpers.js";
 
 afterEach(() => closeAll());
@@ -140,6 +141,40 @@ describe("subscribe", () => {
     const got = await collect(s, 1);
     expect(got.events.map((e) => e.rowId)).toEqual(["2"]);
     expect(await s.next()).toMatchObject({ type: "up_to_date" });
+  });
+
+  it("starts from a timestamp by the changelog files' acked_at statistics, after the snapshots that wrote them expired", async () => {
+    const p = await producer();
+    await produce(p, "s_time_old", [1]);
+    expect((await flushNow()).body.ok).toBe(true);
+    const probe = await openSubscriber();
+    probe.sendJson({ type: "subscribe", tables: ["s_time_old"], from: "now" });
+    const afterFirst = (await probe.next()).head as string; // the last position acked so far
+    await new Promise((r) => setTimeout(r, 20));
+    const at = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    await produce(p, "s_time_old", [2]);
+    expect((await flushNow()).body.ok).toBe(true);
+    // Expire every snapshot but the current one: the summaries naming the first flush's positions go with them.
+    const path = "/v1/namespaces/default/tables/s_time_old__changelog";
+    expect((await api("GET", path)).body.metadata.properties).toMatchObject({ "history.expire.max-snapshot-age-ms": "3600000" }); // the mirror's retention
+    const props = { "history.expire.max-snapshot-age-ms": "1", "history.expire.min-snapshots-to-keep": "1" };
+    expect((await api("POST", path, { requirements: [], updates: [{ action: "set-properties", updates: props }] })).status).toBe(200);
+    await produce(p, "s_time_old", [3]);
+    expect((await flushNow()).body.ok).toBe(true);
+    const run = await SELF.fetch("http://lake.test/v1/compaction/run", { method: "POST", headers: { ...AUTH, "Content-Type": "application/json" }, body: JSON.stringify({ namespace: "default", table: "s_time_old__changelog" }) });
+    expect(run.status).toBe(200);
+    const meta = (await api("GET", path)).body.metadata;
+    expect(meta.snapshots).toHaveLength(1);
+
+    const s = await openSubscriber();
+    s.sendJson({ type: "subscribe", tables: ["s_time_old"], from: "timestamp", timestamp: at });
+    s.sendJson({ type: "credit", batches: 1 }); // may arrive while the start reads R2: it waits for the start
+    const subscribed = await s.next();
+    // Placed after the first flush's file (acked wholly before `at`), not at the start of the log.
+    expect(subscribed).toMatchObject({ type: "subscribed", cursor: afterFirst });
+    const got = await collect(s, 2);
+    expect(got.events.map((e) => e.rowId)).toEqual(["2", "3"]);
   });
 
   it("answers bad requests with typed errors and closes", async () => {
