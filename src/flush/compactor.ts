@@ -170,6 +170,8 @@ export interface StepHooks {
   beforeCommit?: () => Promise<void>;
   /** Runs after the swap, before the map is folded into the index (tests look at the unfolded index here). */
   afterCommit?: () => Promise<void>;
+  /** Index entries folded per slice (default FOLD_PER_SLICE; tests fold small tables in several portions). */
+  foldPerSlice?: number;
 }
 
 const describePartition = (c: PartitionCandidate) => (c.partition.length ? encodeTuple(c.partition) : "[]");
@@ -263,7 +265,12 @@ export interface SliceReport {
   slices: number;
   step?: StepReport;
   aborted?: string;
+  /** Index entries this slice folded from a committed job's map (a slice of fold work only). */
+  folded?: number;
 }
+
+/** Index entries folded per slice (about 1 s of fold on a loaded machine): a big job's fold does not hold flushes for long. */
+export const FOLD_PER_SLICE = 20_000;
 
 /** The context a table's compaction job runs in (exported for tests that drive slices themselves). */
 export function jobContext(host: CompactorHost, ident: TableIdent): JobContext {
@@ -302,7 +309,9 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
       // A map left by a crash: a staged one never committed (its files are orphans), a committed one is folded first,
       // so the files this job rewrites have settled entries (and maps never chain deeper than one step).
       discardStagedRemaps(sql, tableKey);
-      await foldRemaps(storage, tableKey, yieldToEvents);
+      // In portions, each a slice of its own: flushes run between them (lookups read through the map meanwhile).
+      const fold = await foldRemaps(storage, tableKey, yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE);
+      if (!fold.done) return { table: tableKey, slices: 0, folded: fold.moved + fold.dropped };
     }
     job = await planJob(jc);
     if (!job) return undefined;
@@ -352,7 +361,8 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   const t3 = landed.preparedAt;
   const t4 = Date.now();
   await hooks.afterCommit?.();
-  const moved = mirror ? (await foldRemaps(storage, tableKey, yieldToEvents)).moved : 0;
+  // The first portion of the fold; the rest by the table's next slices (flushes run in between).
+  const moved = mirror ? (await foldRemaps(storage, tableKey, yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE)).moved : 0;
   const commit = landed.commit;
   await deleteDroppedMetadata(deps, landed.prepared);
   for (let i = 0; i < commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(commit.expiredFiles.slice(i, i + 1000).map(keyFor));

@@ -237,9 +237,10 @@ export interface FoldHost {
  * Moves the index entries that name files retired by a committed compaction of the table to their
  * rows' new places, FOLD_CHUNK entries per transaction with a pause between, then drops the maps.
  * Returns the entries moved and dropped (dropped: entries of rows a compaction removed as deleted;
- * none in a consistent index). Safe to stop at any point: the rest is still translated.
+ * none in a consistent index). Safe to stop at any point: the rest is still translated. With
+ * `limit`, returns (done: false) once about that many entries were moved.
  */
-export async function foldRemaps(host: FoldHost, tableKey: string, pause: () => Promise<void>): Promise<{ moved: number; dropped: number }> {
+export async function foldRemaps(host: FoldHost, tableKey: string, pause: () => Promise<void>, limit = Infinity): Promise<{ moved: number; dropped: number; done: boolean }> {
   const { sql } = host;
   let moved = 0;
   let dropped = 0;
@@ -289,11 +290,13 @@ export async function foldRemaps(host: FoldHost, tableKey: string, pause: () => 
         });
         if (n === 0) break;
         await pause();
+        // A portion done: the rest is still read through the map (the caller goes on later).
+        if (moved + dropped >= limit) return { moved, dropped, done: false };
       }
     }
     host.transactionSync(() => dropRemap(sql, c, false));
   }
-  return { moved, dropped };
+  return { moved, dropped, done: true };
 }
 
 /** True while a committed map of the table is not folded yet. */

@@ -222,4 +222,32 @@ describe("compaction jobs in slices", () => {
       await configure({ compaction: { maxBytesPerSlice: 2 * 1024 * 1024 } });
     }
   });
+
+  it("folds a big job's map in portions, each a slice of its own, with flushes of updates and deletes between them", async () => {
+    const w = new Workload(await openSocket(), "job-4", "job_fold");
+    await w.send(Array.from({ length: 700 }, (_, i) => ["INSERT", i + 1] as ["INSERT", number]));
+    for (let f = 0; f < 4; f++) await w.send([["UPDATE", 10 + f], ["DELETE", 600 + f], ["INSERT", 800 + f]]);
+    const fold = (table: string) =>
+      runInDurableObject(lake(), (obj: DoLake) => obj.flushes.exclusive(() => compactSlice(obj, obj.maintenance.metrics, ident(table), { foldPerSlice: 1 })));
+    const first = (await fold("job_fold"))!;
+    // One fold chunk (200 entries) right after the commit; the rest is read through the map.
+    expect(first.step).toMatchObject({ rewrittenFiles: 5, addedFiles: 1, indexEntriesMoved: 200 });
+    const compacted = (await liveFiles("job_fold")).data[0]!;
+    await w.send([["UPDATE", 650], ["DELETE", 300], ["UPDATE", 5], ["INSERT", 900]]);
+    expect(await fold("job_fold")).toMatchObject({ slices: 0, folded: 200 });
+    await w.send([["DELETE", 651], ["UPDATE", 100], ["UPDATE", 699]]);
+    let r = (await fold("job_fold"))!;
+    for (let i = 0; i < 30 && r?.folded !== undefined; i++) r = (await fold("job_fold"))!;
+    expect(r).toBeUndefined(); // folded, and nothing left to compact
+    const left = await runInDurableObject(lake(), (obj: DoLake) =>
+      obj.storage.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM cdc_pk_compactions WHERE table_key = 'default.job_fold') + (SELECT count(*) FROM cdc_pk_files WHERE retired_by IS NOT NULL) AS n").one().n,
+    );
+    expect(left).toBe(0);
+    const byFile = await indexByFile("job_fold");
+    // Rows the two flushes after the commit wrote (650, 5, 900; 100, 699) live in their files; every other row in the compacted one.
+    expect(byFile.find((f) => f.path === compacted)?.n).toBe(w.live.size - 5);
+    expect(await rows("job_fold")).toEqual(w.expected());
+    await w.send([["UPDATE", 1], ["DELETE", 2], ["UPDATE", 650], ["DELETE", 700]]);
+    expect(await rows("job_fold")).toEqual(w.expected());
+  });
 });
