@@ -20,7 +20,7 @@ import { encodeTuple, type PartitionTuple } from "../iceberg/partition.js";
 /** Positions per map segment: one blob of 4 bytes each (64 KiB; SQLite rows stay far below 2 MB). */
 export const SEGMENT = 16_384;
 /** Index entries moved per fold transaction (about 5 µs each: a stretch of a few ms). */
-export const FOLD_CHUNK = 200;
+export const FOLD_CHUNK = 50;
 /** Rows per UPDATE ... FROM (VALUES ...): 2 parameters each, plus the file id and the table key. */
 const REMAP_CHUNK = 49;
 

@@ -11,6 +11,7 @@ import { keyOf } from "../../../src/catalog/metadata-files.js";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { compactSlice, jobContext, type SliceReport } from "../../../src/flush/compactor.js";
 import { jobOf, runSlice } from "../../../src/flush/compaction-job.js";
+import { FOLD_CHUNK } from "../../../src/flush/pk-remap.js";
 import type { ObjectStore } from "../../../src/iceberg/object-store.js";
 import type { JobState } from "../../../src/flush/compaction-job-store.js";
 import { R2ObjectStore } from "../../../src/flush/r2-store.js";
@@ -230,14 +231,14 @@ describe("compaction jobs in slices", () => {
     const fold = (table: string) =>
       runInDurableObject(lake(), (obj: DoLake) => obj.flushes.exclusive(() => compactSlice(obj, obj.maintenance.metrics, ident(table), { foldPerSlice: 1 })));
     const first = (await fold("job_fold"))!;
-    // One fold chunk (200 entries) right after the commit; the rest is read through the map.
-    expect(first.step).toMatchObject({ rewrittenFiles: 5, addedFiles: 1, indexEntriesMoved: 200 });
+    // One fold chunk right after the commit; the rest is read through the map.
+    expect(first.step).toMatchObject({ rewrittenFiles: 5, addedFiles: 1, indexEntriesMoved: FOLD_CHUNK });
     const compacted = (await liveFiles("job_fold")).data[0]!;
     await w.send([["UPDATE", 650], ["DELETE", 300], ["UPDATE", 5], ["INSERT", 900]]);
-    expect(await fold("job_fold")).toMatchObject({ slices: 0, folded: 200 });
+    expect(await fold("job_fold")).toMatchObject({ slices: 0, folded: FOLD_CHUNK });
     await w.send([["DELETE", 651], ["UPDATE", 100], ["UPDATE", 699]]);
     let r = (await fold("job_fold"))!;
-    for (let i = 0; i < 30 && r?.folded !== undefined; i++) r = (await fold("job_fold"))!;
+    for (let i = 0; i < 100 && r?.folded !== undefined; i++) r = (await fold("job_fold"))!;
     expect(r).toBeUndefined(); // folded, and nothing left to compact
     const left = await runInDurableObject(lake(), (obj: DoLake) =>
       obj.storage.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM cdc_pk_compactions WHERE table_key = 'default.job_fold') + (SELECT count(*) FROM cdc_pk_files WHERE retired_by IS NOT NULL) AS n").one().n,
