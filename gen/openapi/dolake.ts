@@ -411,10 +411,15 @@ export type components = {
             /** @default 3600000 */
             compactionIntervalMs: number;
             /**
-             * @description Most bytes of data files one step reads; bounds its memory.
-             * @default 2097152
+             * @description Most bytes of data files one compaction job reads (outputs approach targetFileSizeBytes when this is as large); the job runs in slices of maxBytesPerSlice.
+             * @default 134217728
              */
             maxBytesPerStep: number;
+            /**
+             * @description Bytes of input one slice of a compaction job reads; the flush lock is held per slice, a crash redoes at most one slice (docs/maintenance.md).
+             * @default 2097152
+             */
+            maxBytesPerSlice: number;
         };
         CompactionStatus: {
             autoCompact: boolean;
@@ -441,16 +446,20 @@ export type components = {
             /** @description Rows removed by position deletes, dropped by the rewrite. */
             rowsDropped: number;
             snapshotsExpired: number;
-            /** @description Primary-key index entries folded onto the new files after the commit (mirrors only; until then lookups read through the step's position map). */
+            /** @description Primary-key index entries folded onto the new files right after the commit (mirrors only; at most 20,000, the rest by the table's next slices with flushes between them; until folded, lookups read through the job's position map). */
             indexEntriesMoved: number;
+            /** @description Slices the job took (each a bounded amount of input, saved in SQLite; flushes ran between them). */
+            slices?: number;
             /** @description Positions that other commits (a flush, another engine's position deletes) deleted in the rewritten files while the step ran, carried onto its new files in one position-delete file of the same replace snapshot. */
             deletesRemapped: number;
             /** @description Where the step's time went (ms). */
             timings?: {
-                /** @description Reading, filtering and writing the files (yields to acks between row groups). */
+                /** @description The job's last slice (reading, filtering and writing files; yields to acks between row groups). */
                 rewriteMs?: number;
-                /** @description Staging the position map (old file, position) -> (new file, position) in SQLite, in small writes between yields. */
+                /** @description Always 0 now (the position map is staged by each slice inside the transaction that saves it). */
                 stageMs?: number;
+                /** @description From the job's start to its end (its slices, the flushes between them, the commit). */
+                jobMs?: number;
                 /** @description Writing the metadata file. */
                 prepareMs?: number;
                 /** @description The transaction that swaps the pointer and marks the position map current (O(files); acks wait through it). */
