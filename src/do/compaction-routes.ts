@@ -1,8 +1,14 @@
-/** The compaction API (openapi/dolake.yaml, tag compaction): /v1/compaction/{candidates,run,metrics,auto}. */
+/**
+ * The compaction API (openapi/dolake.yaml, tag compaction): /v1/compaction/{candidates,run,metrics,auto}.
+ * Every answer `satisfies` its generated schema type, so the handlers and the contract cannot drift.
+ */
+import type { components } from "../../gen/openapi/dolake.js";
 import { depsOf } from "../catalog/deps.js";
 import { tableCandidates, cdcTables } from "../flush/compactor.js";
 import { errorResponse } from "../http/errors.js";
 import type { MaintenanceHost, MaintenanceScheduler } from "./maintenance.js";
+
+type Schemas = components["schemas"];
 
 /** What the compaction routes need from their Durable Object. */
 export interface CompactionRoutesHost extends MaintenanceHost {
@@ -18,7 +24,7 @@ export async function routeCompaction(lake: CompactionRoutesHost, request: Reque
         const t = await tableCandidates(lake, ident);
         if (t) tables.push(t);
       }
-      return Response.json({ config: lake.config.compaction, tables });
+      return Response.json({ config: lake.config.compaction, tables } satisfies Schemas["CompactionCandidates"]);
     }
     case "POST /v1/compaction/run": {
       let body: { namespace?: unknown; table?: unknown };
@@ -35,7 +41,8 @@ export async function routeCompaction(lake: CompactionRoutesHost, request: Reque
       if (!depsOf(lake.catalogContext()).store.getTable(ident)) return errorResponse(404, "NoSuchTableException", `Table does not exist: ${namespace}.${body.table}`);
       try {
         const r = await lake.maintenance.runTable(ident);
-        return Response.json({ table: `${namespace}.${body.table}`, steps: r.steps, snapshotsExpired: r.snapshotsExpired, remaining: (await tableCandidates(lake, ident))?.partitions ?? [] });
+        const remaining = (await tableCandidates(lake, ident))?.partitions ?? [];
+        return Response.json({ table: `${namespace}.${body.table}`, steps: r.steps, snapshotsExpired: r.snapshotsExpired, remaining } satisfies Schemas["CompactionRunResult"]);
       } catch (e) {
         return errorResponse(503, "ServiceUnavailableException", `compaction failed (nothing half-applied; retried by the next run): ${(e as Error).message}`);
       }
@@ -48,11 +55,11 @@ export async function routeCompaction(lake: CompactionRoutesHost, request: Reque
         deleteFilesRetired: m.deleteFilesRetired, rowsDropped: m.rowsDropped, snapshotsExpired: m.snapshotsExpired, conflicts: m.conflicts, failures: m.failures,
         running: lake.maintenance.running, autoCompact: lake.config.compaction.autoCompact,
         ...(m.lastRunAt ? { lastRunAt: m.lastRunAt } : {}), ...(next !== undefined ? { nextRunAt: next } : {}), ...(m.lastError ? { lastError: m.lastError } : {}),
-      });
+      } satisfies Schemas["CompactionMetrics"]);
     }
     case "POST /v1/compaction/auto": {
       const r = await lake.maintenance.runPass();
-      return Response.json({ steps: r.steps, snapshotsExpired: r.snapshotsExpired, tablesLeft: r.tablesLeft });
+      return Response.json({ steps: r.steps, snapshotsExpired: r.snapshotsExpired, tablesLeft: r.tablesLeft } satisfies Schemas["CompactionAutoResult"]);
     }
   }
   return undefined;
