@@ -1,14 +1,14 @@
 // The growth workload of issue 9 with the real CDC writer in Node: one table, 100 changes per flush
 // over 1,000 keys, one commit per flush into a local folder (file:// table), with DoLake's
 // maintenance defaults or with merging and expiry turned off. Run by bench/growth/run.mjs.
-import { mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { writeCdcFlush, type CdcChange, type RowLocation } from "../../src/iceberg/cdc-writer.js";
 import { stringifyTableMetadata } from "../../src/iceberg/metadata/json.js";
 import type { TableMetadata } from "../../src/iceberg/metadata/types.js";
-import type { ObjectStore } from "../../src/iceberg/object-store.js";
+import type { ObjectStore, ObjectUpload } from "../../src/iceberg/object-store.js";
 import { readManifestList } from "../../src/iceberg/manifest-list.js";
 import { compactionCandidates, DEFAULT_COMPACTION_CONFIG, readTableFiles } from "../../src/iceberg/compaction-plan.js";
 import { compactPartition, remapPosition } from "../../src/iceberg/compaction.js";
@@ -17,7 +17,12 @@ setFlagsFromString("--expose-gc");
 /** A full collection (V8's gc, exposed for this bench). */
 const collectGarbage = runInNewContext("gc") as () => void;
 
+/**
+ * A local folder as R2: ranged reads, and multipart uploads whose parts go to disk as they come
+ * (as R2 keeps them), so compaction takes its streaming path here as it does in the object.
+ */
 class FolderStore implements ObjectStore {
+  private uploads = 0;
   async put(key: string, bytes: Uint8Array): Promise<void> {
     mkdirSync(dirname(key), { recursive: true });
     writeFileSync(key, bytes);
@@ -28,6 +33,36 @@ class FolderStore implements ObjectStore {
     } catch {
       return null;
     }
+  }
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const fd = openSync(key, "r");
+    try {
+      const out = new Uint8Array(length);
+      const n = readSync(fd, out, 0, length, offset);
+      return out.subarray(0, n);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  async startUpload(key: string): Promise<ObjectUpload> {
+    const partsDir = `${key}.upload-${++this.uploads}`;
+    mkdirSync(partsDir, { recursive: true });
+    const numbers = new Set<number>();
+    return {
+      uploadId: partsDir,
+      uploadPart: async (partNumber, bytes) => {
+        writeFileSync(join(partsDir, String(partNumber)), bytes);
+        numbers.add(partNumber);
+        return { partNumber, etag: String(partNumber) };
+      },
+      complete: async () => {
+        mkdirSync(dirname(key), { recursive: true });
+        writeFileSync(key, new Uint8Array(0));
+        for (const n of [...numbers].sort((a, b) => a - b)) appendFileSync(key, readFileSync(join(partsDir, String(n))));
+        rmSync(partsDir, { recursive: true, force: true });
+      },
+      abort: async () => rmSync(partsDir, { recursive: true, force: true }),
+    };
   }
 }
 
@@ -46,6 +81,8 @@ function prng(seed: number): () => number {
 export interface Row {
   flushes: number;
   flushMsMedian: number;
+  /** Median CPU time of the same flushes (ms, user + system: steadier than wall time on a loaded machine). */
+  flushCpuMsMedian: number;
   /** The changelog's data files and manifests in its current snapshot (a log: its data only grows). */
   changelogFiles: number;
   changelogManifests: number;
@@ -91,6 +128,7 @@ export async function run(dir: string, flushes: number, every: number, maintenan
   let deletedTotal = 0;
   const properties: Record<string, string> = maintenance ? {} : { "commit.manifest-merge.enabled": "false", "history.expire.max-snapshot-age-ms": String(10n ** 15n) };
   let times: number[] = [];
+  let cpuTimes: number[] = [];
   for (let f = 1; f <= flushes; f++) {
     const changes: CdcChange[] = [];
     for (let i = 0; i < 100; i++) {
@@ -104,6 +142,7 @@ export async function run(dir: string, flushes: number, every: number, maintenan
     clock += 60_000n; // one flush a minute
     const now = clock;
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const r = await writeCdcFlush({
       mirror, changelog, changes, store,
       index: { lookup: (ids) => new Map(ids.flatMap((id) => (index.has(id) ? [[id, index.get(id)!] as const] : []))) },
@@ -119,6 +158,8 @@ export async function run(dir: string, flushes: number, every: number, maintenan
       deletedTotal++;
     }
     times.push(performance.now() - t);
+    const used = process.cpuUsage(cpu);
+    cpuTimes.push((used.user + used.system) / 1000);
     // Compaction every hour of the table's clock (compactionIntervalMs), steps until none is due.
     if (maintenance && f % 60 === 0) {
       for (const [which, key] of [["mirror", "orders"], ["changelog", "orders__changelog"]] as const) {
@@ -169,6 +210,7 @@ export async function run(dir: string, flushes: number, every: number, maintenan
       await checkpoint({
         flushes: f,
         flushMsMedian: sorted[Math.floor(sorted.length / 2)]!,
+        flushCpuMsMedian: [...cpuTimes].sort((a, b) => a - b)[Math.floor(cpuTimes.length / 2)]!,
         changelogFiles: Number(logHead.summary["total-data-files"]),
         changelogManifests: logList.length,
         changelogSnapshots: changelog!.snapshots.length,
@@ -186,6 +228,7 @@ export async function run(dir: string, flushes: number, every: number, maintenan
         compactionHeapMb,
       });
       times = [];
+      cpuTimes = [];
       compactionHeapMb = 0;
     }
   }

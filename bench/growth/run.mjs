@@ -23,7 +23,7 @@ const w = await import(`file://${await bundleTs(new URL("./growth.ts", import.me
 const out = [`Run: ${await machine()}; ${a.flushes} flushes, checkpoint every ${a.every}${a["step-kib"] ? `, maxBytesPerStep ${a["step-kib"]} KiB` : ""}`, ""];
 for (const mode of a.modes.split(",")) {
   const dir = mkdtempSync(join(tmpdir(), `dolake-growth-${mode}-`));
-  const lines = [`### ${mode}`, "", "| flushes | flush ms (median) | metadata.json KB | manifests | data / delete files | snapshots | live rows | pyiceberg scan s | DuckDB scan s | compactions | step heap MB | changelog files / manifests / snapshots / metadata KB |", "|---|---|---|---|---|---|---|---|---|---|---|---|"];
+  const lines = [`### ${mode}`, "", "| flushes | flush ms (median) | flush CPU ms (median) | metadata.json KB | manifests | data / delete files | snapshots | live rows | pyiceberg scan s | DuckDB scan s | compactions | step heap MB | changelog files / manifests / snapshots / metadata KB |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"];
   console.log(lines.join("\n"));
   await w.run(dir, Number(a.flushes), Number(a.every), mode === "maintenance", async (r) => {
     const scan = spawnSync(python, [join(root, "bench/growth/scan.py"), r.metadataPath], { encoding: "utf8" });
@@ -31,7 +31,7 @@ for (const mode of a.modes.split(",")) {
     const s = JSON.parse(scan.stdout);
     if (s.rows !== r.liveRows || s.duckdb_rows !== r.liveRows) throw new Error(`scan read ${s.rows}/${s.duckdb_rows} rows, expected ${r.liveRows}`);
     if (s.fingerprint !== r.fingerprint || s.duckdb_fingerprint !== r.fingerprint) throw new Error(`at ${r.flushes} flushes the readers' rows differ from the oracle's (pyiceberg ${s.fingerprint}, DuckDB ${s.duckdb_fingerprint}, oracle ${r.fingerprint})`);
-    const line = `| ${r.flushes} | ${r.flushMsMedian.toFixed(1)} | ${(r.metadataBytes / 1024).toFixed(1)} | ${r.manifests} | ${r.dataFiles} / ${r.deleteFiles} | ${r.snapshots} | ${r.liveRows} | ${s.pyiceberg_s.toFixed(2)} | ${s.duckdb_s.toFixed(2)} | ${r.compactions} | ${r.compactionHeapMb.toFixed(1)} | ${r.changelogFiles} / ${r.changelogManifests} / ${r.changelogSnapshots} / ${(r.changelogMetadataBytes / 1024).toFixed(1)} |`;
+    const line = `| ${r.flushes} | ${r.flushMsMedian.toFixed(1)} | ${r.flushCpuMsMedian.toFixed(1)} | ${(r.metadataBytes / 1024).toFixed(1)} | ${r.manifests} | ${r.dataFiles} / ${r.deleteFiles} | ${r.snapshots} | ${r.liveRows} | ${s.pyiceberg_s.toFixed(2)} | ${s.duckdb_s.toFixed(2)} | ${r.compactions} | ${r.compactionHeapMb.toFixed(1)} | ${r.changelogFiles} / ${r.changelogManifests} / ${r.changelogSnapshots} / ${(r.changelogMetadataBytes / 1024).toFixed(1)} |`;
     lines.push(line);
     console.log(line);
   }, a["step-kib"] ? Number(a["step-kib"]) * 1024 : undefined);
