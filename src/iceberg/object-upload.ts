@@ -106,12 +106,8 @@ export class StreamedObject {
 
   /** Writes what is left and makes the object visible. */
   async finish(): Promise<void> {
-    const rest = this.take(this.buffered);
-    if (!this.upload) {
-      await this.store.put(this.key, rest);
-      return;
-    }
-    if (rest.length > 0) await this.sendPart(rest);
+    await this.sendAll();
+    if (!this.upload) return;
     await this.upload.complete();
     this.tracker?.ended(this.key, this.upload.uploadId);
     this.upload = undefined;
