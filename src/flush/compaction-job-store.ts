@@ -6,7 +6,7 @@
  * closed (their manifest facts and the upload to complete). The position map so far lives in the
  * primary-key index's staged map (pk-remap.ts). Values go through state-codec (bigints stay bigints).
  */
-import type { CompactionStats } from "../iceberg/compaction.js";
+import type { CompactionStats } from "../iceberg/compaction-slice.js";
 import type { ClosedOutput, OutputState } from "../iceberg/compaction-output.js";
 import type { JobInput, SliceCursor } from "../iceberg/compaction-slice.js";
 import type { PartitionTuple } from "../iceberg/partition.js";

@@ -5,13 +5,85 @@
  * row-group boundary. The caller persists the cursor, the output's state and the position map of
  * the rows read (src/flush/compaction-job.ts), so the next slice (in this instance of the object
  * or another, after an eviction) goes on from there. Memory: as a step (compaction.ts), plus the
- * position map of the input file being read (4 bytes a row).
+ * position map of the input file being read (4 bytes a row). A whole step (compaction.ts
+ * compactPartition) is one slice without a budget.
  */
-import { parquetMetadataAsync } from "hyparquet";
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
+import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
+import type { Row } from "../parquet/writer.js";
+import { yieldToEvents } from "../util/pace.js";
 import type { CompactionOutput } from "./compaction-output.js";
-import { decodeRowGroup, openInput, WHOLE_READ_BYTES, type CompactionStats } from "./compaction.js";
 import type { NestedField } from "./metadata/types.js";
 import type { ObjectStore } from "./object-store.js";
+
+/** What one step did. */
+export interface CompactionStats {
+  rewrittenFiles: number;
+  rewrittenBytes: number;
+  addedFiles: number;
+  addedBytes: number;
+  retiredDeleteFiles: number;
+  rowsKept: number;
+  rowsDropped: number;
+}
+
+// Raw values as the writer takes them (primitive.ts): micros and days as numbers, not Dates.
+const PARSERS = {
+  timestampFromMicroseconds: (us: bigint) => us,
+  timestampFromMilliseconds: (ms: bigint) => BigInt(ms) * 1000n,
+  timestampFromNanoseconds: (ns: bigint) => BigInt(ns) / 1000n,
+  dateFromDays: (days: number) => days,
+};
+
+/** Values (rows x columns) of a row group decoded in one call; larger row groups are decoded a column at a time. */
+const DECODE_VALUES_AT_ONCE = 10_000;
+
+/**
+ * The rows [rowStart, rowEnd) of one row group, columns renamed to the current schema's. A yield
+ * comes first, and before each column of a large row group: decoding is a stretch acks wait through.
+ */
+export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
+  const n = rowEnd - rowStart;
+  const read = (cols: string[]) => parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: cols, parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS });
+  await yieldToEvents();
+  if (columns.length === 0) return Array.from({ length: n }, () => ({}));
+  if (n * columns.length <= DECODE_VALUES_AT_ONCE) {
+    const src = (await read(columns.map((c) => c.from))) as Array<Record<string, unknown>>;
+    return src.map((r) => {
+      const row: Row = {};
+      for (const c of columns) row[c.name] = (r[c.from] ?? null) as Row[string];
+      return row;
+    });
+  }
+  const rows: Row[] = Array.from({ length: n }, () => ({}));
+  for (const c of columns) {
+    await yieldToEvents();
+    const values = (await read([c.from])) as Array<Record<string, unknown>>;
+    for (let i = 0; i < n; i++) rows[i]![c.name] = (values[i]![c.from] ?? null) as Row[string];
+  }
+  return rows;
+}
+
+/** Input files up to this size are read whole; larger ones by ranges (the footer, then one row group's columns at a time). */
+export const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+
+/** An input data file as hyparquet reads it: its bytes, or ranged reads of it when it is large. */
+export async function openInput(input: { store: ObjectStore; keyFor: (location: string) => string; wholeReadBytes?: number }, f: { file: { filePath: string; fileSizeInBytes: bigint } }): Promise<AsyncBuffer> {
+  const key = input.keyFor(f.file.filePath);
+  const size = Number(f.file.fileSizeInBytes);
+  const getRange = input.store.getRange?.bind(input.store);
+  if (getRange && size > (input.wholeReadBytes ?? WHOLE_READ_BYTES)) {
+    return { byteLength: size, slice: async (start: number, end?: number) => toArrayBuffer(await getRange(key, start, (end ?? size) - start)) };
+  }
+  const bytes = await input.store.get(key);
+  if (!bytes) throw new Error(`data file of the current snapshot is missing: ${f.file.filePath}`);
+  return toArrayBuffer(bytes);
+}
+
+/** The bytes as an ArrayBuffer of their own (what hyparquet reads). */
+export function toArrayBuffer(b: Uint8Array): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
 
 /** The next input row a job reads: file index, and row position in it (a row-group boundary). */
 export interface SliceCursor {
@@ -44,8 +116,10 @@ export interface SliceArgs {
   deleted: Map<string, Set<number>>;
   output: CompactionOutput;
   cursor: SliceCursor;
-  /** Bytes of input (compressed column chunks) after which the slice ends. */
+  /** Bytes of input (compressed column chunks) after which the slice ends (Infinity: all of it). */
   budgetBytes: number;
+  /** Input files up to this size are read whole, larger ones by ranges (default WHOLE_READ_BYTES, at most the budget). */
+  wholeReadBytes?: number;
   /** The position map of an input file so far (a file resumed mid-way has its earlier rows mapped). */
   targetsFor: (path: string, rows: number) => Int32Array | Promise<Int32Array>;
   /** Counters, added to. */
@@ -69,7 +143,7 @@ export async function rewriteSlice(a: SliceArgs): Promise<SliceResult> {
     const input = a.inputs[fi]!;
     const live = { file: { filePath: input.path, fileSizeInBytes: input.size } };
     // A file larger than a slice is read by ranges, so a slice reads only its row groups.
-    const file = await openInput({ store: a.store, keyFor: a.keyFor, wholeReadBytes: Math.min(WHOLE_READ_BYTES, a.budgetBytes) }, live);
+    const file = await openInput({ store: a.store, keyFor: a.keyFor, wholeReadBytes: Math.min(a.wholeReadBytes ?? WHOLE_READ_BYTES, a.budgetBytes) }, live);
     const meta = await parquetMetadataAsync(file);
     const byId = new Map(meta.schema.slice(1).filter((e) => e.field_id !== undefined).map((e) => [e.field_id!, e.name]));
     const columns = a.fields.filter((c) => byId.has(c.id)).map((c) => ({ name: c.name, from: byId.get(c.id)! }));

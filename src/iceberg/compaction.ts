@@ -12,10 +12,11 @@
  * to be encoded, at most one multipart part (5 MiB) of output (compaction-output.ts), the deleted
  * positions of the rewritten files, and 4 bytes per input row for the position map.
  */
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
+import { parquetReadObjects } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
-import type { ParquetWriteOptions, Row } from "../parquet/writer.js";
+import type { ParquetWriteOptions } from "../parquet/writer.js";
 import { CompactionOutput } from "./compaction-output.js";
+import { rewriteSlice, toArrayBuffer, type CompactionStats } from "./compaction-slice.js";
 import type { UploadTracker } from "./object-upload.js";
 import { bindSpec } from "./avro-schema.js";
 import type { DataFile } from "./data-file.js";
@@ -76,16 +77,6 @@ export interface CompactionInput {
   wholeReadBytes?: number;
 }
 
-/** What one step did. */
-export interface CompactionStats {
-  rewrittenFiles: number;
-  rewrittenBytes: number;
-  addedFiles: number;
-  addedBytes: number;
-  retiredDeleteFiles: number;
-  rowsKept: number;
-  rowsDropped: number;
-}
 
 /** The step's snapshot (not yet committed), where rows moved, and what it wrote. */
 export interface CompactionResult {
@@ -95,16 +86,7 @@ export interface CompactionResult {
   rewrite: Rewrite;
 }
 
-// Raw values as the writer takes them (primitive.ts): micros and days as numbers, not Dates.
-const PARSERS = {
-  timestampFromMicroseconds: (us: bigint) => us,
-  timestampFromMilliseconds: (ms: bigint) => BigInt(ms) * 1000n,
-  timestampFromNanoseconds: (ns: bigint) => BigInt(ns) / 1000n,
-  dateFromDays: (days: number) => days,
-};
 
-/** Lets the runtime deliver other events (acks) between chunks of CPU work (src/util/pace.ts). */
-export { yieldToEvents };
 
 /** Throws CompactionUnsupportedError for columns hyparquet would not read back exactly (decimals as doubles, nested types). */
 export function checkColumns(fields: NestedField[]): void {
@@ -152,55 +134,6 @@ export async function readDeletes(input: Pick<CompactionInput, "store" | "keyFor
   return { deleted, retired, read };
 }
 
-/** Values (rows x columns) of a row group decoded in one call; larger row groups are decoded a column at a time. */
-const DECODE_VALUES_AT_ONCE = 10_000;
-
-/**
- * The rows [rowStart, rowEnd) of one row group, columns renamed to the current schema's. A yield
- * comes first, and before each column of a large row group: decoding is a stretch acks wait through.
- */
-export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
-  const n = rowEnd - rowStart;
-  const read = (cols: string[]) => parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: cols, parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS });
-  await yieldToEvents();
-  if (columns.length === 0) return Array.from({ length: n }, () => ({}));
-  if (n * columns.length <= DECODE_VALUES_AT_ONCE) {
-    const src = (await read(columns.map((c) => c.from))) as Array<Record<string, unknown>>;
-    return src.map((r) => {
-      const row: Row = {};
-      for (const c of columns) row[c.name] = (r[c.from] ?? null) as Row[string];
-      return row;
-    });
-  }
-  const rows: Row[] = Array.from({ length: n }, () => ({}));
-  for (const c of columns) {
-    await yieldToEvents();
-    const values = (await read([c.from])) as Array<Record<string, unknown>>;
-    for (let i = 0; i < n; i++) rows[i]![c.name] = (values[i]![c.from] ?? null) as Row[string];
-  }
-  return rows;
-}
-
-/** Input files up to this size are read whole; larger ones by ranges (the footer, then one row group's columns at a time). */
-export const WHOLE_READ_BYTES = 8 * 1024 * 1024;
-
-/** An input data file as hyparquet reads it: its bytes, or ranged reads of it when it is large. */
-export async function openInput(input: Pick<CompactionInput, "store" | "keyFor" | "wholeReadBytes">, f: { file: { filePath: string; fileSizeInBytes: bigint } }): Promise<AsyncBuffer> {
-  const key = input.keyFor(f.file.filePath);
-  const size = Number(f.file.fileSizeInBytes);
-  const getRange = input.store.getRange?.bind(input.store);
-  if (getRange && size > (input.wholeReadBytes ?? WHOLE_READ_BYTES)) {
-    return { byteLength: size, slice: async (start: number, end?: number) => toArrayBuffer(await getRange(key, start, (end ?? size) - start)) };
-  }
-  const bytes = await input.store.get(key);
-  if (!bytes) throw new Error(`data file of the current snapshot is missing: ${f.file.filePath}`);
-  return toArrayBuffer(bytes);
-}
-
-/** The bytes as an ArrayBuffer of their own (what hyparquet reads). */
-export function toArrayBuffer(b: Uint8Array): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-}
 
 /** Runs one compaction step of one partition; see the module comment. */
 export async function compactPartition(input: CompactionInput): Promise<CompactionResult> {
@@ -223,34 +156,16 @@ export async function compactPartition(input: CompactionInput): Promise<Compacti
     parquet: input.parquet, targetFileSizeBytes: input.targetFileSizeBytes, written, pause: yieldToEvents, ...(input.uploads ? { tracker: input.uploads } : {}),
   });
   try {
-    for (const f of candidate.files) {
-      const file = await openInput(input, f);
-      stats.rewrittenFiles++;
-      stats.rewrittenBytes += file.byteLength;
-      const meta = await parquetMetadataAsync(file);
-      // Columns by field id: a file written before a rename or an added column still maps right.
-      const byId = new Map(meta.schema.slice(1).filter((e) => e.field_id !== undefined).map((e) => [e.field_id!, e.name]));
-      const columns = schema.fields.filter((c) => byId.has(c.id)).map((c) => ({ name: c.name, from: byId.get(c.id)! }));
-      const gone = deleted.get(f.file.filePath);
-      const targets = new Int32Array(Number(meta.num_rows)).fill(-1);
-      remap.targets.set(f.file.filePath, targets);
-      let rowStart = 0;
-      for (const rg of meta.row_groups) {
-        const rowEnd = rowStart + Number(rg.num_rows);
-        const rows = await decodeRowGroup(file, meta, rowStart, rowEnd, columns);
-        for (let i = 0; i < rows.length; i++) {
-          const pos = rowStart + i;
-          if (gone?.has(pos)) {
-            stats.rowsDropped++;
-            continue;
-          }
-          targets[pos] = output.add(rows[i]!);
-          stats.rowsKept++;
-          if (output.full) await output.drain();
-        }
-        rowStart = rowEnd;
-      }
-    }
+    await rewriteSlice({
+      store, keyFor, fields: schema.fields, deleted, output, stats, cursor: { file: 0, row: 0 }, budgetBytes: Infinity,
+      inputs: candidate.files.map((f) => ({ path: f.file.filePath, size: f.file.fileSizeInBytes })),
+      ...(input.wholeReadBytes !== undefined ? { wholeReadBytes: input.wholeReadBytes } : {}),
+      targetsFor: (path, rows) => {
+        const targets = new Int32Array(rows).fill(-1);
+        remap.targets.set(path, targets);
+        return targets;
+      },
+    });
     await output.finish();
   } catch (e) {
     await output.abort();
