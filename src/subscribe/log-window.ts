@@ -72,16 +72,20 @@ export function captureWindow(src: LogSources, after: bigint, filter: LogFilter)
     if (b.logStart > next) break;
     next = b.logStart + BigInt(b.eventCount);
   }
-  const changelogs: LogWindow["changelogs"] = [];
-  if (next <= to) {
-    const ns = [src.namespace];
-    const names = filter.tables ? [...filter.tables].map((t) => `${t}${CHANGELOG_SUFFIX}`) : changelogTables(src.deps.store, ns);
-    for (const name of names) {
-      const row = src.deps.store.getTable({ namespace: ns, name });
-      if (row) changelogs.push({ table: name.slice(0, -CHANGELOG_SUFFIX.length), metadataLocation: row.metadataLocation, metadataJson: row.metadataJson });
-    }
-  }
+  const changelogs = next <= to ? changelogsOf(src, filter.tables) : [];
   return { after, to, batches, changelogs };
+}
+
+/** Where the changelogs of the given source tables (all when null) are, from the catalog. */
+export function changelogsOf(src: LogSources, tables: Iterable<string> | null): LogWindow["changelogs"] {
+  const ns = [src.namespace];
+  const names = tables ? [...tables].map((t) => `${t}${CHANGELOG_SUFFIX}`) : changelogTables(src.deps.store, ns);
+  const out: LogWindow["changelogs"] = [];
+  for (const name of names) {
+    const row = src.deps.store.getTable({ namespace: ns, name });
+    if (row) out.push({ table: name.slice(0, -CHANGELOG_SUFFIX.length), metadataLocation: row.metadataLocation, metadataJson: row.metadataJson });
+  }
+  return out;
 }
 
 /** Names of every changelog table of a namespace. */

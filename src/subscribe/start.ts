@@ -8,7 +8,7 @@ import { type Subscribe, StartFrom, SubscribeErrorCode } from "../../gen/dolake/
 import { CHANGELOG_SUFFIX } from "../iceberg/changelog.js";
 import type { Encoding } from "../protocol/frames.js";
 import { lastPositionAckedBefore } from "./changelog-reader.js";
-import { changelogTables, type LogFilter, type LogSources } from "./log-window.js";
+import { changelogsOf, type LogFilter, type LogSources } from "./log-window.js";
 
 /** Defaults and limits of a subscription. */
 export const SUBSCRIBE_LIMITS = { defaultBatchEvents: 500, maxBatchEvents: 10_000, defaultCredits: 16, maxCredits: 1_000, maxStateBytes: 2_000 };
@@ -103,12 +103,8 @@ export function filterOf(sub: Subscription): LogFilter {
 async function timestampCursor(src: LogSources, sub: Subscription, earliest: bigint): Promise<bigint> {
   const ms = BigInt(sub.notBefore);
   let best = earliest;
-  const ns = [src.namespace];
-  const names = sub.tables ? sub.tables.map((t) => `${t}${CHANGELOG_SUFFIX}`) : changelogTables(src.deps.store, ns);
-  for (const name of names) {
-    const row = src.deps.store.getTable({ namespace: ns, name });
-    if (!row) continue;
-    const p = await lastPositionAckedBefore({ deps: src.deps, metadataLocation: row.metadataLocation, metadataJson: row.metadataJson }, ms);
+  for (const c of changelogsOf(src, sub.tables)) {
+    const p = await lastPositionAckedBefore({ deps: src.deps, ...c }, ms);
     if (p !== undefined && p > best) best = p;
   }
   return best;
