@@ -11,7 +11,6 @@
  * equality deletes, deletion vectors, or moving the main branch anywhere but forward.
  * DoLake's own compaction and flushes update the index themselves and do not come through here.
  */
-import { parquetReadObjects } from "hyparquet";
 import { keyOf } from "../catalog/metadata-files.js";
 import type { CatalogDeps } from "../catalog/deps.js";
 import type { CommitGuard } from "../catalog/commit-guard.js";
@@ -21,8 +20,7 @@ import { readManifest } from "../iceberg/manifest.js";
 import { readManifestList } from "../iceberg/manifest-list.js";
 import type { TableMetadata } from "../iceberg/metadata/types.js";
 import { currentSnapshotId } from "../iceberg/table-commit.js";
-import type { DeletedPosition } from "../iceberg/position-deletes.js";
-import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
+import { readPositionDeletes, type DeletedPosition } from "../iceberg/position-deletes.js";
 import { SqlPrimaryKeyIndex } from "./pk-index.js";
 
 /** 403 ForbiddenException: this commit would detach a mirror table from its source's keys. */
@@ -70,8 +68,7 @@ export function mirrorCommitGuard(sql: SqlStorage, deps: () => CatalogDeps): Com
           if (f.content === 2) throw refuse(ident, "the commit adds equality deletes");
           if (f.fileFormat.toUpperCase() !== "PARQUET") throw refuse(ident, `the commit adds ${f.fileFormat} delete files`);
           const bytes = await read(d, f.filePath);
-          const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, columns: ["file_path", "pos"], utf8: true, compressors: PARQUET_DECOMPRESSORS });
-          for (const r of rows) forget.push({ filePath: String(r.file_path), pos: BigInt(r.pos as bigint | number) });
+          forget.push(...(await readPositionDeletes(bytes)));
         }
       }
     }

@@ -12,18 +12,16 @@
  * to be encoded, at most one multipart part (5 MiB) of output (compaction-output.ts), the deleted
  * positions of the rewritten files, and 4 bytes per input row for the position map.
  */
-import { parquetReadObjects } from "hyparquet";
-import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import type { ParquetWriteOptions } from "../parquet/writer.js";
 import { CompactionOutput } from "./compaction-output.js";
-import { rewriteSlice, toArrayBuffer, type CompactionStats } from "./compaction-slice.js";
+import { rewriteSlice, type CompactionStats } from "./compaction-slice.js";
 import type { UploadTracker } from "./object-upload.js";
 import { bindSpec } from "./avro-schema.js";
 import type { DataFile } from "./data-file.js";
 import type { NestedField, TableMetadata } from "./metadata/types.js";
 import type { ObjectStore } from "./object-store.js";
 import { partitionPath } from "./partition.js";
-import { DELETE_FILE_PATH_ID } from "./position-deletes.js";
+import { DELETE_FILE_PATH_ID, readPositionDeletes } from "./position-deletes.js";
 import { compareCodePoints, parsePrimitive } from "./primitive.js";
 import { commitSnapshot, type TableCommit } from "./table-commit.js";
 import type { LiveFile, PartitionCandidate, TableFiles } from "./compaction-plan.js";
@@ -114,10 +112,9 @@ export async function readDeletes(input: Pick<CompactionInput, "store" | "keyFor
     const bytes = await input.store.get(input.keyFor(d.file.filePath));
     if (!bytes) throw new Error(`delete file of the current snapshot is missing: ${d.file.filePath}`);
     read.push(d);
-    const rows = await parquetReadObjects({ file: toArrayBuffer(bytes), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
     let onlyRewritten = true;
-    for (const r of rows) {
-      const path = String(r.file_path);
+    for (const r of await readPositionDeletes(bytes)) {
+      const path = r.filePath;
       const target = rewritten.get(path);
       if (!target) {
         onlyRewritten = false;

@@ -8,6 +8,8 @@
 import type { DataFile } from "./data-file.js";
 import type { NestedField } from "./metadata/types.js";
 import type { PartitionTuple } from "./partition.js";
+import { parquetReadObjects } from "hyparquet";
+import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import { writeParquet, type ParquetWriteOptions } from "../parquet/writer.js";
 import { compareCodePoints } from "./primitive.js";
 
@@ -55,4 +57,11 @@ export function writePositionDeletes(
       ...metrics,
     },
   };
+}
+
+/** The (file_path, pos) rows of a position delete file, whoever wrote it (ZSTD and GZIP included). */
+export async function readPositionDeletes(bytes: Uint8Array): Promise<DeletedPosition[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const rows = await parquetReadObjects({ file, columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
+  return rows.map((r) => ({ filePath: String(r.file_path), pos: BigInt(r.pos as bigint | number) }));
 }

@@ -10,13 +10,11 @@
  * the delete files that named only rewritten files are retired. Anything else (equality deletes,
  * deletion vectors, a rewritten file removed, a schema change) returns undefined: redo the step.
  */
-import { parquetReadObjects } from "hyparquet";
-import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import { commitRewrite, remapPosition, type CompactionInput, type CompactionResult, type Rewrite } from "./compaction.js";
 import type { LiveFile, TableFiles } from "./compaction-plan.js";
 import type { DataFile } from "./data-file.js";
 import type { TableMetadata } from "./metadata/types.js";
-import { writePositionDeletes, type DeletedPosition } from "./position-deletes.js";
+import { readPositionDeletes, writePositionDeletes, type DeletedPosition } from "./position-deletes.js";
 import type { TableCommit } from "./table-commit.js";
 
 /** What a rebase did. */
@@ -57,10 +55,9 @@ export async function rebaseRewrite(a: RebaseArgs, next: TableMetadata, nextFile
     if (d.file.content !== 1 || d.file.fileFormat.toUpperCase() !== "PARQUET") return undefined; // equality deletes, deletion vectors
     const bytes = await input.store.get(input.keyFor(d.file.filePath));
     if (!bytes) return undefined;
-    const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, columns: ["file_path", "pos"], utf8: true, compressors: PARQUET_DECOMPRESSORS });
     let onlyRewritten = true;
-    for (const r of rows) {
-      const path = String(r.file_path);
+    for (const r of await readPositionDeletes(bytes)) {
+      const path = r.filePath;
       if (!rewritten.has(path)) {
         onlyRewritten = false;
         continue;

@@ -12,6 +12,7 @@ import { openR2Parquet, type OpenedParquet } from "../parquet/r2-async-buffer.js
 import { HttpError } from "../http/errors.js";
 import { r2KeyOf, type Warehouse } from "../catalog/names.js";
 import { FileContent, EntryStatus, type DataFile } from "../iceberg/data-file.js";
+import { readPositionDeletes } from "../iceberg/position-deletes.js";
 import { readManifest } from "../iceberg/manifest.js";
 import { readManifestList } from "../iceberg/manifest-list.js";
 import { parseTableMetadata } from "../iceberg/metadata/json.js";
@@ -118,22 +119,17 @@ async function planFiles(ctx: ScanContext, m: TableMetadata, snapshot: Snapshot)
     }
   }
   const deleted = new Map<string, Array<{ pos: bigint; seq: bigint }>>();
-  const deleteRows = ctx.planOnly ? [] : await mapAhead(deletes, OPEN_AHEAD, async (d) => parquetReadObjects({ file: toArrayBuffer(await getBytes(ctx, d.file.filePath)), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS }));
+  const deleteRows = ctx.planOnly ? [] : await mapAhead(deletes, OPEN_AHEAD, async (d) => readPositionDeletes(await getBytes(ctx, d.file.filePath)));
   for (const [k, rows] of deleteRows.entries()) {
     const d = deletes[k]!;
     for (const r of rows) {
-      const path = String(r.file_path);
-      let l = deleted.get(path);
-      if (!l) deleted.set(path, (l = []));
-      l.push({ pos: BigInt(r.pos as bigint), seq: d.seq });
+      let l = deleted.get(r.filePath);
+      if (!l) deleted.set(r.filePath, (l = []));
+      l.push({ pos: r.pos, seq: d.seq });
     }
   }
   // A position delete applies to data files whose data sequence number is not above its own (spec: "Scan Planning").
   return data.map(({ file, seq, spec }) => ({ file, spec, deleted: new Set((deleted.get(file.filePath) ?? []).filter((d) => d.seq >= seq).map((d) => d.pos)) }));
-}
-
-function toArrayBuffer(b: Uint8Array): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
 /** Counts `rows` x `columns` values against the query's budget; 413 beyond it. */
