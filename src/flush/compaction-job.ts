@@ -50,6 +50,25 @@ export interface JobContext {
 /** Deleted positions of a job's inputs, per object instance (recomputed from the job's delete files after an eviction). */
 const deletedCache = new WeakMap<SqlStorage, { key: string; deleted: Map<string, Set<number>> }>();
 
+/**
+ * Each table's job as last saved, per object instance (SQLite holds the durable copy; an eviction
+ * starts empty): a slice goes on from memory instead of reading back the pending bytes (up to 5
+ * MiB) and row groups the previous slice saved, which was one of a slice's longest stretches.
+ */
+const savedJobs = new WeakMap<SqlStorage, Map<string, JobState>>();
+
+function remember(sql: SqlStorage, tableKey: string, job: JobState): void {
+  let jobs = savedJobs.get(sql);
+  if (!jobs) savedJobs.set(sql, (jobs = new Map()));
+  jobs.set(tableKey, job);
+}
+
+/** Forgets the table's job (it committed or was aborted): its rows in SQLite and its state in memory. */
+export function forgetJob(sql: SqlStorage, tableKey: string): void {
+  dropJob(sql, tableKey);
+  savedJobs.get(sql)?.delete(tableKey);
+}
+
 /** Plans the table's next job from its current snapshot; undefined when nothing is due (or nothing this code can compact). */
 export async function planJob(c: JobContext): Promise<JobState | undefined> {
   const loaded = await loadTable(c.deps, c.ident);
@@ -90,6 +109,7 @@ export async function planJob(c: JobContext): Promise<JobState | undefined> {
   };
   if (c.mirror) job.remapId = beginStagedRemap(c.sql, c.tableKey);
   c.transactionSync(() => saveJob(c.sql, c.tableKey, job, []));
+  remember(c.sql, c.tableKey, job);
   deletedCache.set(c.sql, { key: `${c.tableKey}/${job.jobId}`, deleted });
   return job;
 }
@@ -141,6 +161,7 @@ export async function runSlice(c: JobContext, job: JobState, m: TableMetadata): 
     saveJob(c.sql, c.tableKey, next, closed);
   });
   Object.assign(job, next);
+  remember(c.sql, c.tableKey, job);
   return slice.done;
 }
 
@@ -200,13 +221,17 @@ export async function abortJob(c: JobContext, job: JobState): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) await c.bucket.delete(keys.slice(i, i + 1000)).catch(() => undefined);
   c.transactionSync(() => {
     if (c.mirror) discardStagedRemaps(c.sql, c.tableKey);
-    dropJob(c.sql, c.tableKey);
+    forgetJob(c.sql, c.tableKey);
   });
   deletedCache.delete(c.sql);
 }
 
 /** The table's job in progress, if any. */
 export function jobOf(c: Pick<JobContext, "sql" | "tableKey">): JobState | undefined {
+  const saved = savedJobs.get(c.sql)?.get(c.tableKey);
+  if (saved) return saved;
   migrateJobs(c.sql);
-  return loadJob(c.sql, c.tableKey);
+  const job = loadJob(c.sql, c.tableKey);
+  if (job) remember(c.sql, c.tableKey, job);
+  return job;
 }

@@ -29,8 +29,8 @@ import { currentSnapshotId, type TableCommit } from "../iceberg/table-commit.js"
 import { encodeTuple } from "../iceberg/partition.js";
 import { migrate as migrateIndex } from "./pk-index.js";
 import { commitRemap, discardStagedRemaps, foldRemaps } from "./pk-remap.js";
-import { abortJob, jobOf, planJob, prepareJobCommit, runSlice, type JobContext } from "./compaction-job.js";
-import { dropJob, jobUploadIds, migrateJobs } from "./compaction-job-store.js";
+import { abortJob, forgetJob, jobOf, planJob, prepareJobCommit, runSlice, type JobContext } from "./compaction-job.js";
+import { jobUploadIds, migrateJobs } from "./compaction-job-store.js";
 import { R2ObjectStore } from "./r2-store.js";
 import { newSnapshotId } from "./sink.js";
 import type { UploadTracker } from "../iceberg/object-upload.js";
@@ -348,7 +348,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   try {
     landed = await commitStep({
       host, metrics, ident, commit: built.commit, store, keyFor, written, outputs: new Set(built.rewrite.added.map((f) => f.filePath)), staged: job.remapId,
-      inSwap: () => dropJob(sql, tableKey), rebase: built.rebase,
+      inSwap: () => forgetJob(sql, tableKey), rebase: built.rebase,
     });
   } catch (e) {
     const extra = written.filter((w) => !built.rewrite.added.some((f) => f.filePath === w));
