@@ -11,13 +11,14 @@
 //   node bench/compaction/ack-latency.mjs [--flushes 40] [--rows 2500] [--probe 300] [--during compaction|flush]
 //                                         [--step-kib N] [--slice-kib N]   (maxBytesPerStep / maxBytesPerSlice; default: the product's)
 //                                         [--flush-kib 4096]   (maxFlushBytes, for --during flush; default: the product's)
+//                                         [--remote-r2 1]   (local R2 in a second wrangler dev, off the object's thread: bench/lib/remote-r2)
 import { performance } from "node:perf_hooks";
-import { startServer } from "../../scripts/with-server.mjs";
+import { startWithR2 } from "../lib/remote-r2/split.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
 import WebSocket from "ws";
 import { patchConfig, produce } from "../lib/producer.mjs";
 
-const a = { flushes: "40", rows: "2500", probe: "300", during: "compaction", "step-kib": "", "slice-kib": "", "flush-kib": "4096" };
+const a = { flushes: "40", rows: "2500", probe: "300", during: "compaction", "step-kib": "", "slice-kib": "", "flush-kib": "4096", "remote-r2": "0" };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, "");
@@ -76,7 +77,7 @@ function probeUntil(server, stop, source, onConnected = () => {}) {
 }
 
 console.log(`# ack latency during compaction ${new Date().toISOString()}\n# ${await machine()}\n# ${JSON.stringify(a)}`);
-const server = await startServer({ token: "bench-token" });
+const server = await startWithR2(a["remote-r2"] === "1", { token: "bench-token" });
 const auth = { Authorization: `Bearer ${server.token}` };
 try {
   await patchConfig(server.url, server.token, RAISED);
