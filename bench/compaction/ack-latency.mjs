@@ -5,10 +5,12 @@
 //   2. idle: a probe producer sends --probe batches of 10 events, one at a time, and records each
 //      ack's latency (send -> buffered ack at the producer);
 //   3. maintenance: POST /v1/compaction/auto (every CDC table compacted, step by step) while the
-//      probe keeps sending; only acks received while the request runs count.
+//      probe keeps sending; only acks received while the request runs count;
+//   4. idle again, --probe batches: the idle figure is both idle phases pooled, so a machine whose
+//      load drifts during the run moves it less (a p99 of 300 samples moved 5-11 ms run to run).
 // The probe's events stay buffered (thresholds raised), so no flush runs during either phase.
 //
-//   node bench/compaction/ack-latency.mjs [--flushes 40] [--rows 2500] [--probe 300] [--during compaction|flush]
+//   node bench/compaction/ack-latency.mjs [--flushes 40] [--rows 2500] [--probe 2000] [--during compaction|flush]
 //                                         [--step-kib N] [--slice-kib N]   (maxBytesPerStep / maxBytesPerSlice; default: the product's)
 //                                         [--flush-kib 4096]   (maxFlushBytes, for --during flush; default: the product's)
 //                                         [--remote-r2 1]   (local R2 in a second wrangler dev, off the object's thread: bench/lib/remote-r2)
@@ -18,7 +20,7 @@ import { loadTs, machine } from "../lib/build.mjs";
 import WebSocket from "ws";
 import { patchConfig, produce } from "../lib/producer.mjs";
 
-const a = { flushes: "40", rows: "2500", probe: "300", during: "compaction", "step-kib": "", "slice-kib": "", "flush-kib": "4096", "remote-r2": "0" };
+const a = { flushes: "40", rows: "2500", probe: "2000", during: "compaction", "step-kib": "", "slice-kib": "", "flush-kib": "4096", "remote-r2": "0" };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, "");
@@ -50,7 +52,7 @@ function probeUntil(server, stop, source, onConnected = () => {}) {
     const out = [];
     let batch = 0;
     let sentAt = 0;
-    let rowBase = source === "probe-idle" ? 10_000_000 : 20_000_000;
+    let rowBase = { "probe-idle": 10_000_000, "probe-busy": 20_000_000 }[source] ?? 30_000_000;
     const next = () => {
       if (stop(out.length)) {
         ws.close();
@@ -105,12 +107,15 @@ try {
     });
   });
   const compaction = await run;
+  const idleAfter = await probeUntil(server, (n) => n >= Number(a.probe), "probe-after");
   const seconds = compaction.ms / 1000;
   // Acks of batches sent while the compaction request ran (the probe started at t0).
   const during = probing.filter((p) => p.sentAt - t0 <= compaction.ms).map((p) => p.ms);
   const steps = compaction.body.steps ?? [];
   const r = {
-    idle: summary(idle.map((p) => p.ms)),
+    idle: summary([...idle, ...idleAfter].map((p) => p.ms)),
+    idleBefore: summary(idle.map((p) => p.ms)),
+    idleAfter: summary(idleAfter.map((p) => p.ms)),
     duringCompaction: summary(during),
     compaction: { status: compaction.status, seconds: +seconds.toFixed(1), steps: steps.length, slices: steps.reduce((n, s) => n + (s.slices ?? 1), 0), filesRewritten: steps.reduce((n, s) => n + s.rewrittenFiles, 0), bytesRewritten: steps.reduce((n, s) => n + s.rewrittenBytes, 0), tablesLeft: compaction.body.tablesLeft },
   };
