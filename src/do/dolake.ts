@@ -30,6 +30,7 @@ import { routeCompaction } from "./compaction-routes.js";
 import { utf8Length } from "../util/utf8.js";
 import { SubscriptionHub } from "../subscribe/hub.js";
 import { openEventStream } from "../subscribe/sse.js";
+import { yieldToEvents } from "../util/pace.js";
 
 /** The DoLake Durable Object class (bound as DOLAKE). */
 export class DoLake extends DurableObject<Env> {
@@ -157,7 +158,7 @@ export class DoLake extends DurableObject<Env> {
     let stepStart = started;
     const pause = async () => {
       this.metrics.queryStateStepMs.observe(performance.now() - stepStart);
-      await new Promise((resolve) => setTimeout(resolve, 0)); // a macrotask: queued WebSocket messages (acks) run here
+      await yieldToEvents(); // a macrotask: queued WebSocket messages (acks) run here
       stepStart = performance.now();
     };
     const state = await readQueryStatePaged(this.stateSources(), tables, pause);

@@ -29,6 +29,7 @@ import { currentSnapshotId, type TableCommit } from "../iceberg/table-commit.js"
 import type { ParquetWriteOptions } from "../parquet/writer.js";
 import { closedOutputs, dropJob, loadJob, migrateJobs, saveJob, type JobState } from "./compaction-job-store.js";
 import { beginStagedRemap, discardStagedRemaps, locateStaged, stageOutputs, stageSliceTargets, stagedTargets } from "./pk-remap.js";
+import { yieldToEvents } from "../util/pace.js";
 
 /** What a job's slice needs from the object. */
 export interface JobContext {
@@ -139,7 +140,7 @@ export async function runSlice(c: JobContext, job: JobState, m: TableMetadata): 
   const written: string[] = [];
   const output = new CompactionOutput({
     fields: fieldsOf(m, job), store: c.store, keyFor: c.keyFor, pathOf: (n) => `${job.dir}/${job.jobId}-c${n}.parquet`, partition: job.partition,
-    parquet: c.parquet, targetFileSizeBytes: c.config.targetFileSizeBytes, written, pause: () => new Promise((r) => setTimeout(r, 0)), tracker: c.uploads, job: { resume: job.output },
+    parquet: c.parquet, targetFileSizeBytes: c.config.targetFileSizeBytes, written, pause: yieldToEvents, tracker: c.uploads, job: { resume: job.output },
   });
   const first = job.cursor;
   const slice = await rewriteSlice({

@@ -14,6 +14,7 @@ import { captureWindow, DecodedBatches, type LogSources, readWindow, type Segmen
 import { Lru } from "./lru.js";
 import { changeBatchFrame } from "../protocol/wire-events.js";
 import { filterOf, invalidRequest, SUBSCRIBE_LIMITS, startSubscription, SubscribeFailure, type Subscription } from "./start.js";
+import { yieldToEvents } from "../util/pace.js";
 
 /** The WebSocket tag of subscriber sockets. */
 export const SUBSCRIBER_TAG = "subscriber";
@@ -179,7 +180,7 @@ export class SubscriptionHub {
         this.metrics?.subscribeStepMs.observe(performance.now() - started);
         if (!sent && !flag.again) break;
         // Let acks and other subscribers run between windows: a catch-up never stalls ingest.
-        await new Promise((r) => setTimeout(r, 0));
+        await yieldToEvents();
       }
     } catch (e) {
       this.fail(ep, e);
