@@ -2,9 +2,13 @@
 // fresh `wrangler dev` with its inspector on, --flushes flushes of --rows rows into `orders`, then
 // the V8 profiler of the Worker's isolate (wrangler's inspector proxy, --interval µs sampling)
 // around `POST /v1/compaction/auto`, no producer running. A stretch is a run of consecutive
-// samples in the isolate's code (not "(idle)"); its length is what a message arriving at its start
-// waits. Prints the distribution of stretch lengths and, for the longest, the functions with the
-// most self time in them.
+// samples in the isolate's code between two chances for a message to run: "(idle)", or a macrotask
+// yield (src/util/pace.ts yieldToEvents). With no message waiting, a yield does not make the
+// isolate idle, so the bench marks each one: a conditional breakpoint on yieldToEvents whose
+// condition runs `yieldMark` (~0.5 ms of arithmetic, never pauses) leaves samples the profile
+// splits at; the product's code is not changed. A stretch's length is about what a message
+// arriving at its start waits. Prints the distribution of stretch lengths and, for the longest,
+// the functions with the most self time in them.
 //
 //   node bench/compaction/stretches.mjs [--flushes 40] [--rows 2500] [--interval 100] [--top 15] [--slice-kib N]
 import { spawn } from "node:child_process";
@@ -62,6 +66,19 @@ try {
   const pending = new Map();
   ws.on("message", (d) => { const m = JSON.parse(d.toString()); if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); } });
   const call = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+  // Mark the yields: find yieldToEvents in the bundle, set the breakpoint on its body's line.
+  const scripts = [];
+  ws.on("message", (d) => { const m = JSON.parse(d.toString()); if (m.method === "Debugger.scriptParsed" && m.params.url) scripts.push(m.params.scriptId); });
+  await call("Debugger.enable");
+  let marked = 0;
+  for (const scriptId of scripts) {
+    const found = (await call("Debugger.searchInContent", { scriptId, query: "function yieldToEvents(" })).result?.result ?? [];
+    for (const f of found) {
+      const r = await call("Debugger.setBreakpoint", { location: { scriptId, lineNumber: f.lineNumber + 1 }, condition: "(function yieldMark() { let x = 0; for (let i = 0; i < 300000; i++) x = (x + i * 7) % 1000003; return false; })()" });
+      if (r.result?.breakpointId) marked++;
+    }
+  }
+  if (marked === 0) throw new Error("yieldToEvents not found in the Worker's scripts: stretches could not be split at yields");
   await call("Profiler.enable");
   await call("Profiler.setSamplingInterval", { interval: Number(a.interval) });
   await call("Profiler.start");
@@ -90,7 +107,7 @@ try {
   for (let i = 0; i < p.samples.length; i++) {
     const name = byId.get(p.samples[i]).callFrame.functionName;
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
-    if (name === "(idle)") {
+    if (name === "(idle)" || name === "yieldMark") {
       cur = undefined;
       continue;
     }
@@ -100,7 +117,7 @@ try {
     cur.self.set(l, (cur.self.get(l) ?? 0) + dt);
   }
   const busy = stretches.reduce((s, x) => s + x.ms, 0);
-  console.log(`\nPOST /v1/compaction/auto: ${res.status}, ${(body.steps ?? []).length} steps, ${body.slices} slices in ${sec.toFixed(1)} s; isolate busy ${(busy / 1000).toFixed(1)} s in ${stretches.length} stretches\n`);
+  console.log(`\nPOST /v1/compaction/auto: ${res.status}, ${(body.steps ?? []).length} steps, ${body.slices} slices in ${sec.toFixed(1)} s; isolate busy ${(busy / 1000).toFixed(1)} s (yield marks excluded) in ${stretches.length} stretches\n`);
   console.log("| stretch longer than | count | busy time in them |\n|---|---|---|");
   for (const t of [2, 5, 10, 20, 50, 100]) {
     const s = stretches.filter((x) => x.ms > t);
