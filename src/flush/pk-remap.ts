@@ -248,6 +248,10 @@ export async function foldRemaps(host: FoldHost, tableKey: string, pause: () => 
   for (const c of compactions) {
     const files = sql.exec<{ id: number }>("SELECT id FROM cdc_pk_files WHERE retired_by = ?", c).toArray().map((r) => Number(r.id));
     for (const fileId of files) {
+      // One reader for the file's chunks: its map segments are read once, not once a chunk (a
+      // committed map does not change; maps are only staged and committed under the flush lock
+      // this fold runs in). It holds 4 bytes per row of the file.
+      const reader = new RemapReader(sql);
       for (;;) {
         const n = host.transactionSync(() => {
           const rows = sql.exec<{ row_id: string; pos: number }>("SELECT row_id, pos FROM cdc_pk_index WHERE file_id = ? LIMIT ?", fileId, FOLD_CHUNK).toArray();
@@ -256,7 +260,6 @@ export async function foldRemaps(host: FoldHost, tableKey: string, pause: () => 
             sql.exec("DELETE FROM cdc_pk_files WHERE id = ?", fileId);
             return 0;
           }
-          const reader = new RemapReader(sql);
           const byFile = new Map<number, Array<[string, number]>>();
           const gone: string[] = [];
           for (const r of rows) {
