@@ -69,7 +69,7 @@ export function encodeColumnChunk(s: ColumnStats, rows: readonly Row[] | ColumnB
 /**
  * encodeColumnChunk, yielding the uncompressed bytes of each data page once it is compressed: a
  * caller can pause between pages (src/parquet/writer.ts writeParquetPaced). PLAIN strings are cut
- * into pages of about PAGE_BYTES, as parquet-mr's default page size does; other values are one page.
+ * into pages of about PAGE_BYTES (256 KiB); other values are one page.
  */
 export function* encodeColumnPages(s: ColumnStats, rows: readonly Row[] | ColumnBlock, start: number, end: number, compress: (b: Uint8Array) => Uint8Array): Generator<number, EncodedChunk> {
   const { field, p } = s;
@@ -259,8 +259,12 @@ export function* encodeColumnPages(s: ColumnStats, rows: readonly Row[] | Column
   };
 }
 
-/** Uncompressed bytes of values per PLAIN string page (parquet-mr's default page size is 1 MiB). */
-const PAGE_BYTES = 1 << 20;
+/**
+ * Uncompressed bytes of values per PLAIN string page. parquet-mr's default is 1 MiB; a page is
+ * one synchronous stretch of the object's encode and snappy (12-16 ms at 1 MiB in workerd,
+ * bench/compaction/RESULTS.md), which acks wait behind, so pages are a quarter of that.
+ */
+const PAGE_BYTES = 256 * 1024;
 
 /** Where PLAIN string pages end (value counts, cumulative): a page is cut once it holds PAGE_BYTES. */
 function plainPageEnds(plain: Uint8Array): number[] {
