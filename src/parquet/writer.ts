@@ -227,12 +227,13 @@ export class ParquetStreamWriter {
     return this.endGroup(g, end - start);
   }
 
-  /** rowGroup, with `pause()` awaited before each column (a column's encode is the longest stretch without a yield). */
+  /** rowGroup, with `pause()` awaited before each column and after each data page (a page's encode and compression is one stretch without a yield). */
   async rowGroupPaced(rows: readonly Row[] | ColumnBlock, pause: () => Promise<void>): Promise<Uint8Array[]> {
     const g = this.beginGroup();
     for (let col = 0; col < this.args.stats.length; col++) {
       await pause();
-      drain(this.encodeColumn(g, col, rows, 0, rows.length));
+      const pages = this.encodeColumn(g, col, rows, 0, rows.length);
+      while (!pages.next().done) await pause();
     }
     return this.endGroup(g, rows.length);
   }

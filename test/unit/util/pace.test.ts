@@ -3,7 +3,7 @@
 import { parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import type { NestedField } from "../../../src/iceberg/metadata/types.js";
-import { writeParquet, writeParquetPaced, type Row } from "../../../src/parquet/writer.js";
+import { ParquetStreamWriter, writeParquet, writeParquetPaced, type Row } from "../../../src/parquet/writer.js";
 import { NO_PACE, pacer, type Pacer } from "../../../src/util/pace.js";
 
 describe("pacer", () => {
@@ -72,5 +72,16 @@ describe("writeParquetPaced", () => {
     const back = (await parquetReadObjects({ file })) as Array<{ id: bigint; body: string | null }>;
     expect(back.map((r) => r.body)).toEqual(big.map((r) => r.body));
     expect(out.nullValueCounts.get(2)).toBe(BigInt(big.filter((r) => r.body === null).length));
+  });
+
+  it("a streamed row group (compaction's output) pauses before each column and after each data page, and writes the bytes of rowGroup", async () => {
+    const text: NestedField[] = [{ id: 1, name: "id", required: true, type: "long" }, { id: 2, name: "body", required: false, type: "string" }];
+    const big: Row[] = Array.from({ length: 3000 }, (_, i) => ({ id: BigInt(i), body: i % 7 === 3 ? null : `${i}:${"x".repeat(1000 + (i % 13))}` }));
+    let pauses = 0;
+    const paced = await new ParquetStreamWriter(text).rowGroupPaced(big, async () => void pauses++);
+    const whole = new ParquetStreamWriter(text).rowGroup(big);
+    expect(Buffer.concat(paced)).toEqual(Buffer.concat(whole));
+    // id: a pause before it and one after its page; body (~2.6 MiB in 256 KiB pages): one before, one after each of 9+ pages (2 in all when it paused only between columns).
+    expect(pauses).toBeGreaterThanOrEqual(2 + 1 + 9);
   });
 });
