@@ -64,10 +64,20 @@ function remember(sql: SqlStorage, tableKey: string, job: JobState): void {
   jobs.set(tableKey, job);
 }
 
+/** The multipart uploads the jobs this instance holds in memory are filling (their open output files). */
+export function openUploadsInMemory(sql: SqlStorage): Set<string> {
+  const ids = new Set<string>();
+  for (const job of savedJobs.get(sql)?.values() ?? []) {
+    const id = job.output.open?.object.uploadId;
+    if (id) ids.add(id);
+  }
+  return ids;
+}
+
 /** Forgets the table's job (it committed or was aborted): its rows in SQLite and its state in memory. */
 export function forgetJob(sql: SqlStorage, tableKey: string): void {
+  savedJobs.get(sql)?.delete(tableKey); // first: a failing statement below must not leave a stale job in memory
   dropJob(sql, tableKey);
-  savedJobs.get(sql)?.delete(tableKey);
 }
 
 /** Plans the table's next job from its current snapshot; undefined when nothing is due (or nothing this code can compact). */
@@ -211,6 +221,7 @@ export async function prepareJobCommit(c: JobContext, job: JobState, written: st
 
 /** Drops a job: aborts its uploads, deletes its files and its staged map, forgets it. */
 export async function abortJob(c: JobContext, job: JobState): Promise<void> {
+  savedJobs.get(c.sql)?.delete(c.tableKey); // whatever fails below, the next slice reads the job from SQLite
   const closed = closedOutputs(c.sql, c.tableKey);
   const objects = [...closed.map((o) => o.object), ...(job.output.open ? [job.output.open.object] : [])];
   for (const o of objects) {

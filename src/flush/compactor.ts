@@ -29,7 +29,7 @@ import { currentSnapshotId, type TableCommit } from "../iceberg/table-commit.js"
 import { encodeTuple } from "../iceberg/partition.js";
 import { migrate as migrateIndex } from "./pk-index.js";
 import { commitRemap, discardStagedRemaps, foldRemaps } from "./pk-remap.js";
-import { abortJob, forgetJob, jobOf, planJob, prepareJobCommit, runSlice, type JobContext } from "./compaction-job.js";
+import { abortJob, forgetJob, jobOf, openUploadsInMemory, planJob, prepareJobCommit, runSlice, type JobContext } from "./compaction-job.js";
 import { jobUploadIds, migrateJobs } from "./compaction-job-store.js";
 import { R2ObjectStore } from "./r2-store.js";
 import { newSnapshotId } from "./sink.js";
@@ -49,11 +49,15 @@ function uploadTracker(sql: SqlStorage): UploadTracker {
 
 /**
  * Aborts the uploads a crashed slice left (an incomplete upload is no object: remove-orphan-files
- * would not see it), except those a job in progress saved (`keep`): it goes on with them.
+ * would not see it), except those a job in progress saved (`keep`, read only when an upload is
+ * not among `inUse`, the open uploads of the jobs this instance holds): it goes on with them.
  */
-export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket, keep: ReadonlySet<string> = new Set()): Promise<number> {
+export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket, keep: () => ReadonlySet<string> = () => new Set(), inUse: ReadonlySet<string> = new Set()): Promise<number> {
   sql.exec(UPLOADS_SCHEMA);
-  const left = sql.exec<{ key: string; upload_id: string }>("SELECT key, upload_id FROM dolake_compaction_uploads").toArray().filter((u) => !keep.has(u.upload_id));
+  const unknown = sql.exec<{ key: string; upload_id: string }>("SELECT key, upload_id FROM dolake_compaction_uploads").toArray().filter((u) => !inUse.has(u.upload_id));
+  if (unknown.length === 0) return 0;
+  const saved = keep();
+  const left = unknown.filter((u) => !saved.has(u.upload_id));
   for (const u of left) {
     await bucket.resumeMultipartUpload(u.key, u.upload_id).abort().catch(() => undefined); // already gone: fine
     sql.exec("DELETE FROM dolake_compaction_uploads WHERE key = ? AND upload_id = ?", u.key, u.upload_id);
@@ -303,7 +307,8 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   const ctx = host.catalogContext();
   const storage = { sql, transactionSync: jc.transactionSync };
   if (mirror) migrateIndex(sql);
-  await abortLeftUploads(sql, ctx.bucket, jobUploadIds(sql));
+  // Decoding every saved job for its uploads was one of a slice's longest stretches: only done when an upload is not an open one of the jobs in memory.
+  await abortLeftUploads(sql, ctx.bucket, () => jobUploadIds(sql), openUploadsInMemory(sql));
   let job = jobOf(jc);
   if (!job) {
     if (mirror) {
