@@ -47,6 +47,25 @@ export interface JobState {
   /** The staged position map (mirrors; changelogs have no index). */
   remapId?: number;
   startedAt: number;
+  /**
+   * Bytes of the open file's pending part this state counts in dolake_compaction_job_pending
+   * (rows past it were written by a slice that did not save); absent in states saved before it
+   * existed, which count every row.
+   */
+  pendingSaved?: number;
+}
+
+/** Where the open file's pending bytes of a job's state are kept: its file number, part and byte count. */
+export interface PendingPlace {
+  fileNo: number;
+  part: number;
+  length: number;
+}
+
+/** The pending place of a saved (or just loaded) job; undefined when no file is open. */
+export function pendingPlace(job: JobState): PendingPlace | undefined {
+  const open = job.output.open;
+  return open ? { fileNo: job.output.fileNo - 1, part: open.object.parts.length + 1, length: open.object.pending.length } : undefined;
 }
 
 /** Creates the tables (idempotent). */
@@ -65,24 +84,51 @@ export function loadJob(sql: SqlStorage, tableKey: string): JobState | undefined
       .exec<{ meta: string }>("SELECT meta FROM dolake_compaction_job_groups WHERE table_key = ? AND file_no = ? ORDER BY idx", tableKey, job.output.fileNo - 1)
       .toArray()
       .map((r) => decodeState(r.meta));
-    const chunks = sql.exec<{ bytes: ArrayBuffer }>("SELECT bytes FROM dolake_compaction_job_pending WHERE table_key = ? ORDER BY offset", tableKey).toArray().map((r) => new Uint8Array(r.bytes));
-    const pending = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    const part = open.object.parts.length + 1;
+    const chunks = sql
+      .exec<{ bytes: ArrayBuffer }>("SELECT bytes FROM dolake_compaction_job_pending WHERE table_key = ? AND file_no = ? AND part = ? ORDER BY offset", tableKey, job.output.fileNo - 1, part)
+      .toArray()
+      .map((r) => new Uint8Array(r.bytes));
+    const pending = new Uint8Array(Math.min(job.pendingSaved ?? Infinity, chunks.reduce((n, c) => n + c.length, 0)));
     let at = 0;
-    for (const c of chunks) { pending.set(c, at); at += c.length; }
+    for (const c of chunks) {
+      if (at >= pending.length) break;
+      pending.set(c.subarray(0, pending.length - at), at);
+      at += c.length;
+    }
     open.object.pending = pending;
   }
   return job;
 }
 
 /**
- * Saves a job after a slice: its state, the open file's row groups not saved yet, its pending
- * bytes (replacing the earlier ones) and the outputs the slice closed. Call inside a transaction
- * with the slice's position map, so a crash leaves the previous slice's state whole.
+ * Writes the open file's pending bytes past what the job's saved state held (`saved`, its pending
+ * place before the slice), one row of at most 1 MiB at a time with `pause()` between: outside
+ * saveJob's transaction, so a slice's end is not one long stretch. Rows past the saved count are
+ * ignored by loadJob until saveJob counts them: a crash in between leaves the saved state whole.
+ */
+export async function savePending(sql: SqlStorage, tableKey: string, job: JobState, saved: PendingPlace | undefined, pause: () => Promise<void>): Promise<void> {
+  const now = pendingPlace(job);
+  if (!now) return;
+  const p = job.output.open!.object.pending;
+  const from = saved && saved.fileNo === now.fileNo && saved.part === now.part ? saved.length : 0;
+  sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ? AND file_no = ? AND part = ? AND offset >= ?", tableKey, now.fileNo, now.part, from);
+  for (let at = from; at < p.length; at += PENDING_ROW_BYTES) {
+    sql.exec("INSERT INTO dolake_compaction_job_pending (table_key, file_no, part, offset, bytes) VALUES (?, ?, ?, ?, ?)", tableKey, now.fileNo, now.part, at, p.slice(at, Math.min(p.length, at + PENDING_ROW_BYTES)));
+    await pause();
+  }
+}
+
+/**
+ * Saves a job after a slice: its state, the open file's row groups not saved yet, the count of
+ * its pending bytes (written before by savePending; the rows of an earlier part go) and the
+ * outputs the slice closed. Call inside a transaction with the slice's position map, so a crash
+ * leaves the previous slice's state whole.
  */
 export function saveJob(sql: SqlStorage, tableKey: string, job: JobState, closed: ClosedOutput[]): void {
   const open = job.output.open;
   const { output } = job;
-  const slim: JobState = { ...job, output: { ordinal: output.ordinal, fileNo: output.fileNo, ...(open ? { open: { ...open, writer: { ...open.writer, rowGroups: [] }, object: { ...open.object, pending: new Uint8Array(0) } } } : {}) } };
+  const slim: JobState = { ...job, pendingSaved: open?.object.pending.length ?? 0, output: { ordinal: output.ordinal, fileNo: output.fileNo, ...(open ? { open: { ...open, writer: { ...open.writer, rowGroups: [] }, object: { ...open.object, pending: new Uint8Array(0) } } } : {}) } };
   sql.exec("INSERT INTO dolake_compaction_jobs (table_key, state) VALUES (?, ?) ON CONFLICT (table_key) DO UPDATE SET state = excluded.state", tableKey, encodeState(slim));
   // The open file is the last one numbered (CompactionOutput numbers a file when it opens it).
   const openNo = output.fileNo - 1;
@@ -92,12 +138,14 @@ export function saveJob(sql: SqlStorage, tableKey: string, job: JobState, closed
     open.writer.rowGroups.forEach((g, i) => {
       if (i >= have) sql.exec("INSERT INTO dolake_compaction_job_groups (table_key, file_no, idx, meta) VALUES (?, ?, ?, ?)", tableKey, openNo, i, encodeState(g));
     });
-    // The pending bytes are the start of the next part: only what this slice added is written
-    // (rows of an earlier part, sent since, are dropped), so a slice writes its own output once.
+    // The pending bytes are the start of the next part: savePending wrote what this slice added
+    // (rows of an earlier part, sent since, are dropped here), so a slice writes its own output
+    // once; bytes it did not write (a caller without savePending) are written here.
     const part = open.object.parts.length + 1;
     sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ? AND (file_no <> ? OR part <> ?)", tableKey, openNo, part);
-    const stored = Number(sql.exec<{ n: number }>("SELECT coalesce(sum(length(bytes)), 0) AS n FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey).one().n);
     const p = open.object.pending;
+    sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ? AND offset >= ?", tableKey, p.length);
+    const stored = Number(sql.exec<{ n: number }>("SELECT coalesce(sum(length(bytes)), 0) AS n FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey).one().n);
     if (stored > p.length) throw new Error(`compaction job ${job.jobId}: ${stored} pending bytes saved but ${p.length} pending`);
     for (let at = stored; at < p.length; at += PENDING_ROW_BYTES) sql.exec("INSERT INTO dolake_compaction_job_pending (table_key, file_no, part, offset, bytes) VALUES (?, ?, ?, ?, ?)", tableKey, openNo, part, at, p.slice(at, Math.min(p.length, at + PENDING_ROW_BYTES)));
   } else sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey);

@@ -27,7 +27,7 @@ import { partitionPath } from "../iceberg/partition.js";
 import { rebaseRewrite } from "../iceberg/rebase-deletes.js";
 import { currentSnapshotId, type TableCommit } from "../iceberg/table-commit.js";
 import type { ParquetWriteOptions } from "../parquet/writer.js";
-import { closedOutputs, dropJob, loadJob, migrateJobs, saveJob, type JobState } from "./compaction-job-store.js";
+import { closedOutputs, dropJob, loadJob, migrateJobs, pendingPlace, saveJob, savePending, type JobState } from "./compaction-job-store.js";
 import { beginStagedRemap, discardStagedRemaps, locateStaged, stageOutputs, stageSliceTargets, stagedTargets } from "./pk-remap.js";
 import { yieldToEvents } from "../util/pace.js";
 
@@ -147,6 +147,7 @@ function fieldsOf(m: TableMetadata, job: JobState) {
 /** Runs one slice of the job and saves it; returns true when the job's input is exhausted (ready to commit). */
 export async function runSlice(c: JobContext, job: JobState, m: TableMetadata): Promise<boolean> {
   if (job.cursor.file >= job.inputs.length) return true;
+  const saved = pendingPlace(job);
   const written: string[] = [];
   const output = new CompactionOutput({
     fields: fieldsOf(m, job), store: c.store, keyFor: c.keyFor, pathOf: (n) => `${job.dir}/${job.jobId}-c${n}.parquet`, partition: job.partition,
@@ -164,6 +165,7 @@ export async function runSlice(c: JobContext, job: JobState, m: TableMetadata): 
   const next: JobState = { ...job, cursor: slice.cursor, slices: job.slices + 1, output: state };
   next.stats.addedFiles += closed.length;
   next.stats.addedBytes += closed.reduce((n, o) => n + Number(o.file.fileSizeInBytes), 0);
+  await savePending(c.sql, c.tableKey, next, saved, yieldToEvents);
   c.transactionSync(() => {
     if (c.mirror && job.remapId !== undefined) {
       for (const t of slice.touched) stageSliceTargets(c.sql, job.remapId, t, job.partition, job.specId);

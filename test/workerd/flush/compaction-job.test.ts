@@ -13,7 +13,7 @@ import { compactSlice, jobContext, type SliceReport } from "../../../src/flush/c
 import { jobOf, runSlice } from "../../../src/flush/compaction-job.js";
 import { FOLD_CHUNK } from "../../../src/flush/pk-remap.js";
 import type { ObjectStore } from "../../../src/iceberg/object-store.js";
-import type { JobState } from "../../../src/flush/compaction-job-store.js";
+import { loadJob, migrateJobs, pendingPlace, saveJob, savePending, type JobState } from "../../../src/flush/compaction-job-store.js";
 import { R2ObjectStore } from "../../../src/flush/r2-store.js";
 import { commitRewrite } from "../../../src/iceberg/compaction.js";
 import { readTableFiles } from "../../../src/iceberg/compaction-plan.js";
@@ -250,5 +250,49 @@ describe("compaction jobs in slices", () => {
     expect(await rows("job_fold")).toEqual(w.expected());
     await w.send([["UPDATE", 1], ["DELETE", 2], ["UPDATE", 650], ["DELETE", 700]]);
     expect(await rows("job_fold")).toEqual(w.expected());
+  });
+});
+
+describe("a job's pending bytes", () => {
+  it("are written row by row before the state that counts them: bytes past the saved count (a slice that did not save) are not read back", async () => {
+    const out = await runInDurableObject(lake(), async (_o: DoLake, state) => {
+      const sql = state.storage.sql;
+      migrateJobs(sql);
+      const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+      const job = (pending: Uint8Array, parts: Array<{ partNumber: number; etag: string }> = []): JobState =>
+        ({
+          jobId: "j", baseSnapshotId: 1n, baseSeq: 1n, schemaId: 0, tableUuid: "u", specId: 0, partition: [], dir: "d", inputs: [], deletes: [], retired: [],
+          cursor: { file: 0, row: 0 }, slices: 1, stats: { rewrittenFiles: 0, rewrittenBytes: 0, addedFiles: 0, addedBytes: 0, retiredDeleteFiles: 0, rowsKept: 0, rowsDropped: 0 }, startedAt: 0,
+          output: { ordinal: 0, fileNo: 1, open: { path: "p", first: 0, rows: 0, writer: { offset: 0, rows: 0, rowGroups: [], stats: [] }, object: { key: "k", uploadId: "up", parts, byteLength: pending.length, pending } } },
+        }) as unknown as JobState;
+      // Slice 1 saved 1.5 MiB of the first part.
+      const first = job(bytes(1_500_000, 1));
+      await savePending(sql, "t", first, undefined, async () => undefined);
+      saveJob(sql, "t", first, []);
+      // Slice 2 writes its bytes (3 MiB in all) and dies before its state is saved.
+      const second = job(Uint8Array.from([...first.output.open!.object.pending, ...bytes(1_500_000, 2)]));
+      let pauses = 0;
+      await savePending(sql, "t", second, pendingPlace(first), async () => void pauses++);
+      const afterCrash = loadJob(sql, "t")!.output.open!.object.pending;
+      // Slice 2 redone with other bytes (its input changed), and saved; then a slice that sent part 1 and kept 100 bytes.
+      const redone = job(Uint8Array.from([...first.output.open!.object.pending, ...bytes(2_000_000, 3)]));
+      await savePending(sql, "t", redone, pendingPlace(first), async () => undefined);
+      saveJob(sql, "t", redone, []);
+      const afterRedo = loadJob(sql, "t")!.output.open!.object.pending;
+      const third = job(bytes(100, 4), [{ partNumber: 1, etag: "e" }]);
+      await savePending(sql, "t", third, pendingPlace(redone), async () => undefined);
+      const beforeThirdSaved = loadJob(sql, "t")!.output.open!.object.pending.length;
+      saveJob(sql, "t", third, []);
+      return {
+        pauses,
+        afterCrash: Buffer.from(afterCrash).equals(Buffer.from(first.output.open!.object.pending)),
+        afterRedo: Buffer.from(afterRedo).equals(Buffer.from(redone.output.open!.object.pending)),
+        beforeThirdSaved,
+        third: Buffer.from(loadJob(sql, "t")!.output.open!.object.pending).equals(Buffer.from(bytes(100, 4))),
+        rows: sql.exec<{ n: number }>("SELECT count(*) AS n FROM dolake_compaction_job_pending WHERE table_key = 't'").one().n,
+      };
+    });
+    // 1.5 MiB added in rows of at most 1 MiB: two rows, a pause after each.
+    expect(out).toEqual({ pauses: 2, afterCrash: true, afterRedo: true, beforeThirdSaved: 3_500_000, third: true, rows: 1 });
   });
 });
