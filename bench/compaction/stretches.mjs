@@ -8,7 +8,9 @@
 // condition runs `yieldMark` (~0.5 ms of arithmetic, never pauses) leaves samples the profile
 // splits at; the product's code is not changed. A stretch's length is about what a message
 // arriving at its start waits. Prints the distribution of stretch lengths and, for the longest,
-// the functions with the most self time in them.
+// the functions with the most self time in them. Enabling the debugger discards optimized code:
+// the first calls after it run in the interpreter (a 256 KiB page's snappy of ~100 ms in every
+// run is that), and the fold runs slower than without it; read the other stretches.
 //
 //   node bench/compaction/stretches.mjs [--flushes 40] [--rows 2500] [--interval 100] [--top 15] [--slice-kib N]
 import { spawn } from "node:child_process";
