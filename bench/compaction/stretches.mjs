@@ -13,15 +13,9 @@
 // run is that), and the fold runs slower than without it; read the other stretches.
 //
 //   node bench/compaction/stretches.mjs [--flushes 40] [--rows 2500] [--interval 100] [--top 15] [--slice-kib N]
-import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import WebSocket from "ws";
-import { freePort } from "../../scripts/with-server.mjs";
-import { toolEnv } from "../../scripts/lib.mjs";
-import { loadTs, machine, root } from "../lib/build.mjs";
+import { loadTs, machine } from "../lib/build.mjs";
+import { connectInspector, profileDuring, startInspectedServer } from "../lib/inspector.mjs";
 import { patchConfig, produce } from "../lib/producer.mjs";
 
 const a = { flushes: "40", rows: "2500", interval: "100", top: "15", "slice-kib": "" };
@@ -31,19 +25,10 @@ for (let i = 0; i < argv.length; i += 2) {
   if (!(k in a)) throw new Error(`unknown option --${k}`);
   a[k] = argv[i + 1];
 }
-const port = await freePort();
-const inspector = await freePort();
 const token = "bench-token";
-const child = spawn(join(root, "node_modules/.bin/wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", mkdtempSync(join(tmpdir(), "dolake-prof-")), "--var", `LAKE_TOKEN:${token}`, "--show-interactive-dev-session=false", "--log-level", "warn"], { cwd: root, env: toolEnv, stdio: ["ignore", "inherit", "inherit"], detached: true });
-const url = `http://127.0.0.1:${port}`;
+const { url, inspector, stop } = await startInspectedServer(token);
 const auth = { Authorization: `Bearer ${token}` };
-const stop = () => { try { process.kill(-child.pid, "SIGKILL"); } catch {} };
 try {
-  for (let t = Date.now(); ; ) {
-    try { if ((await fetch(`${url}/health`)).ok) break; } catch {}
-    if (Date.now() - t > 60_000) throw new Error("no /health");
-    await new Promise((r) => setTimeout(r, 200));
-  }
   console.log(`# compaction stretches in the DO ${new Date().toISOString()}\n# ${await machine()}\n# ${JSON.stringify(a)}`);
   await patchConfig(url, token, {
     messagesPerSecond: 1e6, burstCapacity: 1e6, sourceMessagesPerSecond: 1e6, sourceBurstCapacity: 1e6, maxBufferSize: 2 ** 30,
@@ -60,17 +45,11 @@ try {
     const res = await fetch(`${url}/flush`, { method: "POST", headers: auth });
     if (!res.ok) throw new Error(`flush ${f}: ${res.status} ${await res.text()}`);
   }
-  const targets = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
-  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((r, j) => { ws.once("open", r); ws.once("error", j); });
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (d) => { const m = JSON.parse(d.toString()); if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); } });
-  const call = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+  const session = await connectInspector(inspector);
+  const { call, onEvent } = session;
   // Mark the yields: find yieldToEvents in the bundle, set the breakpoint on its body's line.
   const scripts = [];
-  ws.on("message", (d) => { const m = JSON.parse(d.toString()); if (m.method === "Debugger.scriptParsed" && m.params.url) scripts.push(m.params.scriptId); });
+  onEvent((m) => { if (m.method === "Debugger.scriptParsed" && m.params.url) scripts.push(m.params.scriptId); });
   await call("Debugger.enable");
   let marked = 0;
   for (const scriptId of scripts) {
@@ -81,16 +60,11 @@ try {
     }
   }
   if (marked === 0) throw new Error("yieldToEvents not found in the Worker's scripts: stretches could not be split at yields");
-  await call("Profiler.enable");
-  await call("Profiler.setSamplingInterval", { interval: Number(a.interval) });
-  await call("Profiler.start");
-  const t0 = performance.now();
-  const res = await fetch(`${url}/v1/compaction/auto`, { method: "POST", headers: auth });
-  const body = await res.json();
-  const sec = (performance.now() - t0) / 1000;
-  const { result } = await call("Profiler.stop");
-  ws.close();
-  const p = result.profile;
+  const { value: { res, body }, profile: p, sec } = await profileDuring(session, Number(a.interval), async () => {
+    const res = await fetch(`${url}/v1/compaction/auto`, { method: "POST", headers: auth });
+    return { res, body: await res.json() };
+  });
+  session.close();
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -119,7 +93,7 @@ try {
     cur.self.set(l, (cur.self.get(l) ?? 0) + dt);
   }
   const busy = stretches.reduce((s, x) => s + x.ms, 0);
-  console.log(`\nPOST /v1/compaction/auto: ${res.status}, ${(body.steps ?? []).length} steps, ${body.slices} slices in ${sec.toFixed(1)} s; isolate busy ${(busy / 1000).toFixed(1)} s (yield marks excluded) in ${stretches.length} stretches\n`);
+  console.log(`\nPOST /v1/compaction/auto: ${res.status}, ${(body.steps ?? []).length} steps, ${(body.steps ?? []).reduce((n, s) => n + (s.slices ?? 1), 0)} slices in ${sec.toFixed(1)} s; isolate busy ${(busy / 1000).toFixed(1)} s (yield marks excluded) in ${stretches.length} stretches\n`);
   console.log("| stretch longer than | count | busy time in them |\n|---|---|---|");
   for (const t of [2, 5, 10, 20, 50, 100]) {
     const s = stretches.filter((x) => x.ms > t);

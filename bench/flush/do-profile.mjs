@@ -6,15 +6,9 @@
 //
 // Prints self time by function and by source file of wrangler's bundle (paths from its source
 // map comments are not resolved: function names and the file they come from are what it shows).
-import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import WebSocket from "ws";
-import { freePort } from "../../scripts/with-server.mjs";
-import { toolEnv } from "../../scripts/lib.mjs";
-import { loadTs, machine, root } from "../lib/build.mjs";
+import { loadTs, machine } from "../lib/build.mjs";
+import { connectInspector, profileDuring, startInspectedServer } from "../lib/inspector.mjs";
 import { patchConfig, produce } from "../lib/producer.mjs";
 
 const a = { rows: "100000", "step-mib": "4", top: "25" };
@@ -25,18 +19,9 @@ for (let i = 0; i < argv.length; i += 2) {
   a[k] = argv[i + 1];
 }
 const rows = Number(a.rows);
-const port = await freePort();
-const inspector = await freePort();
 const token = "bench-token";
-const child = spawn(join(root, "node_modules/.bin/wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", mkdtempSync(join(tmpdir(), "dolake-prof-")), "--var", `LAKE_TOKEN:${token}`, "--show-interactive-dev-session=false", "--log-level", "warn"], { cwd: root, env: toolEnv, stdio: ["ignore", "inherit", "inherit"], detached: true });
-const url = `http://127.0.0.1:${port}`;
-const stop = () => { try { process.kill(-child.pid, "SIGKILL"); } catch {} };
+const { url, inspector, stop } = await startInspectedServer(token);
 try {
-  for (let t = Date.now(); ; ) {
-    try { if ((await fetch(`${url}/health`)).ok) break; } catch {}
-    if (Date.now() - t > 60_000) throw new Error("no /health");
-    await new Promise((r) => setTimeout(r, 200));
-  }
   console.log(`# flush CPU profile in the DO ${new Date().toISOString()}\n# ${await machine()}`);
   await patchConfig(url, token, { messagesPerSecond: 1e6, burstCapacity: 1e6, sourceMessagesPerSecond: 1e6, sourceBurstCapacity: 1e6, maxBufferSize: 8 * 2 ** 30, flushThresholdEvents: 1e9, flushThresholdBytes: 8 * 2 ** 30, flushThresholdMs: 3_600_000, maxFlushBytes: Number(a["step-mib"]) * 2 ** 20 });
   const wl = await loadTs(new URL("../lib/workload.ts", import.meta.url));
@@ -44,24 +29,12 @@ try {
   for (let b = 0; b < rows / 1000; b++) frames.push(wl.batchFrame("binary", "prof-src", b + 1, b * 1000 + 1, 1000));
   await produce({ url, token, encoding: "binary", source: "prof-src", frames, window: 4, deadline: performance.now() + 600_000, wl });
 
-  const targets = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
-  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((r, j) => { ws.once("open", r); ws.once("error", j); });
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (d) => { const m = JSON.parse(d.toString()); if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); } });
-  const call = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
-  await call("Profiler.enable");
-  await call("Profiler.setSamplingInterval", { interval: 500 });
-  await call("Profiler.start");
-  const t0 = performance.now();
-  const res = await fetch(`${url}/flush`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
-  const body = await res.json();
-  const sec = (performance.now() - t0) / 1000;
-  const { result } = await call("Profiler.stop");
-  ws.close();
-  const p = result.profile;
+  const session = await connectInspector(inspector);
+  const { value: { res, body }, profile: p, sec } = await profileDuring(session, 500, async () => {
+    const res = await fetch(`${url}/flush`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+    return { res, body: await res.json() };
+  });
+  session.close();
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const dt = p.timeDeltas;
