@@ -8,7 +8,7 @@
  * position map of the input file being read (4 bytes a row). A whole step (compaction.ts
  * compactPartition) is one slice without a budget.
  */
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import type { Row } from "../parquet/writer.js";
 import { yieldToEvents } from "../util/pace.js";
@@ -44,22 +44,33 @@ const DECODE_VALUES_AT_ONCE = 10_000;
  */
 export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
   const n = rowEnd - rowStart;
-  const read = (cols: string[]) => parquetReadObjects({ file, metadata: meta, rowStart, rowEnd, columns: cols, parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS });
-  await yieldToEvents();
-  if (columns.length === 0) return Array.from({ length: n }, () => ({}));
-  if (n * columns.length <= DECODE_VALUES_AT_ONCE) {
-    const src = (await read(columns.map((c) => c.from))) as Array<Record<string, unknown>>;
-    return src.map((r) => {
-      const row: Row = {};
-      for (const c of columns) row[c.name] = (r[c.from] ?? null) as Row[string];
-      return row;
+  // Column arrays (hyparquet's chunks), not an object per row per read: less for the collector.
+  const read = async (cols: string[]): Promise<Map<string, unknown[]>> => {
+    const out = new Map(cols.map((c) => [c, new Array<unknown>(n).fill(null)]));
+    await parquetRead({
+      file, metadata: meta, rowStart, rowEnd, columns: cols, parsers: PARSERS, utf8: false, compressors: PARQUET_DECOMPRESSORS,
+      onChunk: (c) => {
+        const values = out.get(c.columnName);
+        if (!values) return;
+        for (let r = Math.max(c.rowStart, rowStart), end = Math.min(c.rowEnd, rowEnd); r < end; r++) values[r - rowStart] = c.columnData[r - c.rowStart] ?? null;
+      },
     });
-  }
+    return out;
+  };
+  await yieldToEvents();
   const rows: Row[] = Array.from({ length: n }, () => ({}));
+  if (columns.length === 0) return rows;
+  const fill = (c: { name: string; from: string }, values: unknown[]) => {
+    for (let i = 0; i < n; i++) rows[i]![c.name] = values[i] as Row[string];
+  };
+  if (n * columns.length <= DECODE_VALUES_AT_ONCE) {
+    const got = await read([...new Set(columns.map((c) => c.from))]);
+    for (const c of columns) fill(c, got.get(c.from)!);
+    return rows;
+  }
   for (const c of columns) {
     await yieldToEvents();
-    const values = (await read([c.from])) as Array<Record<string, unknown>>;
-    for (let i = 0; i < n; i++) rows[i]![c.name] = (values[i]![c.from] ?? null) as Row[string];
+    fill(c, (await read([c.from])).get(c.from)!);
   }
   return rows;
 }
