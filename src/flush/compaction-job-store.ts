@@ -84,9 +84,9 @@ export function loadJob(sql: SqlStorage, tableKey: string): JobState | undefined
       .exec<{ meta: string }>("SELECT meta FROM dolake_compaction_job_groups WHERE table_key = ? AND file_no = ? ORDER BY idx", tableKey, job.output.fileNo - 1)
       .toArray()
       .map((r) => decodeState(r.meta));
-    const part = open.object.parts.length + 1;
+    const place = pendingPlace(job)!;
     const chunks = sql
-      .exec<{ bytes: ArrayBuffer }>("SELECT bytes FROM dolake_compaction_job_pending WHERE table_key = ? AND file_no = ? AND part = ? ORDER BY offset", tableKey, job.output.fileNo - 1, part)
+      .exec<{ bytes: ArrayBuffer }>("SELECT bytes FROM dolake_compaction_job_pending WHERE table_key = ? AND file_no = ? AND part = ? ORDER BY offset", tableKey, place.fileNo, place.part)
       .toArray()
       .map((r) => new Uint8Array(r.bytes));
     const pending = new Uint8Array(Math.min(job.pendingSaved ?? Infinity, chunks.reduce((n, c) => n + c.length, 0)));
@@ -121,7 +121,7 @@ export async function savePending(sql: SqlStorage, tableKey: string, job: JobSta
 
 /**
  * Saves a job after a slice: its state, the open file's row groups not saved yet, the count of
- * its pending bytes (written before by savePending; the rows of an earlier part go) and the
+ * its pending bytes (savePending must have written them; the rows of an earlier part go) and the
  * outputs the slice closed. Call inside a transaction with the slice's position map, so a crash
  * leaves the previous slice's state whole.
  */
@@ -139,15 +139,11 @@ export function saveJob(sql: SqlStorage, tableKey: string, job: JobState, closed
       if (i >= have) sql.exec("INSERT INTO dolake_compaction_job_groups (table_key, file_no, idx, meta) VALUES (?, ?, ?, ?)", tableKey, openNo, i, encodeState(g));
     });
     // The pending bytes are the start of the next part: savePending wrote what this slice added
-    // (rows of an earlier part, sent since, are dropped here), so a slice writes its own output
-    // once; bytes it did not write (a caller without savePending) are written here.
-    const part = open.object.parts.length + 1;
+    // (rows of an earlier part, sent since, are dropped here), so a slice writes its own output once.
+    const { part, length } = pendingPlace(job)!;
     sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ? AND (file_no <> ? OR part <> ?)", tableKey, openNo, part);
-    const p = open.object.pending;
-    sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ? AND offset >= ?", tableKey, p.length);
     const stored = Number(sql.exec<{ n: number }>("SELECT coalesce(sum(length(bytes)), 0) AS n FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey).one().n);
-    if (stored > p.length) throw new Error(`compaction job ${job.jobId}: ${stored} pending bytes saved but ${p.length} pending`);
-    for (let at = stored; at < p.length; at += PENDING_ROW_BYTES) sql.exec("INSERT INTO dolake_compaction_job_pending (table_key, file_no, part, offset, bytes) VALUES (?, ?, ?, ?, ?)", tableKey, openNo, part, at, p.slice(at, Math.min(p.length, at + PENDING_ROW_BYTES)));
+    if (stored !== length) throw new Error(`compaction job ${job.jobId}: ${stored} pending bytes saved but ${length} pending (savePending first)`);
   } else sql.exec("DELETE FROM dolake_compaction_job_pending WHERE table_key = ?", tableKey);
   const done = Number(sql.exec<{ n: number }>("SELECT count(*) AS n FROM dolake_compaction_job_outputs WHERE table_key = ?", tableKey).one().n);
   closed.forEach((c, i) => sql.exec("INSERT OR REPLACE INTO dolake_compaction_job_outputs (table_key, n, closed) VALUES (?, ?, ?)", tableKey, done + i, encodeState(c)));
