@@ -12,6 +12,7 @@ import { parquetReadObjects } from "hyparquet";
 import { PARQUET_DECOMPRESSORS } from "../parquet/decompressors.js";
 import { writeParquet, type ParquetWriteOptions } from "../parquet/writer.js";
 import { compareCodePoints } from "./primitive.js";
+import { toArrayBuffer } from "./compaction-slice.js";
 
 /** Reserved field id of `file_path` in position delete files. */
 export const DELETE_FILE_PATH_ID = 2147483546;
@@ -61,7 +62,6 @@ export function writePositionDeletes(
 
 /** The (file_path, pos) rows of a position delete file, whoever wrote it (ZSTD and GZIP included). */
 export async function readPositionDeletes(bytes: Uint8Array): Promise<DeletedPosition[]> {
-  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const rows = await parquetReadObjects({ file, columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
+  const rows = await parquetReadObjects({ file: toArrayBuffer(bytes), columns: ["file_path", "pos"], compressors: PARQUET_DECOMPRESSORS });
   return rows.map((r) => ({ filePath: String(r.file_path), pos: BigInt(r.pos as bigint | number) }));
 }
