@@ -516,6 +516,10 @@ export type components = {
             /** @description Steps redone because another commit landed between their read and their commit. */
             conflicts: number;
             failures: number;
+            /** @description Rests maintenance took between its stretches of work to leave the object's thread to acks while producers were sending. */
+            rests?: number;
+            /** @description Total length of those rests (ms). While producers are sending, maintenance takes at most about half of the object's thread; with nobody sending it runs at full speed. */
+            restedMs?: number;
             running: boolean;
             autoCompact: boolean;
             lastRunAt?: number;

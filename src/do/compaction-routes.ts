@@ -52,7 +52,7 @@ export async function routeCompaction(lake: CompactionRoutesHost, request: Reque
       const next = lake.maintenance.nextRunAt();
       return Response.json({
         runs: m.runs, steps: m.steps, filesRewritten: m.filesRewritten, bytesRewritten: m.bytesRewritten, filesAdded: m.filesAdded, bytesAdded: m.bytesAdded,
-        deleteFilesRetired: m.deleteFilesRetired, rowsDropped: m.rowsDropped, snapshotsExpired: m.snapshotsExpired, conflicts: m.conflicts, failures: m.failures,
+        deleteFilesRetired: m.deleteFilesRetired, rowsDropped: m.rowsDropped, snapshotsExpired: m.snapshotsExpired, conflicts: m.conflicts, failures: m.failures, rests: m.rests, restedMs: m.restedMs,
         running: lake.maintenance.running, autoCompact: lake.config.compaction.autoCompact,
         ...(m.lastRunAt ? { lastRunAt: m.lastRunAt } : {}), ...(next !== undefined ? { nextRunAt: next } : {}), ...(m.lastError ? { lastError: m.lastError } : {}),
       } satisfies Schemas["CompactionMetrics"]);

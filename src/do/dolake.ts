@@ -45,6 +45,8 @@ export class DoLake extends DurableObject<Env> {
   readonly subscriptions: SubscriptionHub;
   /** Automatic compaction and expiry (src/do/maintenance.ts). */
   readonly maintenance: MaintenanceScheduler;
+  /** Maintenance's yield (CompactorHost): rests while producers are sending (src/util/pace.ts Throttle). */
+  readonly maintenancePause = (): Promise<void> => this.maintenance.throttle.pause();
   private newConnections: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -90,6 +92,8 @@ export class DoLake extends DurableObject<Env> {
       if (request.headers.get("Accept")?.includes("text/event-stream")) return openEventStream(this.subscriptions, request);
       return errorResponse(426, "UpgradeRequiredException", "GET /v1/subscribe is a WebSocket (Upgrade: websocket) or an event stream (Accept: text/event-stream)");
     }
+    // Requests are foreground work maintenance leaves room for; its own routes are not.
+    if (!url.pathname.startsWith("/v1/compaction/")) this.maintenance.throttle.foreground();
     if (url.pathname.startsWith("/v1/compaction/")) {
       return (await routeCompaction(this, request, url)) ?? errorResponse(404, "NoSuchRouteException", `No route for ${request.method} ${url.pathname}`);
     }
@@ -154,6 +158,7 @@ export class DoLake extends DurableObject<Env> {
    * replaced positions), read in short steps with acks going on between them (src/query/query-state.ts).
    */
   async queryState(tables: TableRequest[]): Promise<RawQueryState> {
+    this.maintenance.throttle.foreground();
     const started = performance.now();
     let stepStart = started;
     const pause = async () => {
@@ -258,6 +263,7 @@ export class DoLake extends DurableObject<Env> {
     // One read of the attachment per message: a subscriber's, or the producer session.
     const attachment = ws.deserializeAttachment() as SessionState | null;
     if (SubscriptionHub.owns(attachment)) return this.subscriptions.onMessage(ws, data);
+    this.maintenance.throttle.foreground(); // producers are sending: maintenance rests between its stretches
     const started = performance.now();
     const encoding: Encoding = typeof data === "string" ? "json" : "binary";
     const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;

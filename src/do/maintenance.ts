@@ -10,6 +10,7 @@
 import { cdcTables, CompactionMetrics, compactSlice, expireSnapshots, type CompactorHost, type StepReport } from "../flush/compactor.js";
 import type { TableIdent } from "../catalog/names.js";
 import type { FlushScheduler } from "./flush-scheduler.js";
+import { Throttle } from "../util/pace.js";
 
 /** Delay between two committed steps of a pass (ms): the object answers acks and flushes in between. */
 export const STEP_GAP_MS = 1000;
@@ -42,6 +43,8 @@ interface PassState {
 /** Schedules and runs automatic maintenance for one DoLake object. */
 export class MaintenanceScheduler {
   readonly metrics = new CompactionMetrics();
+  /** Maintenance's yield: rests while producers are sending (the object notes its foreground events here). */
+  readonly throttle = new Throttle(this.metrics);
   /** True while a step runs. */
   running = false;
 
@@ -190,6 +193,7 @@ export class MaintenanceScheduler {
   private async runExclusive<T>(work: () => Promise<T>): Promise<T> {
     return this.host.flushes.exclusive(async () => {
       this.running = true;
+      this.throttle.begin();
       try {
         return await work();
       } finally {

@@ -29,7 +29,6 @@ import { currentSnapshotId, type TableCommit } from "../iceberg/table-commit.js"
 import type { ParquetWriteOptions } from "../parquet/writer.js";
 import { closedOutputs, dropJob, loadJob, migrateJobs, pendingPlace, saveJob, savePending, type JobState } from "./compaction-job-store.js";
 import { beginStagedRemap, discardStagedRemaps, locateStaged, stageOutputs, stageSliceTargets, stagedTargets } from "./pk-remap.js";
-import { yieldToEvents } from "../util/pace.js";
 
 /** What a job's slice needs from the object. */
 export interface JobContext {
@@ -46,6 +45,8 @@ export interface JobContext {
   config: CompactionConfig;
   parquet: ParquetWriteOptions;
   uploads: UploadTracker;
+  /** The yield between stretches of a slice's work: the object's maintenance throttle (src/util/pace.ts). */
+  pause: () => Promise<void>;
 }
 
 /** Deleted positions of a job's inputs, per object instance (recomputed from the job's delete files after an eviction). */
@@ -151,12 +152,12 @@ export async function runSlice(c: JobContext, job: JobState, m: TableMetadata): 
   const written: string[] = [];
   const output = new CompactionOutput({
     fields: fieldsOf(m, job), store: c.store, keyFor: c.keyFor, pathOf: (n) => `${job.dir}/${job.jobId}-c${n}.parquet`, partition: job.partition,
-    parquet: c.parquet, targetFileSizeBytes: c.config.targetFileSizeBytes, written, pause: yieldToEvents, tracker: c.uploads, job: { resume: job.output },
+    parquet: c.parquet, targetFileSizeBytes: c.config.targetFileSizeBytes, written, pause: c.pause, tracker: c.uploads, job: { resume: job.output },
   });
   const first = job.cursor;
   const slice = await rewriteSlice({
     store: c.store, keyFor: c.keyFor, fields: fieldsOf(m, job), inputs: job.inputs, deleted: await deletedOf(c, job), output, cursor: job.cursor,
-    budgetBytes: c.config.maxBytesPerSlice, stats: job.stats,
+    budgetBytes: c.config.maxBytesPerSlice, stats: job.stats, pause: c.pause,
     targetsFor: (path, rows) => (c.mirror && job.remapId !== undefined && path === job.inputs[first.file]?.path && first.row > 0 ? stagedTargets(c.sql, job.remapId, path, rows) : new Int32Array(rows).fill(-1)),
   });
   if (slice.done) await output.finish();
@@ -165,7 +166,7 @@ export async function runSlice(c: JobContext, job: JobState, m: TableMetadata): 
   const next: JobState = { ...job, cursor: slice.cursor, slices: job.slices + 1, output: state };
   next.stats.addedFiles += closed.length;
   next.stats.addedBytes += closed.reduce((n, o) => n + Number(o.file.fileSizeInBytes), 0);
-  await savePending(c.sql, c.tableKey, next, saved, yieldToEvents);
+  await savePending(c.sql, c.tableKey, next, saved, c.pause);
   c.transactionSync(() => {
     if (c.mirror && job.remapId !== undefined) {
       for (const t of slice.touched) stageSliceTargets(c.sql, job.remapId, t, job.partition, job.specId);

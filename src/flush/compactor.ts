@@ -70,10 +70,10 @@ export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket, keep: 
  * awaited R2 calls (reading a table's manifests, writing a commit's) did not let the object answer
  * a socket in between (docs/architecture.md "Things learned the hard way").
  */
-function pacedStore(store: ObjectStore): ObjectStore {
+function pacedStore(store: ObjectStore, pause: () => Promise<void>): ObjectStore {
   const paced = async <T>(p: Promise<T>): Promise<T> => {
     const v = await p;
-    await yieldToEvents();
+    await pause();
     return v;
   };
   const pacedUpload = (up: ObjectUpload): ObjectUpload => ({ uploadId: up.uploadId, uploadPart: (n, b) => paced(up.uploadPart(n, b)), complete: () => paced(up.complete()), abort: () => up.abort() });
@@ -113,6 +113,9 @@ export class CompactionMetrics {
   conflicts = 0;
   failures = 0;
   slices = 0;
+  /** Rests maintenance took while producers were sending, and their total length (ms): src/util/pace.ts Throttle. */
+  rests = 0;
+  restedMs = 0;
   lastRunAt = 0;
   lastError = "";
 
@@ -132,6 +135,8 @@ export class CompactionMetrics {
     counter("dolake_compaction_conflicts_total", "Compaction jobs rebased onto, or aborted because of, another commit that landed first.", this.conflicts);
     counter("dolake_compaction_slices_total", "Slices of compaction jobs run (a bounded amount of input each; flushes run between them).", this.slices);
     counter("dolake_compaction_failures_total", "Compaction steps that failed.", this.failures);
+    counter("dolake_compaction_rests_total", "Rests maintenance took to leave the object's thread to acks while producers were sending.", this.rests);
+    counter("dolake_compaction_rested_ms_total", "Milliseconds maintenance rested while producers were sending (it takes at most about half of the thread then).", this.restedMs);
     lines.push("# HELP dolake_compaction_last_run_timestamp_ms When the last compaction run ended (epoch ms, 0 = never).", "# TYPE dolake_compaction_last_run_timestamp_ms gauge", `dolake_compaction_last_run_timestamp_ms ${this.lastRunAt}`);
     return lines.join("\n") + "\n";
   }
@@ -142,6 +147,11 @@ export interface CompactorHost {
   readonly config: DoLakeConfig;
   readonly storage: DurableObjectStorage;
   catalogContext(): CatalogContext;
+  /**
+   * The yield between stretches of maintenance work (default yieldToEvents): the object passes its
+   * Throttle's pause, which rests while producers are sending (src/util/pace.ts).
+   */
+  readonly maintenancePause?: () => Promise<void>;
 }
 
 /** What one committed step did (JSON-safe: 64-bit ids as strings). */
@@ -236,7 +246,7 @@ async function commitStep(a: CommitArgs): Promise<{ prepared: PreparedCommit; co
     let prepared: PreparedCommit | undefined;
     try {
       prepared = await prepareCommit(deps, a.ident, commit.requirements, commit.updates);
-      await yieldToEvents();
+      await (a.host.maintenancePause ?? yieldToEvents)();
       const preparedAt = Date.now();
       const p = prepared;
       // O(files): the pointer and the map become current together; no index entry moves here.
@@ -282,13 +292,14 @@ export function jobContext(host: CompactorHost, ident: TableIdent): JobContext {
   const ctx = host.catalogContext();
   const deps = depsOf(ctx);
   const sql = host.storage.sql;
+  const pause = host.maintenancePause ?? yieldToEvents;
   migrateJobs(sql);
   return {
-    deps, sql, transactionSync: <T>(fn: () => T) => host.storage.transactionSync(fn), store: pacedStore(new R2ObjectStore(ctx.bucket)), keyFor: (l: string) => keyOf(deps, l), bucket: ctx.bucket, ident,
+    deps, sql, transactionSync: <T>(fn: () => T) => host.storage.transactionSync(fn), store: pacedStore(new R2ObjectStore(ctx.bucket), pause), keyFor: (l: string) => keyOf(deps, l), bucket: ctx.bucket, ident,
     tableKey: [...ident.namespace, ident.name].join("."),
     // Changelogs have no index; a mirror's entries follow their rows through the job's position map.
     mirror: !ident.name.endsWith(CHANGELOG_SUFFIX),
-    config: host.config.compaction, uploads: uploadTracker(sql),
+    config: host.config.compaction, uploads: uploadTracker(sql), pause,
     // Row groups of at most 10,000 rows: the next step (and readers) decode a compacted file a
     // row group at a time, and one row group's decoding is a stretch acks wait through.
     parquet: { compression: host.config.parquetCompression, rowGroupRows: Math.min(host.config.parquetRowGroupSize, COMPACTED_ROW_GROUP_ROWS) },
@@ -316,7 +327,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
       // so the files this job rewrites have settled entries (and maps never chain deeper than one step).
       discardStagedRemaps(sql, tableKey);
       // In portions, each a slice of its own: flushes run between them (lookups read through the map meanwhile).
-      const fold = await foldRemaps(storage, tableKey, yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE);
+      const fold = await foldRemaps(storage, tableKey, jc.pause, hooks.foldPerSlice ?? FOLD_PER_SLICE);
       if (!fold.done) return { table: tableKey, slices: 0, folded: fold.moved + fold.dropped };
     }
     job = await planJob(jc);
@@ -368,7 +379,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   const t4 = Date.now();
   await hooks.afterCommit?.();
   // The first portion of the fold; the rest by the table's next slices (flushes run in between).
-  const moved = mirror ? (await foldRemaps(storage, tableKey, yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE)).moved : 0;
+  const moved = mirror ? (await foldRemaps(storage, tableKey, jc.pause, hooks.foldPerSlice ?? FOLD_PER_SLICE)).moved : 0;
   const commit = landed.commit;
   await deleteDroppedMetadata(deps, landed.prepared);
   for (let i = 0; i < commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(commit.expiredFiles.slice(i, i + 1000).map(keyFor));

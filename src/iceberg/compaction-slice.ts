@@ -42,7 +42,7 @@ const DECODE_VALUES_AT_ONCE = 10_000;
  * The rows [rowStart, rowEnd) of one row group, columns renamed to the current schema's. A yield
  * comes first, and before each column of a large row group: decoding is a stretch acks wait through.
  */
-export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>): Promise<Row[]> {
+export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowStart: number, rowEnd: number, columns: Array<{ name: string; from: string }>, pause: () => Promise<void> = yieldToEvents): Promise<Row[]> {
   const n = rowEnd - rowStart;
   // Column arrays (hyparquet's chunks), not an object per row per read: less for the collector.
   const read = async (cols: string[]): Promise<Map<string, unknown[]>> => {
@@ -57,7 +57,7 @@ export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowS
     });
     return out;
   };
-  await yieldToEvents();
+  await pause();
   const rows: Row[] = Array.from({ length: n }, () => ({}));
   if (columns.length === 0) return rows;
   const fill = (c: { name: string; from: string }, values: unknown[]) => {
@@ -69,7 +69,7 @@ export async function decodeRowGroup(file: AsyncBuffer, meta: FileMetaData, rowS
     return rows;
   }
   for (const c of columns) {
-    await yieldToEvents();
+    await pause();
     fill(c, (await read([c.from])).get(c.from)!);
   }
   return rows;
@@ -135,6 +135,8 @@ export interface SliceArgs {
   targetsFor: (path: string, rows: number) => Int32Array | Promise<Int32Array>;
   /** Counters, added to. */
   stats: CompactionStats;
+  /** The yield between stretches of work (default yieldToEvents; the object's maintenance throttle, src/util/pace.ts). */
+  pause?: () => Promise<void>;
 }
 
 /** What a slice did: the new cursor, whether the input is exhausted, and the map of the rows read. */
@@ -175,7 +177,7 @@ export async function rewriteSlice(a: SliceArgs): Promise<SliceResult> {
       }
       if (rowStart !== row) throw new Error(`compaction cursor ${row} of ${input.path} is not at a row group's start`);
       if (spent > 0 && spent >= a.budgetBytes) break;
-      const rows = await decodeRowGroup(file, meta, rowStart, rowEnd, columns);
+      const rows = await decodeRowGroup(file, meta, rowStart, rowEnd, columns, a.pause);
       for (let i = 0; i < rows.length; i++) {
         const pos = rowStart + i;
         if (gone?.has(pos)) {

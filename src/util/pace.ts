@@ -39,3 +39,64 @@ export function pacer(budget: number): Pacer {
     pause,
   };
 }
+
+/** Resolves after `ms` milliseconds (a timer: other events run meanwhile). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
+/** How long after the last foreground event (an ingest batch, a request) the object counts as busy with it. */
+export const FOREGROUND_ACTIVE_MS = 1000;
+/** The longest rest of one pause: a long stretch (an R2 part upload) is followed by at most this much idle. */
+export const MAX_REST_MS = 50;
+
+/**
+ * The yield of background work (maintenance), which shares the object's one thread with acks.
+ * `pause()` is a macrotask turn, like yieldToEvents; then, while foreground work is active (an
+ * ingest batch or a request within FOREGROUND_ACTIVE_MS), a rest as long as the stretch of work
+ * since the previous pause (at most MAX_REST_MS). So while producers are sending, maintenance
+ * takes at most about half of the thread and an ack arriving meets an idle object about half of
+ * the time; with nobody sending it runs at full speed. The idea is PostgreSQL's cost-based vacuum
+ * delay, measured in time rather than in page costs (bench/compaction/RESULTS.md).
+ *
+ * The stretch is measured from the clock after the macrotask turn: workerd's clock stands still
+ * during synchronous code and moves on I/O and timers, so it is read after one.
+ */
+export class Throttle {
+  private lastForeground = Number.NEGATIVE_INFINITY;
+  private resumedAt: number | undefined;
+
+  /** `counters` learns the rests taken and their total length (ms), for /metrics. */
+  constructor(
+    readonly counters: { rests: number; restedMs: number } = { rests: 0, restedMs: 0 },
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Notes foreground work (an ingest batch, a request): background work rests for a while. */
+  foreground(): void {
+    this.lastForeground = this.now();
+  }
+
+  /** True while foreground work was seen within FOREGROUND_ACTIVE_MS. */
+  active(): boolean {
+    return this.now() - this.lastForeground < FOREGROUND_ACTIVE_MS;
+  }
+
+  /** Starts a run of background work: the time before it is not a stretch of it. */
+  begin(): void {
+    this.resumedAt = this.now();
+  }
+
+  /** The background work's yield (see the class comment). */
+  readonly pause = async (): Promise<void> => {
+    await yieldToEvents();
+    const stretch = this.resumedAt === undefined ? 0 : this.now() - this.resumedAt;
+    if (stretch > 0 && this.active()) {
+      const rest = Math.min(stretch, MAX_REST_MS);
+      this.counters.rests++;
+      this.counters.restedMs += rest;
+      await sleep(rest);
+    }
+    this.resumedAt = this.now();
+  };
+}

@@ -4,7 +4,7 @@ import { parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import type { NestedField } from "../../../src/iceberg/metadata/types.js";
 import { ParquetStreamWriter, writeParquet, writeParquetPaced, type Row } from "../../../src/parquet/writer.js";
-import { NO_PACE, pacer, type Pacer } from "../../../src/util/pace.js";
+import { FOREGROUND_ACTIVE_MS, MAX_REST_MS, NO_PACE, pacer, Throttle, type Pacer } from "../../../src/util/pace.js";
 
 describe("pacer", () => {
   it("yields (a macrotask turn) once `budget` units were spent, then starts a new slice", async () => {
@@ -23,6 +23,50 @@ describe("pacer", () => {
     expect(p.spend(99)).toBeUndefined();
     expect(NO_PACE.spend(1e12)).toBeUndefined();
     expect(NO_PACE.pause()).toBeUndefined();
+  });
+});
+
+describe("Throttle", () => {
+  it("rests as long as the stretch since the last pause while foreground work is recent, at most MAX_REST_MS, and not at all otherwise", async () => {
+    let t = 1_000_000; // the throttle's clock, moved by hand (the rests themselves are real timers)
+    const counters = { rests: 0, restedMs: 0 };
+    const th = new Throttle(counters, () => t);
+    th.begin();
+    t += 20;
+    await th.pause(); // nobody sending: a macrotask turn only
+    expect(counters).toEqual({ rests: 0, restedMs: 0 });
+
+    th.foreground();
+    t += 20;
+    const started = performance.now();
+    await th.pause();
+    expect(counters).toEqual({ rests: 1, restedMs: 20 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15); // a real rest (timers may fire a little early)
+
+    t += 10 * MAX_REST_MS; // a long stretch (an R2 part upload): the rest is capped
+    await th.pause();
+    expect(counters).toEqual({ rests: 2, restedMs: 20 + MAX_REST_MS });
+
+    await th.pause(); // no time since the last pause: nothing to rest for
+    expect(counters.rests).toBe(2);
+
+    t += FOREGROUND_ACTIVE_MS; // the producer stopped a while ago: full speed again
+    await th.pause();
+    expect(counters.rests).toBe(2);
+
+    th.foreground();
+    t += 5;
+    th.begin(); // a new run of work: the time before it is not a stretch of it
+    await th.pause();
+    expect(counters.rests).toBe(2);
+  });
+
+  it("yields a macrotask turn even when it does not rest", async () => {
+    const th = new Throttle();
+    let timerRan = false;
+    setTimeout(() => (timerRan = true), 0);
+    await th.pause();
+    expect(timerRan).toBe(true);
   });
 });
 

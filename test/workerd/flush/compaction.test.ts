@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { DoLake } from "../../../src/do/dolake.js";
 import { MaintenanceScheduler } from "../../../src/do/maintenance.js";
 import { compactStep } from "../../../src/flush/compactor.js";
+import { FOREGROUND_ACTIVE_MS } from "../../../src/util/pace.js";
 import { AUTH, closeAll, configure, openSocket } from "../helpers.js";
 import { lake, liveFiles, rows, Workload } from "./compaction-helpers.js";
 
@@ -189,5 +190,33 @@ describe("compaction", () => {
     expect(missing.status).toBe(404);
     const metrics = (await (await SELF.fetch("http://lake/v1/compaction/metrics", { headers: AUTH })).json()) as Record<string, unknown>;
     expect(metrics).toHaveProperty("filesRewritten");
+  });
+
+  it("rests between its stretches of work while producers are sending, and runs without rests when nobody is (the Throttle)", async () => {
+    type Counts = { rests: number; restedMs: number };
+    const counts = async () => (await (await SELF.fetch("http://lake/v1/compaction/metrics", { headers: AUTH })).json()) as Counts;
+    // Nobody sending: the last batch is more than FOREGROUND_ACTIVE_MS old, and the step is run
+    // in the object directly (not through a request, which counts as foreground work).
+    const quiet = new Workload(await openSocket(), "cmp-quiet", "cmp_quiet");
+    await quiet.seed();
+    await new Promise((r) => setTimeout(r, FOREGROUND_ACTIVE_MS + 200));
+    const before = await runInDurableObject(lake(), async (obj: DoLake) => {
+      const b = { rests: obj.maintenance.metrics.rests, restedMs: obj.maintenance.metrics.restedMs };
+      const step = await compactStep(obj, obj.maintenance.metrics, { namespace: ["default"], name: "cmp_quiet" });
+      expect(step).toMatchObject({ rewrittenFiles: 6 });
+      expect({ rests: obj.maintenance.metrics.rests, restedMs: obj.maintenance.metrics.restedMs }).toEqual(b);
+      return b;
+    });
+    // A producer sending: the same work rests (each rest as long as the stretch before it).
+    const busy = new Workload(await openSocket(), "cmp-busy", "cmp_busy");
+    await busy.seed();
+    await busy.send([["UPDATE", 1]], false);
+    const res = await SELF.fetch("http://lake/v1/compaction/run", { method: "POST", headers: AUTH, body: JSON.stringify({ table: "cmp_busy" }) });
+    expect(res.status).toBe(200);
+    const after = await counts();
+    expect(after.rests).toBeGreaterThan(before.rests);
+    expect(after.restedMs).toBeGreaterThan(before.restedMs);
+    expect(await rows("cmp_busy")).toEqual(busy.expected());
+    expect(await rows("cmp_quiet")).toEqual(quiet.expected());
   });
 });
