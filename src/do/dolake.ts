@@ -47,6 +47,7 @@ export class DoLake extends DurableObject<Env> {
   readonly maintenance: MaintenanceScheduler;
   /** Maintenance's yield (CompactorHost): rests while producers are sending (src/util/pace.ts Throttle). */
   readonly maintenancePause = (): Promise<void> => this.maintenance.throttle.pause();
+  readonly foldPause = (): Promise<void> => this.maintenance.throttle.deferrablePause();
   private newConnections: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {

@@ -31,6 +31,13 @@ export class FlushScheduler {
   readonly tables = new TableHealth();
   /** The tail of the one-at-a-time chain of flushes and exclusive work (orphan removal). */
   private queue: Promise<unknown> | undefined;
+  /** Exclusive work (flushes, maintenance slices) waiting for the one in flight. */
+  private queued = 0;
+
+  /** How many flushes or exclusive works wait for the one in flight (maintenance does not rest while one does). */
+  get waiting(): number {
+    return this.queued;
+  }
   /** True while a flush is writing. */
   running = false;
   private alarmAt: number | undefined;
@@ -130,7 +137,13 @@ export class FlushScheduler {
    */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
     const previous = this.queue ?? Promise.resolve(undefined);
-    const next = previous.catch(() => undefined).then(work);
+    this.queued++;
+    const next = previous
+      .catch(() => undefined)
+      .then(() => {
+        this.queued--;
+        return work();
+      });
     this.queue = next;
     return next;
   }

@@ -44,11 +44,12 @@ interface PassState {
 export class MaintenanceScheduler {
   readonly metrics = new CompactionMetrics();
   /** Maintenance's yield: rests while producers are sending (the object notes its foreground events here). */
-  readonly throttle = new Throttle(this.metrics);
+  readonly throttle: Throttle;
   /** True while a step runs. */
   running = false;
 
   constructor(private readonly host: MaintenanceHost) {
+    this.throttle = new Throttle({ counters: this.metrics, hurry: () => host.flushes.waiting > 0 });
     host.storage.sql.exec("CREATE TABLE IF NOT EXISTS dolake_maintenance (id INTEGER PRIMARY KEY CHECK (id = 1), next_due_at INTEGER NOT NULL, pending TEXT)");
     // First start: the first pass is due one interval from now (a fresh object has nothing to compact).
     host.storage.sql.exec("INSERT OR IGNORE INTO dolake_maintenance (id, next_due_at, pending) VALUES (1, ?, NULL)", Date.now() + host.config.compaction.compactionIntervalMs);

@@ -152,6 +152,8 @@ export interface CompactorHost {
    * Throttle's pause, which rests while producers are sending (src/util/pace.ts).
    */
   readonly maintenancePause?: () => Promise<void>;
+  /** The same for deferrable work, the index fold (default yieldToEvents): rests longer. */
+  readonly foldPause?: () => Promise<void>;
 }
 
 /** What one committed step did (JSON-safe: 64-bit ids as strings). */
@@ -327,7 +329,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
       // so the files this job rewrites have settled entries (and maps never chain deeper than one step).
       discardStagedRemaps(sql, tableKey);
       // In portions, each a slice of its own: flushes run between them (lookups read through the map meanwhile).
-      const fold = await foldRemaps(storage, tableKey, jc.pause, hooks.foldPerSlice ?? FOLD_PER_SLICE);
+      const fold = await foldRemaps(storage, tableKey, host.foldPause ?? yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE);
       if (!fold.done) return { table: tableKey, slices: 0, folded: fold.moved + fold.dropped };
     }
     job = await planJob(jc);
@@ -379,7 +381,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   const t4 = Date.now();
   await hooks.afterCommit?.();
   // The first portion of the fold; the rest by the table's next slices (flushes run in between).
-  const moved = mirror ? (await foldRemaps(storage, tableKey, jc.pause, hooks.foldPerSlice ?? FOLD_PER_SLICE)).moved : 0;
+  const moved = mirror ? (await foldRemaps(storage, tableKey, host.foldPause ?? yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE)).moved : 0;
   const commit = landed.commit;
   await deleteDroppedMetadata(deps, landed.prepared);
   for (let i = 0; i < commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(commit.expiredFiles.slice(i, i + 1000).map(keyFor));

@@ -49,6 +49,8 @@ export function sleep(ms: number): Promise<void> {
 export const FOREGROUND_ACTIVE_MS = 1000;
 /** The longest rest of one pause: a long stretch (an R2 part upload) is followed by at most this much idle. */
 export const MAX_REST_MS = 50;
+/** Rest per ms of stretch of deferrable work (Throttle.deferrablePause): about a fifth of the thread while producers send. */
+export const DEFERRABLE_REST_FACTOR = 4;
 
 /**
  * The yield of background work (maintenance), which shares the object's one thread with acks.
@@ -57,7 +59,8 @@ export const MAX_REST_MS = 50;
  * since the previous pause (at most MAX_REST_MS). So while producers are sending, maintenance
  * takes at most about half of the thread and an ack arriving meets an idle object about half of
  * the time; with nobody sending it runs at full speed. The idea is PostgreSQL's cost-based vacuum
- * delay, measured in time rather than in page costs (bench/compaction/RESULTS.md).
+ * delay, measured in time rather than in page costs (bench/compaction/RESULTS.md). Maintenance
+ * holds the flush lock, so it does not rest while a flush waits for it (`hurry`).
  *
  * The stretch is measured from the clock after the macrotask turn: workerd's clock stands still
  * during synchronous code and moves on I/O and timers, so it is read after one.
@@ -66,11 +69,19 @@ export class Throttle {
   private lastForeground = Number.NEGATIVE_INFINITY;
   private resumedAt: number | undefined;
 
-  /** `counters` learns the rests taken and their total length (ms), for /metrics. */
-  constructor(
-    readonly counters: { rests: number; restedMs: number } = { rests: 0, restedMs: 0 },
-    private readonly now: () => number = () => Date.now(),
-  ) {}
+  readonly counters: { rests: number; restedMs: number };
+  private readonly now: () => number;
+  private readonly hurry: () => boolean;
+
+  /**
+   * `counters` learns the rests taken and their total length (ms), for /metrics; `hurry` says when
+   * not to rest at all (a flush waits for the lock the maintenance holds: resting would hold it).
+   */
+  constructor(o: { counters?: { rests: number; restedMs: number }; now?: () => number; hurry?: () => boolean } = {}) {
+    this.counters = o.counters ?? { rests: 0, restedMs: 0 };
+    this.now = o.now ?? (() => Date.now());
+    this.hurry = o.hurry ?? (() => false);
+  }
 
   /** Notes foreground work (an ingest batch, a request): background work rests for a while. */
   foreground(): void {
@@ -87,16 +98,25 @@ export class Throttle {
     this.resumedAt = this.now();
   }
 
-  /** The background work's yield (see the class comment). */
-  readonly pause = async (): Promise<void> => {
+  /** The background work's yield (see the class comment): at most about half of the thread while producers send. */
+  readonly pause = (): Promise<void> => this.yieldAt(1);
+
+  /**
+   * The yield of deferrable background work (the index fold: lookups read through the position
+   * map until it is done): rests DEFERRABLE_REST_FACTOR times the stretch, so it takes at most
+   * about a fifth of the thread while producers send.
+   */
+  readonly deferrablePause = (): Promise<void> => this.yieldAt(DEFERRABLE_REST_FACTOR);
+
+  private async yieldAt(factor: number): Promise<void> {
     await yieldToEvents();
     const stretch = this.resumedAt === undefined ? 0 : this.now() - this.resumedAt;
-    if (stretch > 0 && this.active()) {
-      const rest = Math.min(stretch, MAX_REST_MS);
+    if (stretch > 0 && this.active() && !this.hurry()) {
+      const rest = Math.min(stretch * factor, MAX_REST_MS);
       this.counters.rests++;
       this.counters.restedMs += rest;
       await sleep(rest);
     }
     this.resumedAt = this.now();
-  };
+  }
 }

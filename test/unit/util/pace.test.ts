@@ -4,7 +4,7 @@ import { parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import type { NestedField } from "../../../src/iceberg/metadata/types.js";
 import { ParquetStreamWriter, writeParquet, writeParquetPaced, type Row } from "../../../src/parquet/writer.js";
-import { FOREGROUND_ACTIVE_MS, MAX_REST_MS, NO_PACE, pacer, Throttle, type Pacer } from "../../../src/util/pace.js";
+import { DEFERRABLE_REST_FACTOR, FOREGROUND_ACTIVE_MS, MAX_REST_MS, NO_PACE, pacer, Throttle, type Pacer } from "../../../src/util/pace.js";
 
 describe("pacer", () => {
   it("yields (a macrotask turn) once `budget` units were spent, then starts a new slice", async () => {
@@ -27,10 +27,11 @@ describe("pacer", () => {
 });
 
 describe("Throttle", () => {
-  it("rests as long as the stretch since the last pause while foreground work is recent, at most MAX_REST_MS, and not at all otherwise", async () => {
+  it("rests as long as the stretch since the last pause while foreground work is recent, at most MAX_REST_MS, and not while a flush waits or nobody sends", async () => {
     let t = 1_000_000; // the throttle's clock, moved by hand (the rests themselves are real timers)
     const counters = { rests: 0, restedMs: 0 };
-    const th = new Throttle(counters, () => t);
+    let flushWaits = false;
+    const th = new Throttle({ counters, now: () => t, hurry: () => flushWaits });
     th.begin();
     t += 20;
     await th.pause(); // nobody sending: a macrotask turn only
@@ -55,10 +56,20 @@ describe("Throttle", () => {
     expect(counters.rests).toBe(2);
 
     th.foreground();
+    flushWaits = true; // a flush waits for the lock maintenance holds: no rest
+    t += 20;
+    await th.pause();
+    expect(counters.rests).toBe(2);
+    flushWaits = false;
+
     t += 5;
     th.begin(); // a new run of work: the time before it is not a stretch of it
     await th.pause();
     expect(counters.rests).toBe(2);
+
+    t += 5; // deferrable work (the index fold) rests DEFERRABLE_REST_FACTOR times its stretch
+    await th.deferrablePause();
+    expect(counters).toEqual({ rests: 3, restedMs: 20 + MAX_REST_MS + 5 * DEFERRABLE_REST_FACTOR });
   });
 
   it("yields a macrotask turn even when it does not rest", async () => {

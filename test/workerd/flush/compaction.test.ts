@@ -219,4 +219,35 @@ describe("compaction", () => {
     expect(await rows("cmp_busy")).toEqual(busy.expected());
     expect(await rows("cmp_quiet")).toEqual(quiet.expected());
   });
+
+  it("does not rest while a flush waits for the lock it holds (resting would hold the flush)", async () => {
+    const out = await runInDurableObject(lake(), async (obj: DoLake) => {
+      const busy = () => {
+        const until = Date.now() + 15; // workerd's local clock moves during synchronous code
+        while (Date.now() < until);
+      };
+      const rests = () => obj.maintenance.metrics.rests;
+      const r0 = rests();
+      obj.maintenance.throttle.foreground();
+      let release!: () => void;
+      const held = obj.flushes.exclusive(() => new Promise<void>((r) => (release = r)));
+      await new Promise((r) => setTimeout(r, 0)); // the held work has started: it no longer waits
+      const flush = obj.flushes.run(); // queued behind the held lock
+      const waiting = obj.flushes.waiting;
+      obj.maintenance.throttle.begin();
+      busy();
+      await obj.maintenance.throttle.pause();
+      const whileWaiting = rests() - r0;
+      release();
+      await held;
+      await flush;
+      const after = obj.flushes.waiting;
+      obj.maintenance.throttle.foreground();
+      obj.maintenance.throttle.begin();
+      busy();
+      await obj.maintenance.throttle.pause();
+      return { waiting, whileWaiting, after, rested: rests() - r0 };
+    });
+    expect(out).toEqual({ waiting: 1, whileWaiting: 0, after: 0, rested: 1 });
+  });
 });
