@@ -129,6 +129,9 @@ try {
   // When the slow acks were sent (ms after the run started) and how long each took: to line them up with the steps' phases.
   const slow = probing.filter((p) => p.sentAt - t0 <= compaction.ms && p.ms > 2 * r.idle.p99).map((p) => [Math.round(p.sentAt - t0), Math.round(p.ms)]);
   console.log(`slow acks (sent at ms, took ms), above 2x idle p99: ${JSON.stringify(slow)}`);
+  // The shape of both tails: acks per whole ms from 3 ms up, idle (both phases) and during.
+  const hist = (xs) => Object.fromEntries(Object.entries(xs.reduce((h, ms) => (ms >= 3 ? ((h[Math.min(30, Math.floor(ms))] = (h[Math.min(30, Math.floor(ms))] ?? 0) + 1), h) : h), {})));
+  console.log(`acks per ms from 3 ms (30 = 30 and more): idle ${JSON.stringify(hist([...idle, ...idleAfter].map((p) => p.ms)))} during ${JSON.stringify(hist(during))}`);
   console.log(JSON.stringify(steps.map((s) => ({ table: s.table, files: s.rewrittenFiles, rows: s.rowsKept, added: s.addedFiles, addedBytes: s.addedBytes, slices: s.slices, ...s.timings }))));
 } finally {
   await server.stop();
