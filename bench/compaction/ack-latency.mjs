@@ -16,13 +16,15 @@
 //                                         [--step-kib N] [--slice-kib N]   (maxBytesPerStep / maxBytesPerSlice; default: the product's)
 //                                         [--flush-kib 4096]   (maxFlushBytes, for --during flush; default: the product's)
 //                                         [--remote-r2 1]   (local R2 in a second wrangler dev, off the object's thread: bench/lib/remote-r2)
+//                                         [--dump FILE]   (every probe's send time, epoch ms, and latency: to line up with a server trace)
+import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { startWithR2 } from "../lib/remote-r2/split.mjs";
 import { loadTs, machine } from "../lib/build.mjs";
 import WebSocket from "ws";
 import { patchConfig, produce } from "../lib/producer.mjs";
 
-const a = { flushes: "40", rows: "2500", probe: "2000", during: "compaction", "step-kib": "", "slice-kib": "", "flush-kib": "4096", "remote-r2": "0" };
+const a = { flushes: "40", rows: "2500", probe: "2000", during: "compaction", "step-kib": "", "slice-kib": "", "flush-kib": "4096", "remote-r2": "0", dump: "" };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, "");
@@ -110,6 +112,11 @@ try {
   });
   const compaction = await run;
   const idleAfter = await probeUntil(server, (n) => n >= Number(a.probe), "probe-after");
+  // --dump FILE: every probe's send time (epoch ms) and latency, to line up with a trace of the server (strace -ttt).
+  if (a.dump) {
+    const epoch = (p) => [+(performance.timeOrigin + p.sentAt).toFixed(3), +p.ms.toFixed(3)];
+    writeFileSync(a.dump, JSON.stringify({ passStart: +(performance.timeOrigin + t0).toFixed(3), passMs: compaction.ms, idle: [...idle, ...idleAfter].map(epoch), during: probing.filter((p) => p.sentAt - t0 <= compaction.ms).map(epoch) }));
+  }
   const seconds = compaction.ms / 1000;
   // Acks of batches sent while the compaction request ran (the probe started at t0).
   const during = probing.filter((p) => p.sentAt - t0 <= compaction.ms).map((p) => p.ms);
