@@ -93,11 +93,11 @@ export class DoLake extends DurableObject<Env> {
       if (request.headers.get("Accept")?.includes("text/event-stream")) return openEventStream(this.subscriptions, request);
       return errorResponse(426, "UpgradeRequiredException", "GET /v1/subscribe is a WebSocket (Upgrade: websocket) or an event stream (Accept: text/event-stream)");
     }
-    // Requests are foreground work maintenance leaves room for; its own routes are not.
-    if (!url.pathname.startsWith("/v1/compaction/")) this.maintenance.throttle.foreground();
     if (url.pathname.startsWith("/v1/compaction/")) {
       return (await routeCompaction(this, request, url)) ?? errorResponse(404, "NoSuchRouteException", `No route for ${request.method} ${url.pathname}`);
     }
+    // Other requests are foreground work maintenance leaves room for (its own routes above are not).
+    this.maintenance.throttle.foreground();
     if (url.pathname.startsWith("/v1/")) {
       return handleCatalogRequest(request, this.catalogContext());
     }

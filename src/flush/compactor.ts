@@ -66,7 +66,8 @@ export async function abortLeftUploads(sql: SqlStorage, bucket: R2Bucket, keep: 
 }
 
 /**
- * The store a step reads and writes through: a macrotask yield after every R2 call. A chain of
+ * The store a step reads and writes through: a pause after every R2 call (a macrotask yield; the
+ * object's throttle also rests while producers send, src/util/pace.ts). A chain of
  * awaited R2 calls (reading a table's manifests, writing a commit's) did not let the object answer
  * a socket in between (docs/architecture.md "Things learned the hard way").
  */

@@ -20,10 +20,9 @@ import { encodeTuple, type PartitionTuple } from "../iceberg/partition.js";
 /** Positions per map segment: one blob of 4 bytes each (64 KiB; SQLite rows stay far below 2 MB). */
 export const SEGMENT = 16_384;
 /**
- * Index entries moved per fold transaction (about 5 µs each: a stretch of 1-2 ms). Each
- * transaction commits (under wrangler dev: an fsync on the object's thread), and the commits were
- * most of the fold's time at 50 a chunk: 250 halved a 400,000-row table's pass
- * (bench/compaction/RESULTS.md).
+ * Index entries moved per fold transaction (about 5 µs each, plus the transaction's commit: a
+ * stretch of 3-4 ms under wrangler dev). The commits were most of the fold's time at 50 a chunk:
+ * at 250, a 400,000-row table's whole pass took 35-37 s instead of 70 s (bench/compaction/RESULTS.md).
  */
 export const FOLD_CHUNK = 250;
 /** Rows per UPDATE ... FROM (VALUES ...): 2 parameters each, plus the file id and the table key. */
