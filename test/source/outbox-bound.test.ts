@@ -12,13 +12,16 @@ describe("outbox bound and failures", () => {
     const shop = "b1";
     await runInDurableObject(orders(shop), async (_o: Orders, state) => {
       // Unreachable: the DoLake Worker answers 404 for a warehouse it does not serve.
-      const down = enableCdc(state, { tables: ["orders"], destination: dolakeUrl("http://example", "test-token", { warehouse: "gone", fetcher: SELF }), sourceId: "bound-src", maxOutboxEvents: 5, retryDelayMs: { min: 100, max: 1000 } });
+      const down = enableCdc(state, { tables: ["orders"], destination: dolakeUrl("http://example", "test-token", { warehouse: "gone", fetcher: SELF }), sourceId: "bound-src", maxOutboxEvents: 5, retryDelayMs: { min: 60_000, max: 120_000 } });
       for (let i = 1; i <= 5; i++) state.storage.sql.exec("INSERT INTO orders (id, customer, amount_cents, updated_at) VALUES (?, 'c', 1, 0)", i);
       expect(() => state.storage.sql.exec("INSERT INTO orders (id, customer, amount_cents, updated_at) VALUES (6, 'c', 1, 0)")).toThrow(OUTBOX_FULL);
       const run = await down.alarm();
       expect(run.sent).toBe(0);
       expect(run.error).toMatch(/404/);
-      expect(run.next).toBe(100);
+      // The retry is a minute away: the object's own alarm (the example's pump, on the same slot)
+      // must not fire and drain the outbox before the test's own run below (it did on a loaded
+      // machine with a 100 ms retry).
+      expect(run.next).toBe(60_000);
       expect(down.lag()).toMatchObject({ events: 5, outboxEvents: 5, acked: 0n, maxOutboxEvents: 5 });
       expect(down.lag().lastError).toMatch(/refused the WebSocket: 404/);
       expect(down.metrics()).toMatch(/dolake_source_failures_total\{source="bound-src"\} 1/);
