@@ -62,8 +62,9 @@ export const DEFERRABLE_REST_FACTOR = 4;
  * delay, measured in time rather than in page costs (bench/compaction/RESULTS.md). Maintenance
  * holds the flush lock, so it does not rest while a flush waits for it (`hurry`).
  *
- * The stretch is measured from the clock after the macrotask turn: workerd's clock stands still
- * during synchronous code and moves on I/O and timers, so it is read after one.
+ * The stretch is measured from the clock after the macrotask turn: on Cloudflare the clock stands
+ * still during synchronous code and moves on I/O (locally it always moves), so it is read after
+ * one. Whether a timer turn moves it on Cloudflare is not verified; R2 calls do.
  */
 export class Throttle {
   private lastForeground = Number.NEGATIVE_INFINITY;
