@@ -65,7 +65,7 @@ export const DEFERRABLE_REST_FACTOR = 4;
  * The stretch is measured from the clock after the macrotask turn: on Cloudflare the clock stands
  * still during synchronous code and moves on I/O (locally it always moves), so it is read after
  * one. Whether a timer turn moves it on Cloudflare is not verified; R2 calls do, and if only they
- * do, the stretches between two R2 calls show at the second as one (the rests still add up).
+ * do, the stretches between two R2 calls show at the second as one (one rest, up to MAX_REST_MS).
  */
 export class Throttle {
   private lastForeground = Number.NEGATIVE_INFINITY;
