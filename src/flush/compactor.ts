@@ -228,6 +228,8 @@ interface CommitArgs {
   written: string[];
   outputs: Set<string>;
   staged: number | undefined;
+  /** The job's pause (JobContext.pause), taken between preparing the commit and the swap. */
+  pause: () => Promise<void>;
   /** Runs inside the swap's transaction (the job's rows go with it). */
   inSwap: () => void;
   rebase: (now: TableMetadata, files: TableFiles) => Promise<RebasedStep | undefined>;
@@ -249,7 +251,7 @@ async function commitStep(a: CommitArgs): Promise<{ prepared: PreparedCommit; co
     let prepared: PreparedCommit | undefined;
     try {
       prepared = await prepareCommit(deps, a.ident, commit.requirements, commit.updates);
-      await (a.host.maintenancePause ?? yieldToEvents)();
+      await a.pause();
       const preparedAt = Date.now();
       const p = prepared;
       // O(files): the pointer and the map become current together; no index entry moves here.
@@ -320,6 +322,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   const { deps, store, keyFor, tableKey, mirror, sql } = jc;
   const ctx = host.catalogContext();
   const storage = { sql, transactionSync: jc.transactionSync };
+  const foldPause = host.foldPause ?? yieldToEvents;
   if (mirror) migrateIndex(sql);
   // Decoding every saved job for its uploads was one of a slice's longest stretches: only done when an upload is not an open one of the jobs in memory.
   await abortLeftUploads(sql, ctx.bucket, () => jobUploadIds(sql), openUploadsInMemory(sql));
@@ -330,7 +333,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
       // so the files this job rewrites have settled entries (and maps never chain deeper than one step).
       discardStagedRemaps(sql, tableKey);
       // In portions, each a slice of its own: flushes run between them (lookups read through the map meanwhile).
-      const fold = await foldRemaps(storage, tableKey, host.foldPause ?? yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE);
+      const fold = await foldRemaps(storage, tableKey, foldPause, hooks.foldPerSlice ?? FOLD_PER_SLICE);
       if (!fold.done) return { table: tableKey, slices: 0, folded: fold.moved + fold.dropped };
     }
     job = await planJob(jc);
@@ -366,7 +369,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   const t2 = Date.now();
   try {
     landed = await commitStep({
-      host, metrics, ident, commit: built.commit, store, keyFor, written, outputs: new Set(built.rewrite.added.map((f) => f.filePath)), staged: job.remapId,
+      host, metrics, ident, commit: built.commit, store, keyFor, written, outputs: new Set(built.rewrite.added.map((f) => f.filePath)), staged: job.remapId, pause: jc.pause,
       inSwap: () => forgetJob(sql, tableKey), rebase: built.rebase,
     });
   } catch (e) {
@@ -382,7 +385,7 @@ export async function compactSlice(host: CompactorHost, metrics: CompactionMetri
   const t4 = Date.now();
   await hooks.afterCommit?.();
   // The first portion of the fold; the rest by the table's next slices (flushes run in between).
-  const moved = mirror ? (await foldRemaps(storage, tableKey, host.foldPause ?? yieldToEvents, hooks.foldPerSlice ?? FOLD_PER_SLICE)).moved : 0;
+  const moved = mirror ? (await foldRemaps(storage, tableKey, foldPause, hooks.foldPerSlice ?? FOLD_PER_SLICE)).moved : 0;
   const commit = landed.commit;
   await deleteDroppedMetadata(deps, landed.prepared);
   for (let i = 0; i < commit.expiredFiles.length; i += 1000) await ctx.bucket.delete(commit.expiredFiles.slice(i, i + 1000).map(keyFor));

@@ -1,5 +1,6 @@
 /** The writers' ObjectStore over an R2 bucket, with retries and backoff on transient failures. */
 import type { ObjectStore, ObjectUpload, UploadedPart } from "../iceberg/object-store.js";
+import { sleep } from "../util/pace.js";
 
 /** Retries of one R2 operation before the flush fails (and the circuit breaker counts it). */
 const ATTEMPTS = 3;
@@ -11,7 +12,7 @@ async function withRetry<T>(what: string, op: () => Promise<T>): Promise<T> {
       return await op();
     } catch (e) {
       last = e;
-      if (attempt + 1 < ATTEMPTS) await new Promise((r) => setTimeout(r, 50 * 4 ** attempt));
+      if (attempt + 1 < ATTEMPTS) await sleep(50 * 4 ** attempt);
     }
   }
   throw new Error(`R2 ${what} failed after ${ATTEMPTS} attempts: ${(last as Error)?.message ?? last}`);

@@ -8,9 +8,14 @@
  * clock does not advance during synchronous code, so a slice cannot be measured from inside.
  */
 
+/** Resolves after `ms` milliseconds (a timer: other events run meanwhile). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
 /** Resolves after one macrotask turn, so the runtime delivers queued events (socket messages, requests) first. */
 export function yieldToEvents(): Promise<void> {
-  return new Promise<void>((resolve) => setTimeout(resolve, 0));
+  return sleep(0);
 }
 
 /** Counts work and says when to let other events in. */
@@ -38,11 +43,6 @@ export function pacer(budget: number): Pacer {
     },
     pause,
   };
-}
-
-/** Resolves after `ms` milliseconds (a timer: other events run meanwhile). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise<void>((resolve) => setTimeout(resolve, ms));
 }
 
 /** How long after the last foreground event (an ingest batch, a request) the object counts as busy with it. */
